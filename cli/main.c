@@ -1,0 +1,990 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sandnet - user-mode networking for a command or a network namespace
+ *
+ *   sandnet run [OPTIONS] [--] COMMAND [ARG...]
+ *   sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]
+ *
+ * run: a child process moves to new network and mount namespaces (and a new
+ * user namespace when not root), creates and configures TAP device tap0,
+ * binds a resolv.conf naming the gateway over /etc/resolv.conf, passes the
+ * TAP fd to the parent over a socketpair and waits for a "go" byte before
+ * it execs COMMAND. The parent stays in the original namespaces, where the
+ * engine opens host sockets, and serves the TAP until COMMAND exits; then it
+ * exits with COMMAND's status.
+ *
+ * attach: create a TAP device in an existing network namespace, the way
+ * slirp4netns does, and serve it until SIGINT or SIGTERM.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <sandnet/sandnet.h>
+
+#include "netns.h"
+
+#define MTU_MIN		576
+#define MTU_MAX		65520
+#define MTU_DEFAULT	65520	/* as pasta: fewer, larger frames */
+#define TAP_DEFAULT	"tap0"
+#define DNS_PORT	53
+
+/* Exit code for bad usage, as getopt-based tools use; runtime failures exit 1 */
+#define EXIT_USAGE	2
+
+static const char usage_run[] =
+"Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
+"\n"
+"Run COMMAND in new network and mount namespaces (and a new user namespace\n"
+"when not root, mapping the caller to root inside). Its only interface\n"
+"besides lo is TAP device tap0, with the guest address, a default route via\n"
+"the gateway and the MTU below; /etc/resolv.conf names the gateway. Traffic\n"
+"leaves through this process's host sockets. Exits with COMMAND's status\n"
+"(128+N if killed by signal N); SIGINT and SIGTERM are passed to COMMAND.\n";
+
+static const char usage_attach[] =
+"Usage: sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]\n"
+"\n"
+"Create TAP device NAME in the network namespace at PATH (such as\n"
+"/run/netns/NAME or /proc/PID/ns/net) and serve it until SIGINT or SIGTERM\n"
+"(exit 0) or until the device goes away (exit 1).\n"
+"\n"
+"  --netns PATH            network namespace to attach to (required)\n"
+"  --tap NAME              TAP device name (default " TAP_DEFAULT ")\n"
+"  --configure             also set NAME's address, MTU and default route,\n"
+"                          and bring lo up\n";
+
+static const char usage_opts[] =
+"\n"
+"Options:\n"
+"  --address ADDR[/PREFIX] guest address (default 10.0.2.15/24)\n"
+"  --gateway ADDR          gateway: router, DNS server and, with\n"
+"                          --allow-host-loopback, the host (default 10.0.2.2,\n"
+"                          or .2 of the --address subnet)\n"
+"  --mtu N                 link MTU, 576..65520 (default 65520; attach\n"
+"                          without --configure: the device's MTU)\n"
+"  --dns-upstream ADDR[:PORT]\n"
+"                          resolver the gateway forwards DNS to (IPv4, port\n"
+"                          53 by default; repeat for up to 4; default: the\n"
+"                          host's /etc/resolv.conf)\n"
+"  --allow-host-loopback   let connections to the gateway reach the host's\n"
+"                          127.0.0.1\n"
+"  -v, --verbose           log more; repeat for debug output\n"
+"  -h, --help              show this help and exit\n"
+"  --version               show the version and exit\n";
+
+static const char usage_top[] =
+"Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
+"       sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]\n"
+"       sandnet --help | --version\n"
+"\n"
+"User-mode networking: a guest gets network access through this process's\n"
+"ordinary host sockets, without privileges on the host.\n"
+"\n"
+"  run       run COMMAND in its own network namespace, networked by sandnet\n"
+"  attach    serve a TAP device in an existing network namespace\n"
+"\n"
+"See 'sandnet run --help' and 'sandnet attach --help'.\n";
+
+/**
+ * struct opts - command line
+ * @tap:		TAP name, guest address, gateway, prefix length, MTU
+ * @gw_set:		--gateway given
+ * @mtu_set:		--mtu given
+ * @dns:		--dns-upstream resolvers
+ * @n_dns:		how many
+ * @allow_host_loopback: --allow-host-loopback
+ * @verbose:		number of -v
+ * @netns:		attach: --netns PATH
+ * @configure:		attach: --configure
+ * @cmd:		run: COMMAND and its arguments, NULL-terminated
+ */
+struct opts {
+	struct tap_conf tap;
+	int gw_set;
+	int mtu_set;
+	struct sockaddr_in dns[SN_MAX_DNS_UPSTREAMS];
+	unsigned n_dns;
+	int allow_host_loopback;
+	int verbose;
+	const char *netns;
+	int configure;
+	char **cmd;
+};
+
+enum {
+	OPT_ADDRESS = 256,
+	OPT_GATEWAY,
+	OPT_MTU,
+	OPT_DNS_UPSTREAM,
+	OPT_ALLOW_HOST_LOOPBACK,
+	OPT_VERSION,
+	OPT_NETNS,
+	OPT_TAP,
+	OPT_CONFIGURE,
+};
+
+#define COMMON_OPTIONS							\
+	{ "address",		required_argument, NULL, OPT_ADDRESS },	\
+	{ "gateway",		required_argument, NULL, OPT_GATEWAY },	\
+	{ "mtu",		required_argument, NULL, OPT_MTU },	\
+	{ "dns-upstream",	required_argument, NULL, OPT_DNS_UPSTREAM }, \
+	{ "allow-host-loopback", no_argument,	   NULL, OPT_ALLOW_HOST_LOOPBACK }, \
+	{ "verbose",		no_argument,	   NULL, 'v' },		\
+	{ "help",		no_argument,	   NULL, 'h' },		\
+	{ "version",		no_argument,	   NULL, OPT_VERSION }
+
+static const struct option run_options[] = {
+	COMMON_OPTIONS,
+	{ 0 },
+};
+
+static const struct option attach_options[] = {
+	COMMON_OPTIONS,
+	{ "netns",		required_argument, NULL, OPT_NETNS },
+	{ "tap",		required_argument, NULL, OPT_TAP },
+	{ "configure",		no_argument,	   NULL, OPT_CONFIGURE },
+	{ 0 },
+};
+
+/**
+ * print_out() - write @s to stdout and make sure it got there
+ * @s:		text
+ *
+ * Return: 0 on success, 1 if stdout failed (reported)
+ */
+static int print_out(const char *s)
+{
+	if (fputs(s, stdout) == EOF || fflush(stdout)) {
+		cli_perror("stdout");
+		return 1;
+	}
+	return 0;
+}
+
+/**
+ * parse_uint() - parse a decimal number in [@min, @max], nothing else
+ * @s:		text
+ * @min:	smallest value accepted
+ * @max:	largest value accepted
+ * @out:	the number
+ *
+ * Return: 0 on success, -1 if @s is not such a number
+ */
+static int parse_uint(const char *s, unsigned long min, unsigned long max,
+		      unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+
+	*out = v;
+	return 0;
+}
+
+/**
+ * parse_ip4() - parse a dotted-quad IPv4 address
+ * @s:		text
+ * @len:	characters of @s to use
+ * @a:		the address
+ *
+ * Return: 0 on success, -1 if @s is not an address
+ */
+static int parse_ip4(const char *s, size_t len, struct in_addr *a)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	if (len >= sizeof(buf))
+		return -1;
+
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET, buf, a) == 1 ? 0 : -1;
+}
+
+/**
+ * parse_address() - parse --address ADDR[/PREFIX]
+ * @o:		options, address and prefix length set
+ * @arg:	text
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+static int parse_address(struct opts *o, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	unsigned long prefix = o->tap.prefix_len;
+
+	if (parse_ip4(arg, slash ? (size_t)(slash - arg) : strlen(arg),
+		      &o->tap.addr) ||
+	    (slash && parse_uint(slash + 1, 1, 30, &prefix))) {
+		cli_err("--address: '%s' is not an IPv4 ADDR[/PREFIX] with PREFIX in 1..30",
+			arg);
+		return -1;
+	}
+
+	o->tap.prefix_len = prefix;
+	return 0;
+}
+
+/**
+ * parse_dns() - parse --dns-upstream ADDR[:PORT] and add it to the list
+ * @o:		options, resolver appended
+ * @arg:	text
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+static int parse_dns(struct opts *o, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	unsigned long port = DNS_PORT;
+	struct sockaddr_in *sin;
+	struct in_addr a;
+
+	if (o->n_dns >= SN_MAX_DNS_UPSTREAMS) {
+		cli_err("--dns-upstream: at most %d upstreams", SN_MAX_DNS_UPSTREAMS);
+		return -1;
+	}
+
+	if (parse_ip4(arg, colon ? (size_t)(colon - arg) : strlen(arg), &a) ||
+	    (colon && parse_uint(colon + 1, 1, 65535, &port))) {
+		cli_err("--dns-upstream: '%s' is not an IPv4 ADDR[:PORT]", arg);
+		return -1;
+	}
+
+	sin = &o->dns[o->n_dns++];
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr = a;
+	sin->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+/**
+ * tap_name_ok() - check an interface name the way the kernel will
+ * @name:	candidate
+ *
+ * Return: 1 if valid, 0 if not
+ */
+static int tap_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len >= IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+
+	return !name[strcspn(name, "/:% \t\n\r\v\f")];
+}
+
+/**
+ * bad_option() - report an option getopt_long() rejected
+ * @c:		getopt_long() result, '?' or ':'
+ * @argv:	argument vector
+ *
+ * For long options and missing arguments getopt leaves the option itself in
+ * argv[optind - 1]; optopt holds an unknown short option's letter.
+ */
+static void bad_option(int c, char **argv)
+{
+	char name[64];
+
+	if (c == '?' && optopt > 0 && optopt < 256) {
+		cli_err("unknown option '-%c' (see --help)", optopt);
+		return;
+	}
+
+	snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+	name[strcspn(name, "=")] = '\0';
+
+	if (c == ':')
+		cli_err("%s: missing value", name);
+	else if (optopt)
+		cli_err("%s: takes no value", name);
+	else
+		cli_err("unknown or ambiguous option '%s' (see --help)", name);
+}
+
+/**
+ * opts_init() - defaults for both commands
+ * @o:		options to fill
+ */
+static void opts_init(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->tap.name = TAP_DEFAULT;
+	o->tap.addr.s_addr = htonl(0x0a00020f);	/* 10.0.2.15 */
+	o->tap.gw.s_addr = htonl(0x0a000202);	/* 10.0.2.2 */
+	o->tap.prefix_len = 24;
+	o->tap.mtu = MTU_DEFAULT;
+}
+
+/**
+ * opts_check() - cross-check addresses, default the gateway to the subnet's .2
+ * @o:		options
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+static int opts_check(struct opts *o)
+{
+	uint32_t mask = ~0U << (32 - o->tap.prefix_len);
+	uint32_t addr = ntohl(o->tap.addr.s_addr);
+	uint32_t net = addr & mask, bcast = net | ~mask;
+	char s[INET_ADDRSTRLEN], n[INET_ADDRSTRLEN];
+	uint32_t gw;
+
+	if (!o->gw_set) {
+		gw = (net | 2) == addr ? net | 1 : net | 2;
+		o->tap.gw.s_addr = htonl(gw);
+	}
+	gw = ntohl(o->tap.gw.s_addr);
+
+	inet_ntop(AF_INET, &o->tap.addr, s, sizeof(s));
+	if (addr == net || addr == bcast) {
+		cli_err("--address: %s is the network or broadcast address of %s/%u",
+			s, s, o->tap.prefix_len);
+		return -1;
+	}
+
+	inet_ntop(AF_INET, &(struct in_addr){ htonl(net) }, n, sizeof(n));
+	if ((gw & mask) != net || gw == net || gw == bcast || gw == addr) {
+		inet_ntop(AF_INET, &o->tap.gw, s, sizeof(s));
+		cli_err("--gateway: %s is not another host address in %s/%u",
+			s, n, o->tap.prefix_len);
+		return -1;
+	}
+
+	return 0;
+}
+
+/**
+ * parse_opts() - parse the options of "run" or "attach"
+ * @argc:	argument count, argv[0] being the command name
+ * @argv:	arguments
+ * @run:	1 for run (stops at COMMAND), 0 for attach
+ * @o:		options, filled
+ *
+ * Return: 0 to go on, 1 if --help or --version was served, -1 on a usage
+ *	   error (reported)
+ */
+static int parse_opts(int argc, char **argv, int run, struct opts *o)
+{
+	const struct option *longopts = run ? run_options : attach_options;
+	const char *optstring = run ? "+:hv" : ":hv";
+	struct in_addr a;
+	unsigned long v;
+	int c;
+
+	opts_init(o);
+	opterr = 0;
+
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			if (print_out(run ? usage_run : usage_attach) ||
+			    print_out(usage_opts))
+				exit(EXIT_FAILURE);
+			return 1;
+		case OPT_VERSION:
+			if (print_out("sandnet " SN_VERSION_STRING "\n"))
+				exit(EXIT_FAILURE);
+			return 1;
+		case 'v':
+			o->verbose++;
+			break;
+		case OPT_ADDRESS:
+			if (parse_address(o, optarg))
+				return -1;
+			break;
+		case OPT_GATEWAY:
+			if (parse_ip4(optarg, strlen(optarg), &a)) {
+				cli_err("--gateway: '%s' is not an IPv4 address",
+					optarg);
+				return -1;
+			}
+			o->tap.gw = a;
+			o->gw_set = 1;
+			break;
+		case OPT_MTU:
+			if (parse_uint(optarg, MTU_MIN, MTU_MAX, &v)) {
+				cli_err("--mtu: '%s' is not an MTU in %d..%d",
+					optarg, MTU_MIN, MTU_MAX);
+				return -1;
+			}
+			o->tap.mtu = v;
+			o->mtu_set = 1;
+			break;
+		case OPT_DNS_UPSTREAM:
+			if (parse_dns(o, optarg))
+				return -1;
+			break;
+		case OPT_ALLOW_HOST_LOOPBACK:
+			o->allow_host_loopback = 1;
+			break;
+		case OPT_NETNS:
+			if (!*optarg) {
+				cli_err("--netns: empty path");
+				return -1;
+			}
+			o->netns = optarg;
+			break;
+		case OPT_TAP:
+			if (!tap_name_ok(optarg)) {
+				cli_err("--tap: '%s' is not an interface name (1..%d characters, no '/', ':', '%%' or spaces)",
+					optarg, IFNAMSIZ - 1);
+				return -1;
+			}
+			o->tap.name = optarg;
+			break;
+		case OPT_CONFIGURE:
+			o->configure = 1;
+			break;
+		default:
+			bad_option(c, argv);
+			return -1;
+		}
+	}
+
+	if (run) {
+		if (optind >= argc) {
+			cli_err("run: missing COMMAND (sandnet run [OPTIONS] -- COMMAND [ARG...])");
+			return -1;
+		}
+		o->cmd = argv + optind;
+	} else {
+		if (optind < argc) {
+			cli_err("attach: unexpected argument '%s'", argv[optind]);
+			return -1;
+		}
+		if (!o->netns) {
+			cli_err("attach: missing --netns PATH");
+			return -1;
+		}
+	}
+
+	return opts_check(o);
+}
+
+/**
+ * engine_start() - create the engine for a TAP fd the loop will serve
+ * @o:		options
+ *
+ * Return: the engine, or NULL on error (reported)
+ */
+static struct sn_engine *engine_start(const struct opts *o)
+{
+	struct sn_engine *e;
+	struct sn_config cfg;
+	const char *why;
+	unsigned i;
+
+	sn_config_init(&cfg);
+	cfg.output = NULL;		/* sn_engine_run() writes to the fd */
+	cfg.log_level = SN_LOG_WARN + o->verbose;
+	if (cfg.log_level > SN_LOG_DEBUG)
+		cfg.log_level = SN_LOG_DEBUG;
+	cfg.gw_ip4 = o->tap.gw;
+	cfg.guest_ip4 = o->tap.addr;
+	cfg.prefix_len4 = o->tap.prefix_len;
+	cfg.mtu = o->tap.mtu;
+	cfg.allow_host_loopback = o->allow_host_loopback;
+
+	for (i = 0; i < o->n_dns; i++)
+		memcpy(&cfg.dns_upstreams[i], &o->dns[i], sizeof(o->dns[i]));
+	cfg.n_dns_upstreams = o->n_dns;
+
+	e = sn_engine_new(&cfg);
+	if (!e) {
+		why = sn_strerror();
+		cli_err("start engine: %s", why && *why ? why : strerror(errno));
+	}
+
+	return e;
+}
+
+/**
+ * set_nonblock() - make @fd non-blocking
+ * @fd:		file descriptor
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+static int set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK)) {
+		cli_perror("set TAP fd non-blocking");
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * exit_status() - shell-style exit code for a wait status
+ * @st:		status from waitpid()
+ *
+ * Return: the exit code, or 128 + signal number if killed by a signal
+ */
+static int exit_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return EXIT_FAILURE;
+}
+
+/**
+ * reap() - wait for @pid to terminate
+ * @pid:	child
+ *
+ * Return: its shell-style exit code, 1 if waiting failed (reported)
+ */
+static int reap(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			cli_perror("waitpid");
+			return EXIT_FAILURE;
+		}
+	}
+	return exit_status(st);
+}
+
+/**
+ * in_path() - check whether a file named @name is in a $PATH directory
+ * @name:	command name, without '/'
+ *
+ * Return: 1 if some $PATH directory has an entry @name we can see, else 0
+ */
+static int in_path(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char file[PATH_MAX];
+	struct stat st;
+	int len;
+
+	if (!path)
+		path = "/bin:/usr/bin";
+
+	for (p = path; ; p = end + 1) {
+		end = strchrnul(p, ':');
+		len = (int)(end - p);
+		if (snprintf(file, sizeof(file), "%.*s%s%s", len, p,
+			     len ? "/" : "", name) < (int)sizeof(file) &&
+		    !stat(file, &st))
+			return 1;
+		if (!*end)
+			return 0;
+	}
+}
+
+/**
+ * exec_failed() - report an execvp() failure and exit as a shell would
+ * @name:	COMMAND
+ * @err:	errno from execvp()
+ *
+ * Exit 127 if COMMAND was not found, 126 if it was found but could not be
+ * executed. execvp() returns EACCES if any $PATH directory could not be
+ * searched, even when COMMAND is in none of them: that is "not found" too.
+ */
+static void __attribute__((noreturn)) exec_failed(const char *name, int err)
+{
+	int slash = !!strchr(name, '/');
+
+	if (err == EACCES && !slash && !in_path(name))
+		err = ENOENT;
+
+	if (err == ENOENT && !slash) {
+		cli_err("%s: command not found", name);
+		_exit(127);
+	}
+
+	cli_err("%s: %s", name, strerror(err));
+	_exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
+}
+
+/**
+ * run_child() - set up the namespaces, hand the TAP to the parent, exec
+ * @o:		options
+ * @sock:	our end of the socketpair with the parent
+ * @ppid:	the parent's pid, to detect that it died before we noticed
+ * @origmask:	signal mask to restore for COMMAND
+ *
+ * Exits 1 on setup failures, without a message if the parent went away
+ * (it reported why); 127 if COMMAND is not found, 126 if it cannot be
+ * executed, as shells do (see exec_failed()).
+ */
+static void __attribute__((noreturn))
+run_child(const struct opts *o, int sock, pid_t ppid, const sigset_t *origmask)
+{
+	ssize_t n;
+	char go;
+	int tap;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL)) {
+		cli_perror("prctl PR_SET_PDEATHSIG");
+		_exit(EXIT_FAILURE);
+	}
+	if (getppid() != ppid)
+		_exit(EXIT_FAILURE);
+
+	if (ns_unshare(geteuid(), getegid()) || link_up("lo"))
+		_exit(EXIT_FAILURE);
+
+	tap = tap_create(o->tap.name);
+	if (tap < 0)
+		_exit(EXIT_FAILURE);
+
+	if (tap_configure(tap, &o->tap) || resolv_conf_bind(o->tap.gw) ||
+	    fd_send(sock, tap))
+		_exit(EXIT_FAILURE);
+	close(tap);
+
+	do
+		n = read(sock, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(EXIT_FAILURE);
+	close(sock);
+
+	if (sigprocmask(SIG_SETMASK, origmask, NULL)) {
+		cli_perror("sigprocmask");
+		_exit(EXIT_FAILURE);
+	}
+
+	execvp(o->cmd[0], o->cmd);
+	exec_failed(o->cmd[0], errno);
+}
+
+/**
+ * forward_signal() - pass SIGINT or SIGTERM on to COMMAND
+ * @si:		signal as read from the signalfd
+ * @child:	COMMAND's pid
+ *
+ * A signal the terminal sent to our process group (SI_KERNEL) reached
+ * COMMAND as well if it is still in our group: do not send it twice, as
+ * sudo does.
+ */
+static void forward_signal(const struct signalfd_siginfo *si, pid_t child)
+{
+	if (si->ssi_code == SI_KERNEL && getpgid(child) == getpgrp())
+		return;
+
+	if (kill(child, (int)si->ssi_signo) && errno != ESRCH)
+		cli_perror("forward signal to the command");
+}
+
+/**
+ * run_signals() - handle what is pending on the signalfd
+ * @sfd:	signalfd for SIGCHLD, SIGINT and SIGTERM, non-blocking
+ * @child:	COMMAND's pid
+ * @status:	set to COMMAND's shell-style exit code once it exited
+ *
+ * Return: 1 if COMMAND exited, 0 if it still runs, -1 on error (reported)
+ */
+static int run_signals(int sfd, pid_t child, int *status)
+{
+	struct signalfd_siginfo si;
+	int done = 0, st;
+	ssize_t n;
+	pid_t pid;
+
+	for (;;) {
+		n = read(sfd, &si, sizeof(si));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n != (ssize_t)sizeof(si)) {
+			cli_perror("read signalfd");
+			return -1;
+		}
+
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+			forward_signal(&si, child);
+			continue;
+		}
+
+		pid = waitpid(child, &st, WNOHANG);
+		if (pid < 0) {
+			cli_perror("waitpid");
+			return -1;
+		}
+		if (pid == child) {
+			*status = exit_status(st);
+			done = 1;
+		}
+	}
+
+	return done;
+}
+
+/**
+ * run_serve() - serve the TAP until COMMAND exits
+ * @e:		engine
+ * @tap:	TAP fd, non-blocking
+ * @sfd:	signalfd for SIGCHLD, SIGINT and SIGTERM, non-blocking
+ * @child:	COMMAND's pid
+ *
+ * sn_engine_run() returns whenever a signal is pending. SIGINT and SIGTERM
+ * are forwarded and serving goes on: only COMMAND's exit ends it. If the
+ * TAP goes away (COMMAND deleted it), say so and just wait for COMMAND.
+ *
+ * Return: COMMAND's shell-style exit code, 1 on error (reported)
+ */
+static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child)
+{
+	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+	int up = 1, status, ret;
+
+	for (;;) {
+		if (up && sn_engine_run(e, tap, SN_LINK_TAP, sfd)) {
+			cli_err("guest link %s went away: %s; waiting for the command to exit",
+				TAP_DEFAULT, strerror(errno));
+			up = 0;
+		}
+
+		if (!up && poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+			cli_perror("poll");
+			break;
+		}
+
+		ret = run_signals(sfd, child, &status);
+		if (ret > 0)
+			return status;
+		if (ret < 0)
+			break;
+	}
+
+	kill(child, SIGKILL);
+	reap(child);
+	return EXIT_FAILURE;
+}
+
+/**
+ * cmd_run() - sandnet run
+ * @argc:	argument count, argv[0] being "run"
+ * @argv:	arguments
+ *
+ * Return: COMMAND's exit code, 1 on runtime errors, 2 on usage errors
+ */
+static int cmd_run(int argc, char **argv)
+{
+	int sv[2], sfd, tap, status;
+	sigset_t mask, origmask;
+	struct sn_engine *e;
+	struct opts o;
+	pid_t child, self = getpid();
+	char go = 'G';
+
+	status = parse_opts(argc, argv, 1, &o);
+	if (status)
+		return status > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+
+	/* An inherited SIG_IGN would make the kernel reap COMMAND for us */
+	signal(SIGCHLD, SIG_DFL);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, &origmask)) {
+		cli_perror("sigprocmask");
+		return EXIT_FAILURE;
+	}
+
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		cli_perror("signalfd");
+		return EXIT_FAILURE;
+	}
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		cli_perror("socketpair");
+		return EXIT_FAILURE;
+	}
+
+	child = fork();
+	if (child < 0) {
+		cli_perror("fork");
+		return EXIT_FAILURE;
+	}
+	if (!child) {
+		close(sv[0]);
+		close(sfd);
+		run_child(&o, sv[1], self, &origmask);
+	}
+	close(sv[1]);
+
+	/* Host sockets may see EPIPE: never die of SIGPIPE (COMMAND keeps
+	 * the default, set before fork)
+	 */
+	signal(SIGPIPE, SIG_IGN);
+
+	tap = fd_recv(sv[0]);
+	if (tap < 0)
+		goto fail;
+
+	if (set_nonblock(tap))
+		goto fail;
+
+	e = engine_start(&o);
+	if (!e)
+		goto fail;
+
+	if (o.verbose) {
+		char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &o.tap.addr, a, sizeof(a));
+		inet_ntop(AF_INET, &o.tap.gw, g, sizeof(g));
+		cli_err("%s: %s/%u via %s, MTU %u", o.tap.name, a,
+			o.tap.prefix_len, g, o.tap.mtu);
+	}
+
+	/* If COMMAND's setup already died, EPIPE: its exit is reported below */
+	if (send(sv[0], &go, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE)
+		cli_perror("start the command");
+	close(sv[0]);
+
+	status = run_serve(e, tap, sfd, child);
+
+	sn_engine_free(e);
+	close(tap);
+	close(sfd);
+	return status;
+
+fail:
+	kill(child, SIGKILL);
+	reap(child);
+	return EXIT_FAILURE;
+}
+
+/**
+ * cmd_attach() - sandnet attach
+ * @argc:	argument count, argv[0] being "attach"
+ * @argv:	arguments
+ *
+ * Without --configure the namespace's owner configures the device, and
+ * the engine uses the device's MTU unless --mtu says otherwise.
+ *
+ * Return: 0 when stopped by SIGINT or SIGTERM, 1 on runtime errors or when
+ *	   the TAP device went away, 2 on usage errors
+ */
+static int cmd_attach(int argc, char **argv)
+{
+	int sfd, tap, orig, ret;
+	struct sn_engine *e;
+	sigset_t mask;
+	struct opts o;
+
+	ret = parse_opts(argc, argv, 0, &o);
+	if (ret)
+		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
+		cli_perror("sigprocmask");
+		return EXIT_FAILURE;
+	}
+
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		cli_perror("signalfd");
+		return EXIT_FAILURE;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+
+	if (ns_enter(o.netns, &orig))
+		return EXIT_FAILURE;
+
+	tap = tap_create(o.tap.name);
+	if (tap < 0 ||
+	    (o.configure && (link_up("lo") || tap_configure(tap, &o.tap))) ||
+	    (!o.configure && !o.mtu_set && link_mtu(o.tap.name, &o.tap.mtu))) {
+		ns_leave(orig);
+		return EXIT_FAILURE;
+	}
+
+	/* Host sockets must be opened in the original namespace */
+	if (ns_leave(orig) || set_nonblock(tap))
+		return EXIT_FAILURE;
+
+	e = engine_start(&o);
+	if (!e)
+		return EXIT_FAILURE;
+
+	if (o.verbose)
+		cli_err("attached to %s as %s", o.netns, o.tap.name);
+
+	ret = sn_engine_run(e, tap, SN_LINK_TAP, sfd);
+	if (ret)
+		cli_err("guest link %s went away: %s", o.tap.name, strerror(errno));
+
+	sn_engine_free(e);
+	close(tap);
+	close(sfd);
+	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/**
+ * main() - dispatch to the command
+ * @argc:	argument count
+ * @argv:	arguments
+ *
+ * Return: the command's exit code; 2 on usage errors
+ */
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		cli_err("missing command: run or attach (see sandnet --help)");
+		return EXIT_USAGE;
+	}
+
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help"))
+		return print_out(usage_top) || print_out(usage_opts);
+
+	if (!strcmp(cmd, "--version"))
+		return print_out("sandnet " SN_VERSION_STRING "\n");
+
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+
+	if (!strcmp(cmd, "attach"))
+		return cmd_attach(argc - 1, argv + 1);
+
+	if (cmd[0] == '-')
+		cli_err("unknown option '%s': options go after the command (sandnet run|attach [OPTIONS])",
+			cmd);
+	else
+		cli_err("'%s' is not a command: use run or attach (see sandnet --help)",
+			cmd);
+	return EXIT_USAGE;
+}

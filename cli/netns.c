@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sandnet CLI: network namespaces, TAP devices, fd passing
+ *
+ * Interfaces are configured with the classic ioctls (SIOCSIFADDR,
+ * SIOCSIFNETMASK, SIOCSIFMTU, SIOCSIFFLAGS, SIOCADDRT): they need no netlink
+ * message building and do all a TAP with one address and a default route
+ * needs.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "netns.h"
+
+#define TUN_PATH	"/dev/net/tun"
+#define RESOLV_CONF	"/etc/resolv.conf"
+
+/**
+ * cli_err() - print one "sandnet: ..." line on stderr
+ * @fmt:	printf format, without trailing newline
+ *
+ * The line goes out in a single write(), so parent and child lines do not
+ * interleave.
+ */
+void cli_err(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n, m;
+
+	n = snprintf(buf, sizeof(buf), "sandnet: ");
+	va_start(ap, fmt);
+	m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+
+	if (write(STDERR_FILENO, buf, n) < 0)
+		return;
+}
+
+/**
+ * cli_perror() - print "sandnet: @what: strerror(errno)" on stderr
+ * @what:	what failed
+ */
+void cli_perror(const char *what)
+{
+	cli_err("%s: %s", what, strerror(errno));
+}
+
+/**
+ * write_file() - write a short string to a file, e.g. in /proc
+ * @path:	file to write
+ * @s:		string
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+static int write_file(const char *path, const char *s)
+{
+	size_t len = strlen(s);
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cli_perror(path);
+		return -1;
+	}
+
+	n = write(fd, s, len);
+	if (n < 0 || (size_t)n != len) {
+		if (n >= 0)
+			errno = EIO;
+		cli_err("write %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+
+	if (close(fd)) {
+		cli_err("write %s: %s", path, strerror(errno));
+		return -1;
+	}
+
+	return 0;
+}
+
+/**
+ * id_map() - map @uid and @gid to root in the user namespace just created
+ * @uid:	effective uid outside
+ * @gid:	effective gid outside
+ *
+ * setgroups must be denied before an unprivileged process may write
+ * gid_map. Kernels without /proc/self/setgroups (before 3.19) do not need it.
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+static int id_map(uid_t uid, gid_t gid)
+{
+	char map[64];
+
+	if (!access("/proc/self/setgroups", F_OK) &&
+	    write_file("/proc/self/setgroups", "deny"))
+		return -1;
+
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
+	if (write_file("/proc/self/uid_map", map))
+		return -1;
+
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
+	return write_file("/proc/self/gid_map", map);
+}
+
+/**
+ * ns_unshare() - move the calling process to new network and mount namespaces
+ * @uid:	caller's effective uid: not 0 means a user namespace is needed
+ * @gid:	caller's effective gid
+ *
+ * Unprivileged callers get a new user namespace too, in which they are
+ * root (uid and gid mapped to 0), as with pasta or unshare -r. Root without
+ * CAP_SYS_ADMIN (a rootless container) falls back to the same. Mounts are
+ * then made private so that later bind mounts stay in this namespace.
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+int ns_unshare(uid_t uid, gid_t gid)
+{
+	int flags = CLONE_NEWNET | CLONE_NEWNS;
+	int ret;
+
+	if (uid != 0)
+		flags |= CLONE_NEWUSER;
+
+	ret = unshare(flags);
+	if (ret && errno == EPERM && !(flags & CLONE_NEWUSER)) {
+		flags |= CLONE_NEWUSER;
+		ret = unshare(flags);
+	}
+
+	if (ret) {
+		if (flags & CLONE_NEWUSER) {
+			cli_err("unshare user, network and mount namespaces: %s (are unprivileged user namespaces disabled? see sysctl user.max_user_namespaces)",
+				strerror(errno));
+		} else {
+			cli_perror("unshare network and mount namespaces");
+		}
+		return -1;
+	}
+
+	if ((flags & CLONE_NEWUSER) && id_map(uid, gid))
+		return -1;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		cli_perror("make mounts private");
+		return -1;
+	}
+
+	return 0;
+}
+
+/**
+ * ns_enter() - enter the network namespace at @path
+ * @path:	e.g. /run/netns/NAME or /proc/PID/ns/net
+ * @orig_fd:	set to an fd for the current network namespace, for ns_leave()
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+int ns_enter(const char *path, int *orig_fd)
+{
+	int fd;
+
+	*orig_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*orig_fd < 0) {
+		cli_perror("/proc/self/ns/net");
+		return -1;
+	}
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cli_perror(path);
+		goto fail;
+	}
+
+	if (setns(fd, CLONE_NEWNET)) {
+		if (errno == EPERM)
+			cli_err("setns %s: %s (joining a network namespace needs CAP_SYS_ADMIN over it: run as root)",
+				path, strerror(errno));
+		else if (errno == EINVAL)
+			cli_err("setns %s: not a network namespace", path);
+		else
+			cli_err("setns %s: %s", path, strerror(errno));
+		close(fd);
+		goto fail;
+	}
+
+	close(fd);
+	return 0;
+
+fail:
+	close(*orig_fd);
+	*orig_fd = -1;
+	return -1;
+}
+
+/**
+ * ns_leave() - go back to the network namespace saved by ns_enter()
+ * @orig_fd:	fd from ns_enter(), closed
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+int ns_leave(int orig_fd)
+{
+	int ret = setns(orig_fd, CLONE_NEWNET);
+
+	if (ret)
+		cli_perror("setns back to the original network namespace");
+
+	close(orig_fd);
+	return ret;
+}
+
+/**
+ * if_ioctl() - issue an interface ioctl on a throwaway AF_INET socket
+ * @req:	request, e.g. SIOCSIFMTU
+ * @arg:	struct ifreq or struct rtentry
+ *
+ * Return: ioctl() result, errno set on failure
+ */
+static int if_ioctl(unsigned long req, void *arg)
+{
+	int s, ret, err;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+
+	ret = ioctl(s, req, arg);
+	err = errno;
+	close(s);
+	errno = err;
+
+	return ret;
+}
+
+/**
+ * ifr_init() - zero @ifr and set its name
+ * @ifr:	request to fill
+ * @ifname:	interface name, shorter than IFNAMSIZ
+ */
+static void ifr_init(struct ifreq *ifr, const char *ifname)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", ifname);
+}
+
+/**
+ * link_up() - set an interface administratively up
+ * @ifname:	interface name
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+int link_up(const char *ifname)
+{
+	struct ifreq ifr;
+
+	ifr_init(&ifr, ifname);
+	if (if_ioctl(SIOCGIFFLAGS, &ifr)) {
+		cli_err("get flags of %s: %s", ifname, strerror(errno));
+		return -1;
+	}
+
+	ifr.ifr_flags |= IFF_UP;
+	if (if_ioctl(SIOCSIFFLAGS, &ifr)) {
+		cli_err("set %s up: %s", ifname, strerror(errno));
+		return -1;
+	}
+
+	return 0;
+}
+
+/**
+ * link_mtu() - read an interface's MTU
+ * @ifname:	interface name
+ * @mtu:	set to its MTU
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+int link_mtu(const char *ifname, unsigned *mtu)
+{
+	struct ifreq ifr;
+
+	ifr_init(&ifr, ifname);
+	if (if_ioctl(SIOCGIFMTU, &ifr)) {
+		cli_err("get MTU of %s: %s", ifname, strerror(errno));
+		return -1;
+	}
+
+	*mtu = (unsigned)ifr.ifr_mtu;
+	return 0;
+}
+
+/**
+ * tap_create() - create TAP device @name in the current network namespace
+ * @name:	interface name
+ *
+ * Return: the TAP fd (blocking, close-on-exec), or -1 on error (reported)
+ */
+int tap_create(const char *name)
+{
+	struct ifreq ifr;
+	int fd;
+
+	fd = open(TUN_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			cli_err("open %s: %s (unprivileged use needs %s to be accessible, e.g. mode 0666)",
+				TUN_PATH, strerror(errno), TUN_PATH);
+		else if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
+			cli_err("open %s: %s (no TUN/TAP support: is the tun module loaded?)",
+				TUN_PATH, strerror(errno));
+		else
+			cli_err("open %s: %s", TUN_PATH, strerror(errno));
+		return -1;
+	}
+
+	ifr_init(&ifr, name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
+		if (errno == EPERM)
+			cli_err("create TAP %s: %s (needs CAP_NET_ADMIN in its network namespace)",
+				name, strerror(errno));
+		else if (errno == EBUSY)
+			cli_err("create TAP %s: %s (another device or process has it)",
+				name, strerror(errno));
+		else
+			cli_err("create TAP %s: %s", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+
+	return fd;
+}
+
+/**
+ * sin_set() - store an IPv4 address in a struct sockaddr
+ * @sa:		destination, e.g. &ifr.ifr_addr
+ * @a:		address
+ */
+static void sin_set(struct sockaddr *sa, struct in_addr a)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = a };
+
+	memcpy(sa, &sin, sizeof(sin));
+}
+
+/**
+ * tap_carrier_kick() - cycle the TAP's carrier so its operstate becomes UP
+ * @fd:		TAP fd
+ *
+ * The carrier is on from TUNSETIFF, before the link is up, so the kernel
+ * never evaluates the operational state and reports it as UNKNOWN. Turning
+ * the carrier off and on again with the link up fixes that, for tools that
+ * wait for an UP interface. Cosmetic: kernels before 5.0 lack TUNSETCARRIER,
+ * and failures are ignored.
+ */
+static void tap_carrier_kick(int fd)
+{
+	int off = 0, on = 1;
+
+	if (!ioctl(fd, TUNSETCARRIER, &off))
+		ioctl(fd, TUNSETCARRIER, &on);
+}
+
+/**
+ * tap_configure() - set address, netmask, MTU, link up and default route
+ * @fd:		TAP fd
+ * @c:		configuration
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+int tap_configure(int fd, const struct tap_conf *c)
+{
+	char gw[INET_ADDRSTRLEN], dev[IFNAMSIZ];
+	struct in_addr mask;
+	struct rtentry rt;
+	struct ifreq ifr;
+
+	inet_ntop(AF_INET, &c->gw, gw, sizeof(gw));
+	mask.s_addr = htonl(c->prefix_len ? ~0U << (32 - c->prefix_len) : 0);
+
+	ifr_init(&ifr, c->name);
+	ifr.ifr_mtu = (int)c->mtu;
+	if (if_ioctl(SIOCSIFMTU, &ifr)) {
+		cli_err("set MTU %u on %s: %s", c->mtu, c->name, strerror(errno));
+		return -1;
+	}
+
+	ifr_init(&ifr, c->name);
+	sin_set(&ifr.ifr_addr, c->addr);
+	if (if_ioctl(SIOCSIFADDR, &ifr)) {
+		cli_err("set address of %s: %s", c->name, strerror(errno));
+		return -1;
+	}
+
+	ifr_init(&ifr, c->name);
+	sin_set(&ifr.ifr_netmask, mask);
+	if (if_ioctl(SIOCSIFNETMASK, &ifr)) {
+		cli_err("set netmask of %s: %s", c->name, strerror(errno));
+		return -1;
+	}
+
+	if (link_up(c->name))
+		return -1;
+
+	tap_carrier_kick(fd);
+
+	memset(&rt, 0, sizeof(rt));
+	snprintf(dev, sizeof(dev), "%s", c->name);
+	sin_set(&rt.rt_dst, (struct in_addr){ INADDR_ANY });
+	sin_set(&rt.rt_genmask, (struct in_addr){ INADDR_ANY });
+	sin_set(&rt.rt_gateway, c->gw);
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	rt.rt_dev = dev;
+	if (if_ioctl(SIOCADDRT, &rt)) {
+		cli_err("add default route via %s on %s: %s",
+			gw, c->name, strerror(errno));
+		return -1;
+	}
+
+	return 0;
+}
+
+/**
+ * resolv_conf_bind() - bind a resolv.conf naming @nameserver over the host's
+ * @nameserver:	DNS server the namespace should use
+ *
+ * Call in a private mount namespace. The file is written to a temporary
+ * file (in $TMPDIR or /tmp), bind-mounted over /etc/resolv.conf (over its
+ * target if it is a symlink), and unlinked at once: the mount keeps it alive
+ * for as long as the namespace lives, and nothing is left behind.
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+int resolv_conf_bind(struct in_addr nameserver)
+{
+	char target[PATH_MAX], tmp[PATH_MAX], ns[INET_ADDRSTRLEN], buf[128];
+	const char *dir = getenv("TMPDIR");
+	int fd, len, ret = -1;
+	ssize_t n;
+
+	if (!realpath(RESOLV_CONF, target)) {
+		cli_err("%s: %s (it is needed to point the command's DNS at the gateway)",
+			RESOLV_CONF, strerror(errno));
+		return -1;
+	}
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (snprintf(tmp, sizeof(tmp), "%s/sandnet-resolv.XXXXXX", dir) >=
+	    (int)sizeof(tmp)) {
+		cli_err("TMPDIR: path too long");
+		return -1;
+	}
+
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		cli_err("create temporary resolv.conf in %s: %s",
+			dir, strerror(errno));
+		return -1;
+	}
+
+	inet_ntop(AF_INET, &nameserver, ns, sizeof(ns));
+	len = snprintf(buf, sizeof(buf),
+		       "# Generated by sandnet: the gateway forwards DNS\n"
+		       "nameserver %s\n", ns);
+
+	if (fchmod(fd, 0644)) {
+		cli_err("chmod %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+
+	n = write(fd, buf, len);
+	if (n != len) {
+		if (n >= 0)
+			errno = EIO;
+		cli_err("write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+
+	if (close(fd)) {
+		fd = -1;
+		cli_err("write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+
+	if (mount(tmp, target, NULL, MS_BIND, NULL)) {
+		cli_err("bind mount over %s: %s", target, strerror(errno));
+		goto out;
+	}
+
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (unlink(tmp) && !ret) {
+		cli_err("remove %s: %s", tmp, strerror(errno));
+		ret = -1;
+	}
+	return ret;
+}
+
+/**
+ * fd_send() - pass @fd over the unix socket @sock (SCM_RIGHTS)
+ * @sock:	connected AF_UNIX socket
+ * @fd:		file descriptor to pass
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+int fd_send(int sock, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char byte = 'T';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *cmsg;
+
+	memset(&u, 0, sizeof(u));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != 1) {
+		cli_perror("pass the TAP fd to the parent");
+		return -1;
+	}
+
+	return 0;
+}
+
+/**
+ * fd_recv() - receive a file descriptor passed by fd_send()
+ * @sock:	connected AF_UNIX socket
+ *
+ * If the peer closes the socket without sending, it has reported its own
+ * failure: return -1 without a message.
+ *
+ * Return: the fd (close-on-exec), or -1 on error or end of file
+ */
+int fd_recv(int sock)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+	int fd;
+
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+
+	if (n == 0)
+		return -1;
+	if (n < 0) {
+		cli_perror("receive the TAP fd from the namespace");
+		return -1;
+	}
+
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_level != SOL_SOCKET ||
+	    cmsg->cmsg_type != SCM_RIGHTS ||
+	    cmsg->cmsg_len != CMSG_LEN(sizeof(int)) ||
+	    (msg.msg_flags & MSG_CTRUNC)) {
+		cli_err("receive the TAP fd from the namespace: no fd in message");
+		return -1;
+	}
+
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}

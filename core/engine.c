@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: MIT
+/**
+ * DOC: Theory of Operation
+ *
+ * The engine is the public face of libsandnet. It holds the one lwIP
+ * instance of the process (lwIP's state is global), the guest netif, and a
+ * fixed table of host fds. Relays register their sockets in the table with
+ * a callback; sn_engine_pollfds() exports the table for the embedder's
+ * poll(), sn_engine_dispatch() calls back whoever is ready, then runs lwIP's
+ * timers and, every SN_TICK_MS, the relays' expiry work.
+ *
+ * Slots carry a generation number: a callback may close and reuse slots
+ * while the embedder still holds pollfds from before, and those stale
+ * entries must not reach the new owner.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/engine.h"
+#include "lwip/init.h"
+#include "lwip/sys.h"
+#include "lwip/timeouts.h"
+#include "netif/guestif.h"
+#include "relay/relay.h"
+
+struct sn_engine *sn_eng;
+static const char *last_error = "no error";
+static int lwip_ready;
+
+/* Fixed slots beyond the relays' own limits: DNS, spare for accept races. */
+#define SN_SLOTS_EXTRA	16
+
+/**
+ * sn_config_init() - fill @cfg with safe defaults (QEMU user-net addressing)
+ * @cfg:	config to fill
+ */
+void sn_config_init(struct sn_config *cfg)
+{
+	static const uint8_t gw_mac[6] = { 0x02, 0x73, 0x6e, 0x00, 0x00, 0x01 };
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = SN_LOG_WARN;
+	memcpy(cfg->gw_mac, gw_mac, sizeof(gw_mac));
+	cfg->gw_ip4.s_addr = htonl(0x0a000202);		/* 10.0.2.2 */
+	cfg->guest_ip4.s_addr = htonl(0x0a00020f);	/* 10.0.2.15 */
+	cfg->prefix_len4 = 24;
+	cfg->mtu = 1500;
+	cfg->resolv_conf = "/etc/resolv.conf";
+	cfg->max_tcp_flows = 1024;
+	cfg->max_udp_sessions = 256;
+	cfg->max_icmp_flows = 64;
+	cfg->max_dns_queries = 256;
+	cfg->udp_idle_ms = 60000;
+	cfg->tcp_connect_ms = 30000;
+	cfg->dns_timeout_ms = 2000;
+}
+
+/**
+ * sn_strerror() - why the last sn_engine_new() failed
+ *
+ * Return: a static message
+ */
+const char *sn_strerror(void)
+{
+	return last_error;
+}
+
+/**
+ * fail() - record why sn_engine_new() fails
+ * @err:	errno value
+ * @msg:	static message
+ *
+ * Return: NULL, for the caller to return
+ */
+static struct sn_engine *fail(int err, const char *msg)
+{
+	last_error = msg;
+	errno = err;
+	return NULL;
+}
+
+/**
+ * config_check() - validate a configuration
+ * @cfg:	config
+ *
+ * Return: NULL if usable, else a static message
+ */
+static const char *config_check(const struct sn_config *cfg)
+{
+	if (cfg->mtu < 576 || cfg->mtu > 65520)
+		return "mtu must be within 576..65520";
+	if (cfg->prefix_len4 < 1 || cfg->prefix_len4 > 30)
+		return "prefix_len4 must be within 1..30";
+	if (cfg->gw_ip4.s_addr == cfg->guest_ip4.s_addr)
+		return "gateway and guest addresses must differ";
+	if (cfg->n_dns_upstreams > SN_MAX_DNS_UPSTREAMS)
+		return "too many DNS upstreams";
+	if (!cfg->max_tcp_flows || !cfg->max_udp_sessions || !cfg->max_icmp_flows ||
+	    !cfg->max_dns_queries)
+		return "flow limits must be at least 1";
+	if (cfg->max_tcp_flows > 65536 || cfg->max_udp_sessions > 65536 ||
+	    cfg->max_icmp_flows > 65536 || cfg->max_dns_queries > 65536)
+		return "flow limits must be at most 65536";
+	if (!cfg->udp_idle_ms || !cfg->tcp_connect_ms || !cfg->dns_timeout_ms)
+		return "timeouts must be non-zero";
+	return NULL;
+}
+
+/**
+ * sn_engine_new() - create the (only) engine of this process
+ * @cfg:	configuration, copied
+ *
+ * Return: the engine, or NULL with errno and sn_strerror() set
+ */
+struct sn_engine *sn_engine_new(const struct sn_config *cfg)
+{
+	struct sn_engine *e;
+	const char *bad;
+	unsigned i;
+
+	if (sn_eng)
+		return fail(EBUSY, "an engine already exists in this process (one engine per process)");
+	if (!cfg)
+		return fail(EINVAL, "no configuration");
+	bad = config_check(cfg);
+	if (bad)
+		return fail(EINVAL, bad);
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return fail(ENOMEM, "out of memory");
+	e->cfg = *cfg;
+	e->link_fd = -1;
+	e->n_slots = cfg->max_tcp_flows + cfg->max_udp_sessions + cfg->max_icmp_flows +
+		     cfg->max_dns_queries + SN_SLOTS_EXTRA;
+	e->slots = calloc(e->n_slots, sizeof(*e->slots));
+	e->polled_slot = calloc(e->n_slots, sizeof(*e->polled_slot));
+	e->polled_gen = calloc(e->n_slots, sizeof(*e->polled_gen));
+	if (!e->slots || !e->polled_slot || !e->polled_gen) {
+		free(e->slots);
+		free(e->polled_slot);
+		free(e->polled_gen);
+		free(e);
+		return fail(ENOMEM, "out of memory");
+	}
+	for (i = 0; i < e->n_slots; i++)
+		e->slots[i].fd = -1;
+
+	sn_eng = e;
+	if (!lwip_ready) {
+		lwip_init();
+		lwip_ready = 1;
+	}
+	if (sn_guestif_init(e) || sn_tcp_init(e) || sn_udp_init(e) || sn_icmp_init(e) ||
+	    sn_dns_init(e)) {
+		sn_engine_free(e);
+		return fail(ENOMEM, "cannot set up the guest interface or relays");
+	}
+	e->next_tick_ms = sn_now_ms() + SN_TICK_MS;
+	return e;
+}
+
+/**
+ * sn_engine_free() - close every host socket and free the engine
+ * @e:		engine, may be NULL
+ */
+void sn_engine_free(struct sn_engine *e)
+{
+	if (!e)
+		return;
+	sn_dns_fini(e);
+	sn_icmp_fini(e);
+	sn_udp_fini(e);
+	sn_tcp_fini(e);
+	sn_guestif_fini(e);
+	free(e->slots);
+	free(e->polled_slot);
+	free(e->polled_gen);
+	free(e);
+	if (sn_eng == e)
+		sn_eng = NULL;
+}
+
+/**
+ * sn_fd_add() - poll a host fd
+ * @e:		engine
+ * @fd:		fd, owned by the caller
+ * @events:	POLLIN/POLLOUT
+ * @cb:		ready callback
+ * @ctx:	passed to @cb
+ *
+ * Return: slot index, or -1 when every slot is taken
+ */
+int sn_fd_add(struct sn_engine *e, int fd, short events, sn_fd_cb cb, void *ctx)
+{
+	unsigned i;
+
+	for (i = e->slots_hint; i < e->n_slots; i++) {
+		struct sn_fd_slot *s = &e->slots[i];
+
+		if (s->fd >= 0)
+			continue;
+		s->fd = fd;
+		s->events = events;
+		s->cb = cb;
+		s->ctx = ctx;
+		s->gen++;
+		e->slots_hint = i + 1;
+		return (int)i;
+	}
+	return -1;
+}
+
+/**
+ * sn_fd_events() - change the events wanted on a slot
+ * @e:		engine
+ * @slot:	from sn_fd_add()
+ * @events:	new events
+ */
+void sn_fd_events(struct sn_engine *e, int slot, short events)
+{
+	if (slot >= 0 && (unsigned)slot < e->n_slots)
+		e->slots[slot].events = events;
+}
+
+/**
+ * sn_fd_del() - stop polling a slot
+ * @e:		engine
+ * @slot:	from sn_fd_add(), or -1
+ */
+void sn_fd_del(struct sn_engine *e, int slot)
+{
+	if (slot < 0 || (unsigned)slot >= e->n_slots)
+		return;
+	e->slots[slot].fd = -1;
+	e->slots[slot].cb = NULL;
+	e->slots[slot].ctx = NULL;
+	if ((unsigned)slot < e->slots_hint)
+		e->slots_hint = (unsigned)slot;
+}
+
+/**
+ * sn_engine_pollfds() - host sockets the engine waits on
+ * @e:		engine
+ * @fds:	filled with up to @max entries
+ * @max:	size of @fds
+ *
+ * Return: number of entries filled
+ */
+int sn_engine_pollfds(struct sn_engine *e, struct pollfd *fds, int max)
+{
+	unsigned i;
+	int n = 0;
+
+	for (i = 0; i < e->n_slots && n < max; i++) {
+		const struct sn_fd_slot *s = &e->slots[i];
+
+		if (s->fd < 0 || !s->events)
+			continue;
+		fds[n].fd = s->fd;
+		fds[n].events = s->events;
+		fds[n].revents = 0;
+		e->polled_slot[n] = i;
+		e->polled_gen[n] = s->gen;
+		n++;
+	}
+	e->n_polled = n;
+	return n;
+}
+
+/**
+ * sn_engine_timeout_ms() - longest the embedder may sleep
+ * @e:		engine
+ *
+ * Return: milliseconds until lwIP's next timer or the relays' next tick
+ */
+int sn_engine_timeout_ms(struct sn_engine *e)
+{
+	uint32_t now = sn_now_ms(), lwip_ms = sys_timeouts_sleeptime();
+	int32_t tick = (int32_t)(e->next_tick_ms - now);
+
+	if (tick < 0)
+		tick = 0;
+	if (lwip_ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE && (int32_t)lwip_ms < tick)
+		return (int)lwip_ms;
+	return (int)tick;
+}
+
+/**
+ * run_timers() - lwIP timers, then the relays' periodic work when due
+ * @e:		engine
+ */
+static void run_timers(struct sn_engine *e)
+{
+	uint32_t now;
+
+	sys_check_timeouts();
+	now = sn_now_ms();
+	if (!sn_time_after(now, e->next_tick_ms))
+		return;
+	e->next_tick_ms = now + SN_TICK_MS;
+	sn_tcp_tick(e);
+	sn_udp_tick(e);
+	sn_icmp_tick(e);
+	sn_dns_tick(e);
+}
+
+/**
+ * sn_engine_dispatch() - serve ready sockets and due timers
+ * @e:		engine
+ * @fds:	entries from sn_engine_pollfds() with revents set
+ * @n:		number of entries
+ *
+ * Entries are matched to slots by the order of the last sn_engine_pollfds()
+ * call, and skipped when their slot has been reused since.
+ */
+void sn_engine_dispatch(struct sn_engine *e, const struct pollfd *fds, int n)
+{
+	int i;
+
+	if (n > e->n_polled)
+		n = e->n_polled;
+	for (i = 0; i < n; i++) {
+		struct sn_fd_slot *s;
+
+		if (!fds[i].revents)
+			continue;
+		s = &e->slots[e->polled_slot[i]];
+		if (s->fd != fds[i].fd || s->gen != e->polled_gen[i] || !s->cb)
+			continue;
+		s->cb(s->ctx, s->fd, fds[i].revents);
+	}
+	run_timers(e);
+}
+
+/**
+ * sn_engine_input() - one frame from the guest
+ * @e:		engine
+ * @frame:	Ethernet frame
+ * @len:	its length
+ *
+ * Return: 0 if taken, -1 if dropped
+ */
+int sn_engine_input(struct sn_engine *e, const void *frame, size_t len)
+{
+	e->st.frames_in++;
+	e->st.bytes_in += len;
+	return sn_guestif_input(e, frame, len);
+}
+
+/**
+ * sn_engine_stats() - copy the counters
+ * @e:		engine
+ * @st:		filled
+ */
+void sn_engine_stats(struct sn_engine *e, struct sn_stats *st)
+{
+	*st = e->st;
+}
+
+/**
+ * sn_log() - log one line if @level is enabled
+ * @e:		engine
+ * @level:	SN_LOG_*
+ * @fmt:	printf format
+ */
+void sn_log(struct sn_engine *e, int level, const char *fmt, ...)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	char line[512];
+	va_list ap;
+
+	if (level > e->cfg.log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (e->cfg.log)
+		e->cfg.log(e->cfg.user, level, line);
+	else
+		fprintf(stderr, "sandnet: %s: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level], line);
+}
+
+/**
+ * sn_now_ms() - the engine's clock
+ *
+ * Return: lwIP's sys_now()
+ */
+uint32_t sn_now_ms(void)
+{
+	return sys_now();
+}
+
+/* ---- sn_engine_run(): the whole loop on one guest fd ---- */
+
+/* Frames per wake-up taken from the guest fd before serving host sockets. */
+#define SN_RUN_BATCH	64
+
+/**
+ * link_output() - cfg.output for sn_engine_run(): write one frame to the fd
+ * @user:	the engine
+ * @frame:	frame
+ * @len:	length
+ *
+ * A full TAP queue drops the frame, as a NIC would; TCP retransmits.
+ *
+ * Return: 0, or -1 if dropped
+ */
+static int link_output(void *user, const void *frame, size_t len)
+{
+	struct sn_engine *e = user;
+	uint32_t be_len = htonl((uint32_t)len);
+	struct iovec iov[2] = {
+		{ .iov_base = &be_len, .iov_len = sizeof(be_len) },
+		{ .iov_base = (void *)frame, .iov_len = len },
+	};
+	ssize_t n;
+
+	if (e->link == SN_LINK_STREAM)
+		n = writev(e->link_fd, iov, 2);
+	else
+		n = write(e->link_fd, frame, len);
+	if (n >= 0)
+		return 0;
+	if (errno == EIO || errno == EBADFD || errno == ENODEV || errno == EPIPE ||
+	    errno == ECONNRESET || errno == ENOTCONN)
+		e->link_dead = errno;
+	return -1;
+}
+
+/**
+ * link_read() - take up to SN_RUN_BATCH frames from the guest fd
+ * @e:		engine
+ * @buf:	frame buffer
+ * @size:	its size
+ *
+ * Return: 0, or -1 with errno when the link is gone
+ */
+static int link_read(struct sn_engine *e, uint8_t *buf, size_t size)
+{
+	int i;
+
+	for (i = 0; i < SN_RUN_BATCH; i++) {
+		ssize_t n;
+
+		if (e->link == SN_LINK_STREAM) {
+			uint32_t be_len;
+
+			n = recv(e->link_fd, &be_len, sizeof(be_len), MSG_PEEK);
+			if (n == (ssize_t)sizeof(be_len)) {
+				size_t flen = ntohl(be_len);
+
+				if (flen > size - sizeof(be_len)) {
+					errno = EPROTO;
+					return -1;
+				}
+				n = recv(e->link_fd, buf, sizeof(be_len) + flen, MSG_PEEK);
+				if (n < (ssize_t)(sizeof(be_len) + flen))
+					return 0;	/* rest not there yet */
+				n = recv(e->link_fd, buf, sizeof(be_len) + flen, 0);
+				sn_engine_input(e, buf + sizeof(be_len), flen);
+				continue;
+			}
+		} else {
+			n = read(e->link_fd, buf, size);
+			if (n > 0) {
+				sn_engine_input(e, buf, (size_t)n);
+				continue;
+			}
+		}
+		if (n == 0) {
+			errno = EPIPE;
+			return -1;
+		}
+		if (n > 0 || errno == EAGAIN || errno == EINTR)
+			return 0;
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * sn_engine_run() - run the whole loop on a guest fd until told to stop
+ * @e:		engine created with cfg.output == NULL
+ * @fd:		guest link, non-blocking
+ * @link:	framing
+ * @stop_fd:	loop ends when readable (-1: never)
+ *
+ * Return: 0 when stopped by @stop_fd, -1 with errno when the link failed
+ */
+int sn_engine_run(struct sn_engine *e, int fd, enum sn_link link, int stop_fd)
+{
+	static uint8_t buf[65536 + 4];
+	struct pollfd *fds;
+	int max = (int)e->n_slots + 2, ret = 0;
+
+	fds = calloc((size_t)max, sizeof(*fds));
+	if (!fds)
+		return -1;
+	e->link_fd = fd;
+	e->link = link;
+	e->link_dead = 0;
+	e->cfg.output = link_output;
+	e->cfg.user = e;
+	for (;;) {
+		int n = sn_engine_pollfds(e, fds + 2, max - 2), rc;
+
+		fds[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		fds[1] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
+		rc = poll(fds, (nfds_t)n + 2, sn_engine_timeout_ms(e));
+		if (rc < 0 && errno != EINTR) {
+			ret = -1;
+			break;
+		}
+		if (rc > 0 && fds[1].revents)
+			break;
+		if (rc > 0 && (fds[0].revents & (POLLERR | POLLNVAL))) {
+			errno = ENODEV;
+			ret = -1;
+			break;
+		}
+		if (rc > 0 && (fds[0].revents & (POLLIN | POLLHUP)) &&
+		    link_read(e, buf, sizeof(buf))) {
+			ret = -1;
+			break;
+		}
+		sn_engine_dispatch(e, fds + 2, rc > 0 ? n : 0);
+		if (e->link_dead) {
+			errno = e->link_dead;
+			ret = -1;
+			break;
+		}
+	}
+	free(fds);
+	return ret;
+}

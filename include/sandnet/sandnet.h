@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: libsandnet - a user-mode network stack for one guest
+ *
+ * The guest speaks Ethernet. The embedder hands every frame the guest sends
+ * to sn_engine_input(); the engine hands every frame for the guest to the
+ * cfg.output callback. Host sockets the engine opens on the guest's behalf
+ * are exposed as pollfds: poll them (with sn_engine_timeout_ms() as the
+ * timeout) and pass the result to sn_engine_dispatch(). No threads are
+ * created and no call blocks.
+ *
+ * One engine per process: lwIP keeps global state, so a second
+ * sn_engine_new() while one exists fails with EBUSY. Run one process per
+ * guest, as passt does.
+ */
+#ifndef SANDNET_SANDNET_H
+#define SANDNET_SANDNET_H
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SN_VERSION_STRING "0.1.0"
+#define SN_MAX_DNS_UPSTREAMS 4
+
+/**
+ * typedef sn_output_fn - send one frame to the guest
+ * @user:	cfg.user
+ * @frame:	Ethernet frame, without FCS
+ * @len:	its length
+ *
+ * Return: 0 on success, -1 if the frame was dropped (counted in the stats)
+ */
+typedef int (*sn_output_fn)(void *user, const void *frame, size_t len);
+
+/**
+ * typedef sn_log_fn - receive one log line (no trailing newline)
+ * @user:	cfg.user
+ * @level:	SN_LOG_ERR .. SN_LOG_DEBUG
+ * @msg:	the line
+ */
+typedef void (*sn_log_fn)(void *user, int level, const char *msg);
+
+enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
+
+/**
+ * struct sn_config - engine configuration; sn_config_init() fills defaults
+ * @output:		engine -> guest frames (required)
+ * @log:		log sink; NULL logs to stderr
+ * @user:		passed to @output and @log
+ * @log_level:		highest level logged (default SN_LOG_WARN)
+ * @gw_mac:		gateway MAC (default 02:73:6e:00:00:01)
+ * @guest_mac:		guest MAC; all-zero means learn it from the first frame
+ * @gw_ip4:		gateway and DNS address (default 10.0.2.2)
+ * @guest_ip4:		the guest's address (default 10.0.2.15)
+ * @prefix_len4:	guest subnet prefix length (default 24)
+ * @mtu:		guest link MTU, 576..65520 (default 1500)
+ * @dns_upstreams:	upstream resolvers; none means the host's resolv.conf
+ * @n_dns_upstreams:	how many of @dns_upstreams are set
+ * @resolv_conf:	file read when @n_dns_upstreams is 0
+ * @allow_host_loopback: TCP/UDP to the gateway reaches the host's 127.0.0.1
+ * @max_tcp_flows:	TCP connection limit (default 1024)
+ * @max_udp_sessions:	UDP session limit, LRU eviction beyond (default 256)
+ * @max_icmp_flows:	ICMP echo flow limit (default 64)
+ * @max_dns_queries:	DNS queries in flight (default 256)
+ * @udp_idle_ms:	UDP session idle timeout (default 60000)
+ * @tcp_connect_ms:	host connect() timeout (default 30000)
+ * @dns_timeout_ms:	per-upstream DNS timeout (default 2000)
+ */
+struct sn_config {
+	sn_output_fn output;
+	sn_log_fn log;
+	void *user;
+	int log_level;
+
+	uint8_t gw_mac[6];
+	uint8_t guest_mac[6];
+	struct in_addr gw_ip4;
+	struct in_addr guest_ip4;
+	unsigned prefix_len4;
+	unsigned mtu;
+
+	struct sockaddr_storage dns_upstreams[SN_MAX_DNS_UPSTREAMS];
+	unsigned n_dns_upstreams;
+	const char *resolv_conf;
+
+	int allow_host_loopback;
+
+	unsigned max_tcp_flows;
+	unsigned max_udp_sessions;
+	unsigned max_icmp_flows;
+	unsigned max_dns_queries;
+	unsigned udp_idle_ms;
+	unsigned tcp_connect_ms;
+	unsigned dns_timeout_ms;
+};
+
+/**
+ * struct sn_stats - counters; every bound and every drop has one
+ */
+struct sn_stats {
+	uint64_t frames_in, frames_out, bytes_in, bytes_out;
+	uint64_t output_errors;		/* output callback failed */
+	uint64_t drop_malformed;	/* truncated, bad length, bad checksum */
+	uint64_t drop_spoofed;		/* not from the guest's MAC or address */
+	uint64_t drop_unsupported;	/* protocol or frame type not served */
+	uint64_t arp_replies;
+	uint64_t tcp_flows, tcp_flows_active, tcp_refused, tcp_limit_rst;
+	uint64_t tcp_bytes_up, tcp_bytes_down;
+	uint64_t udp_sessions, udp_sessions_active, udp_evicted, udp_expired;
+	uint64_t udp_dgrams_up, udp_dgrams_down, udp_drop_queue;
+	uint64_t icmp_echo_local, icmp_echo_relayed, icmp_replies, icmp_drop;
+	uint64_t dns_queries, dns_answers, dns_servfail, dns_formerr, dns_drop_limit;
+	uint64_t host_denied;		/* to the gateway without host access */
+};
+
+struct sn_engine;
+
+/**
+ * sn_config_init() - fill @cfg with safe defaults
+ * @cfg:	config to fill
+ */
+void sn_config_init(struct sn_config *cfg);
+
+/**
+ * sn_engine_new() - create the (only) engine of this process
+ * @cfg:	configuration, copied
+ *
+ * Return: the engine, or NULL with errno set (EBUSY: one exists already;
+ *	   EINVAL: bad config) and a message in sn_strerror()
+ */
+struct sn_engine *sn_engine_new(const struct sn_config *cfg);
+
+/**
+ * sn_strerror() - why the last sn_engine_new() failed
+ *
+ * Return: a static message
+ */
+const char *sn_strerror(void);
+
+/**
+ * sn_engine_input() - one frame from the guest
+ * @e:		engine
+ * @frame:	Ethernet frame
+ * @len:	its length
+ *
+ * Return: 0 if taken, -1 if dropped (counted in the stats)
+ */
+int sn_engine_input(struct sn_engine *e, const void *frame, size_t len);
+
+/**
+ * sn_engine_pollfds() - host sockets the engine waits on
+ * @e:		engine
+ * @fds:	filled with up to @max entries
+ * @max:	size of @fds
+ *
+ * Return: number of entries filled
+ */
+int sn_engine_pollfds(struct sn_engine *e, struct pollfd *fds, int max);
+
+/**
+ * sn_engine_timeout_ms() - longest the embedder may sleep before dispatching
+ * @e:		engine
+ *
+ * Return: milliseconds, >= 0
+ */
+int sn_engine_timeout_ms(struct sn_engine *e);
+
+/**
+ * sn_engine_dispatch() - serve ready sockets and due timers
+ * @e:		engine
+ * @fds:	entries from sn_engine_pollfds() with revents set by poll()
+ * @n:		number of entries
+ */
+void sn_engine_dispatch(struct sn_engine *e, const struct pollfd *fds, int n);
+
+/**
+ * sn_engine_stats() - copy the counters
+ * @e:		engine
+ * @st:		filled
+ */
+void sn_engine_stats(struct sn_engine *e, struct sn_stats *st);
+
+/**
+ * sn_engine_free() - close every host socket and free the engine
+ * @e:		engine, may be NULL
+ */
+void sn_engine_free(struct sn_engine *e);
+
+/**
+ * enum sn_link - how frames are carried on a guest fd
+ * @SN_LINK_TAP:	one read()/write() per frame (TAP with IFF_NO_PI)
+ * @SN_LINK_STREAM:	4-byte big-endian length before each frame (QEMU -netdev stream)
+ * @SN_LINK_DGRAM:	one datagram per frame (QEMU -netdev dgram, vfkit)
+ */
+enum sn_link { SN_LINK_TAP, SN_LINK_STREAM, SN_LINK_DGRAM };
+
+/**
+ * sn_engine_run() - run the whole loop on a guest fd until told to stop
+ * @e:		engine, created with cfg.output = NULL (the loop writes to @fd)
+ * @fd:		guest link, non-blocking
+ * @link:	framing on @fd
+ * @stop_fd:	loop ends when this fd becomes readable (-1: never)
+ *
+ * Return: 0 when stopped by @stop_fd, -1 with errno when the guest link
+ *	   failed or went away (ENODEV, EPIPE)
+ */
+int sn_engine_run(struct sn_engine *e, int fd, enum sn_link link, int stop_fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SANDNET_SANDNET_H */

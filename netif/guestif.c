@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+/**
+ * DOC: Theory of Operation - the guest link
+ *
+ * One lwIP netif stands for the gateway on the guest's link: it owns the
+ * gateway's addresses and MAC, and everything lwIP sends leaves through
+ * guestif_linkoutput() to cfg.output.
+ *
+ * Frames from the guest are checked here before lwIP sees them: the source
+ * MAC must be the guest's (learned from the first frame when not
+ * configured, then pinned as a static ARP entry, so lwIP never has to ask),
+ * and ARP is answered here for every address the guest asks about (proxy
+ * ARP: the guest may treat its whole subnet as on-link). IPv4 and IPv6
+ * packets go to ip4_input()/ip6_input(), whose pre-input hooks (hook.c)
+ * decide who serves them.
+ */
+#include <string.h>
+
+#include "lwip/etharp.h"
+#include "lwip/ethip6.h"
+#include "lwip/prot/iana.h"
+#include "lwip/ip.h"
+#include "lwip/ip4.h"
+#include "lwip/ip6.h"
+#include "lwip/pbuf.h"
+#include "lwip/prot/etharp.h"
+#include "lwip/prot/ethernet.h"
+#include "netif/ethernet.h"
+#include "netif/guestif.h"
+
+/* Largest frame: MTU 65520 plus the Ethernet header (pbuf lengths are u16). */
+#define SN_FRAME_MAX	(65520 + SIZEOF_ETH_HDR)
+
+/**
+ * guestif_linkoutput() - lwIP's frames to the guest
+ * @netif:	the guest netif
+ * @p:		frame (maybe a chain)
+ *
+ * Return: ERR_OK, or ERR_IF when the embedder dropped the frame
+ */
+static err_t guestif_linkoutput(struct netif *netif, struct pbuf *p)
+{
+	static uint8_t flat[SN_FRAME_MAX];
+	struct sn_engine *e = netif->state;
+	const void *frame = p->payload;
+
+	if (p->next) {
+		if (pbuf_copy_partial(p, flat, p->tot_len, 0) != p->tot_len)
+			return ERR_BUF;
+		frame = flat;
+	}
+	if (!e->cfg.output || e->cfg.output(e->cfg.user, frame, p->tot_len)) {
+		e->st.output_errors++;
+		return ERR_IF;
+	}
+	e->st.frames_out++;
+	e->st.bytes_out += p->tot_len;
+	return ERR_OK;
+}
+
+/**
+ * guestif_netif_init() - netif_add() init callback
+ * @netif:	the netif being added
+ *
+ * Return: ERR_OK
+ */
+static err_t guestif_netif_init(struct netif *netif)
+{
+	struct sn_engine *e = netif->state;
+
+	netif->name[0] = 's';
+	netif->name[1] = 'n';
+	netif->output = etharp_output;
+	netif->output_ip6 = ethip6_output;
+	netif->linkoutput = guestif_linkoutput;
+	netif->mtu = (u16_t)e->cfg.mtu;
+	netif->hwaddr_len = ETH_HWADDR_LEN;
+	memcpy(netif->hwaddr, e->cfg.gw_mac, ETH_HWADDR_LEN);
+	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	return ERR_OK;
+}
+
+/**
+ * sn_guestif_init() - add the gateway's netif
+ * @e:		engine
+ *
+ * Return: 0, or -1 if lwIP refused
+ */
+int sn_guestif_init(struct sn_engine *e)
+{
+	ip4_addr_t addr, mask, gw;
+	uint32_t m = 0xffffffffu << (32 - e->cfg.prefix_len4);
+
+	ip4_addr_set_u32(&addr, e->cfg.gw_ip4.s_addr);
+	ip4_addr_set_u32(&mask, lwip_htonl(m));
+	ip4_addr_set_zero(&gw);
+	if (!netif_add(&e->netif, &addr, &mask, &gw, e, guestif_netif_init, ip4_input))
+		return -1;
+	netif_set_default(&e->netif);
+	netif_set_link_up(&e->netif);
+	netif_set_up(&e->netif);
+	if (e->cfg.guest_mac[0] | e->cfg.guest_mac[1] | e->cfg.guest_mac[2] |
+	    e->cfg.guest_mac[3] | e->cfg.guest_mac[4] | e->cfg.guest_mac[5]) {
+		ip4_addr_t guest;
+
+		ip4_addr_set_u32(&guest, e->cfg.guest_ip4.s_addr);
+		etharp_add_static_entry(&guest, (struct eth_addr *)e->cfg.guest_mac);
+		e->guest_mac_known = 1;
+	}
+	return 0;
+}
+
+/**
+ * sn_guestif_fini() - remove the netif and its ARP entry
+ * @e:		engine
+ */
+void sn_guestif_fini(struct sn_engine *e)
+{
+	ip4_addr_t guest;
+
+	if (!e->netif.state)
+		return;
+	ip4_addr_set_u32(&guest, e->cfg.guest_ip4.s_addr);
+	if (e->guest_mac_known)
+		etharp_remove_static_entry(&guest);
+	netif_remove(&e->netif);
+	memset(&e->netif, 0, sizeof(e->netif));
+}
+
+/**
+ * guestif_arp() - answer an ARP request for any address but the guest's
+ * @e:		engine
+ * @frame:	the guest's ARP frame, length already checked
+ *
+ * Return: 0, or -1 if dropped
+ */
+static int guestif_arp(struct sn_engine *e, const uint8_t *frame)
+{
+	const struct etharp_hdr *req = (const void *)(frame + SIZEOF_ETH_HDR);
+	struct etharp_hdr *rep;
+	ip4_addr_t sip, dip;
+	struct pbuf *p;
+
+	if (req->hwtype != PP_HTONS(LWIP_IANA_HWTYPE_ETHERNET) ||
+	    req->proto != PP_HTONS(ETHTYPE_IP) || req->hwlen != ETH_HWADDR_LEN ||
+	    req->protolen != sizeof(ip4_addr_t)) {
+		e->st.drop_malformed++;
+		return -1;
+	}
+	IPADDR_WORDALIGNED_COPY_TO_IP4_ADDR_T(&sip, &req->sipaddr);
+	IPADDR_WORDALIGNED_COPY_TO_IP4_ADDR_T(&dip, &req->dipaddr);
+	if (ip4_addr_get_u32(&sip) != e->cfg.guest_ip4.s_addr && !ip4_addr_isany_val(sip)) {
+		e->st.drop_spoofed++;
+		return -1;
+	}
+	/* Replies, and the guest's probes for its own address, need no answer. */
+	if (req->opcode != PP_HTONS(ARP_REQUEST) ||
+	    ip4_addr_get_u32(&dip) == e->cfg.guest_ip4.s_addr)
+		return 0;
+
+	p = pbuf_alloc(PBUF_LINK, SIZEOF_ETHARP_HDR, PBUF_RAM);
+	if (!p)
+		return -1;
+	rep = p->payload;
+	rep->hwtype = req->hwtype;
+	rep->proto = req->proto;
+	rep->hwlen = ETH_HWADDR_LEN;
+	rep->protolen = sizeof(ip4_addr_t);
+	rep->opcode = PP_HTONS(ARP_REPLY);
+	memcpy(&rep->shwaddr, e->cfg.gw_mac, ETH_HWADDR_LEN);
+	rep->sipaddr = req->dipaddr;
+	rep->dhwaddr = req->shwaddr;
+	rep->dipaddr = req->sipaddr;
+	ethernet_output(&e->netif, p, (const struct eth_addr *)e->cfg.gw_mac,
+			&req->shwaddr, ETHTYPE_ARP);
+	pbuf_free(p);
+	e->st.arp_replies++;
+	return 0;
+}
+
+/**
+ * guestif_learn_mac() - pin the guest's MAC on its first frame
+ * @e:		engine
+ * @mac:	source MAC of the frame
+ *
+ * Return: 0 if the frame may come from the guest, -1 if spoofed
+ */
+static int guestif_learn_mac(struct sn_engine *e, const uint8_t *mac)
+{
+	ip4_addr_t guest;
+
+	if (mac[0] & 1) {			/* group address as source */
+		e->st.drop_spoofed++;
+		return -1;
+	}
+	if (e->guest_mac_known) {
+		if (memcmp(mac, e->cfg.guest_mac, ETH_HWADDR_LEN)) {
+			e->st.drop_spoofed++;
+			return -1;
+		}
+		return 0;
+	}
+	memcpy(e->cfg.guest_mac, mac, ETH_HWADDR_LEN);
+	ip4_addr_set_u32(&guest, e->cfg.guest_ip4.s_addr);
+	etharp_add_static_entry(&guest, (struct eth_addr *)e->cfg.guest_mac);
+	e->guest_mac_known = 1;
+	sn_log(e, SN_LOG_INFO, "guest MAC %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+	       mac[2], mac[3], mac[4], mac[5]);
+	return 0;
+}
+
+/**
+ * sn_guestif_input() - one frame from the guest into lwIP
+ * @e:		engine
+ * @frame:	Ethernet frame
+ * @len:	its length
+ *
+ * Return: 0 if taken, -1 if dropped (counted)
+ */
+int sn_guestif_input(struct sn_engine *e, const void *frame, size_t len)
+{
+	const struct eth_hdr *eh = frame;
+	struct pbuf *p;
+	u16_t type;
+
+	if (len <= SIZEOF_ETH_HDR || len > SN_FRAME_MAX) {
+		e->st.drop_malformed++;
+		return -1;
+	}
+	if (guestif_learn_mac(e, eh->src.addr))
+		return -1;
+	type = lwip_ntohs(eh->type);
+	if (type == ETHTYPE_ARP) {
+		if (len < SIZEOF_ETH_HDR + SIZEOF_ETHARP_HDR) {
+			e->st.drop_malformed++;
+			return -1;
+		}
+		return guestif_arp(e, frame);
+	}
+	if (type != ETHTYPE_IP && type != ETHTYPE_IPV6) {
+		e->st.drop_unsupported++;
+		return -1;
+	}
+
+	p = pbuf_alloc(PBUF_RAW, (u16_t)(len - SIZEOF_ETH_HDR), PBUF_RAM);
+	if (!p)
+		return -1;
+	pbuf_take(p, (const uint8_t *)frame + SIZEOF_ETH_HDR, (u16_t)(len - SIZEOF_ETH_HDR));
+	p->if_idx = netif_get_index(&e->netif);
+	if (type == ETHTYPE_IP)
+		ip4_input(p, &e->netif);
+	else
+		ip6_input(p, &e->netif);
+	return 0;
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/**
+ * DOC: Theory of Operation - who serves a guest packet
+ *
+ * LWIP_HOOK_IP4_INPUT runs at the top of ip4_input(), before lwIP has
+ * validated anything. sn_hook_ip4_input() validates the header (version,
+ * lengths, checksum, source is the guest), then decides:
+ *
+ * - ICMP to the gateway: lwIP answers it (return 0, ip4_input() goes on);
+ * - TCP to any address: the TCP relay (relay/tcp.c), which holds the SYN
+ *   until the host connect() resolves and then feeds lwIP through
+ *   sn_ip4_tcp_deliver();
+ * - UDP to port 53 of any address: the DNS forwarder (relay/dns.c);
+ * - other UDP: the UDP relay (relay/udp.c), gateway included (host access);
+ * - ICMP echo to any other address: the ICMP relay (relay/icmp.c);
+ * - anything else is counted and dropped.
+ *
+ * Fragments are reassembled (ip4_reass(), bounded by IP_REASS_*) before a
+ * relay sees them, so a relay always gets a whole datagram.
+ */
+#include "lwip/icmp.h"
+#include "lwip/inet_chksum.h"
+#include "lwip/ip.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
+#include "lwip/prot/udp.h"
+#include "netif/guestif.h"
+#include "relay/relay.h"
+
+/**
+ * hook_drop() - free a packet and count it
+ * @p:		packet
+ * @counter:	counter to bump
+ *
+ * Return: 1 (the packet is consumed), for the hook to return
+ */
+static int hook_drop(struct pbuf *p, uint64_t *counter)
+{
+	(*counter)++;
+	pbuf_free(p);
+	return 1;
+}
+
+/**
+ * hook_ip4_valid() - checks ip4_input() would make, before we act on a packet
+ * @e:		engine
+ * @p:		packet, payload at the IPv4 header
+ *
+ * Trims link padding off @p on success.
+ *
+ * Return: NULL if valid, else the counter the drop belongs to
+ */
+static uint64_t *hook_ip4_valid(struct sn_engine *e, struct pbuf *p)
+{
+	const struct ip_hdr *iph = p->payload;
+	u16_t hlen, tot;
+
+	if (p->len < IP_HLEN || IPH_V(iph) != 4)
+		return &e->st.drop_malformed;
+	hlen = (u16_t)(IPH_HL(iph) * 4);
+	tot = lwip_ntohs(IPH_LEN(iph));
+	if (hlen < IP_HLEN || hlen > p->len || tot < hlen || tot > p->tot_len)
+		return &e->st.drop_malformed;
+	if (inet_chksum((void *)iph, hlen) != 0)
+		return &e->st.drop_malformed;
+	if (iph->src.addr != e->cfg.guest_ip4.s_addr)
+		return &e->st.drop_spoofed;
+	if (ip4_addr_isbroadcast_u32(iph->dest.addr, &e->netif) ||
+	    ip4_addr_ismulticast(&iph->dest) || ip4_addr_isany_val(iph->dest))
+		return &e->st.drop_unsupported;
+	pbuf_realloc(p, tot);
+	return NULL;
+}
+
+/**
+ * sn_hook_ip4_input() - LWIP_HOOK_IP4_INPUT: classify a guest IPv4 packet
+ * @p:		packet, payload at the IPv4 header
+ * @inp:	the guest netif
+ *
+ * Return: 0 to let ip4_input() serve @p, 1 if consumed here
+ */
+int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
+{
+	struct sn_engine *e = sn_eng;
+	const struct ip_hdr *iph;
+	uint64_t *bad;
+	u16_t hlen;
+
+	bad = hook_ip4_valid(e, p);
+	if (bad)
+		return hook_drop(p, bad);
+	iph = p->payload;
+	if (IPH_PROTO(iph) == IP_PROTO_ICMP && iph->dest.addr == e->cfg.gw_ip4.s_addr) {
+		e->st.icmp_echo_local++;
+		return 0;
+	}
+
+	if (IPH_OFFSET(iph) & PP_HTONS(IP_OFFMASK | IP_MF)) {
+		ip_data.current_input_netif = inp;
+		p = ip4_reass(p);
+		ip_data.current_input_netif = NULL;
+		if (!p)
+			return 1;
+		iph = p->payload;
+	}
+	hlen = (u16_t)(IPH_HL(iph) * 4);
+
+	switch (IPH_PROTO(iph)) {
+	case IP_PROTO_TCP:
+		sn_tcp_input4(e, p);
+		return 1;
+	case IP_PROTO_UDP: {
+		struct udp_hdr uh;
+
+		if (pbuf_copy_partial(p, &uh, sizeof(uh), hlen) != sizeof(uh))
+			return hook_drop(p, &e->st.drop_malformed);
+		if (uh.dest == PP_HTONS(53))
+			sn_dns_input4(e, p);
+		else
+			sn_udp_input4(e, p);
+		return 1;
+	}
+	case IP_PROTO_ICMP: {
+		u8_t type;
+
+		if (pbuf_copy_partial(p, &type, 1, hlen) != 1)
+			return hook_drop(p, &e->st.drop_malformed);
+		if (type != ICMP_ECHO)
+			return hook_drop(p, &e->st.drop_unsupported);
+		sn_icmp_input4(e, p);
+		return 1;
+	}
+	default:
+		return hook_drop(p, &e->st.drop_unsupported);
+	}
+}
+
+/**
+ * sn_hook_ip6_input() - LWIP_HOOK_IP6_INPUT: IPv6 is not served yet
+ * @p:		packet
+ * @inp:	the guest netif
+ *
+ * Return: 1, consumed
+ */
+int sn_hook_ip6_input(struct pbuf *p, struct netif *inp)
+{
+	(void)inp;
+	return hook_drop(p, &sn_eng->st.drop_unsupported);
+}
+
+/**
+ * sn_ip4_tcp_deliver() - feed a validated IPv4 TCP packet to tcp_input()
+ * @e:		engine
+ * @p:		packet, payload at the IP header; consumed
+ */
+void sn_ip4_tcp_deliver(struct sn_engine *e, struct pbuf *p)
+{
+	const struct ip_hdr *iph = p->payload;
+	u16_t hlen = (u16_t)(IPH_HL(iph) * 4);
+
+	ip_data.current_netif = &e->netif;
+	ip_data.current_input_netif = &e->netif;
+	ip_data.current_ip4_header = iph;
+	ip_data.current_ip6_header = NULL;
+	ip_data.current_ip_header_tot_len = hlen;
+	ip_addr_copy_from_ip4(ip_data.current_iphdr_src, iph->src);
+	ip_addr_copy_from_ip4(ip_data.current_iphdr_dest, iph->dest);
+
+	if (pbuf_remove_header(p, hlen))
+		pbuf_free(p);
+	else
+		tcp_input(p, &e->netif);
+
+	ip_data.current_netif = NULL;
+	ip_data.current_input_netif = NULL;
+	ip_data.current_ip4_header = NULL;
+	ip_data.current_ip_header_tot_len = 0;
+	ip_addr_set_zero(&ip_data.current_iphdr_src);
+	ip_addr_set_zero(&ip_data.current_iphdr_dest);
+}

@@ -1,0 +1,970 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: Theory of Operation
+ *
+ * The DNS relay forwards the guest's UDP DNS queries to real resolvers
+ * through host sockets and hands their answers back unchanged.
+ *
+ * A query: the netif hook gives sn_dns_input4() every guest UDP datagram
+ * addressed to port 53 of any address. The UDP header is validated (length,
+ * checksum unless the netif has UDP checks off), the DNS message copied out
+ * of the pbuf and the pbuf freed at once. A message shorter than a DNS
+ * header or with QR=1 is dropped; one whose QDCOUNT is not 1 (or that does
+ * not fit a slot) is answered FORMERR on the spot. Everything else takes a
+ * slot in a fixed table (cfg.max_dns_queries, allocated at init; a full
+ * table drops the query and counts dns_drop_limit). A retransmission of a
+ * query already in flight (same guest port, destination, ID and bytes) is
+ * dropped: the one in flight answers it.
+ *
+ * Upstreams: a query to the gateway (cfg.gw_ip4) goes to the configured
+ * cfg.dns_upstreams, or when there are none to the IPv4 "nameserver" lines
+ * of cfg.resolv_conf (re-read when its mtime, size or inode changes, with
+ * stat() at most once per second). A query to any other address goes to
+ * that address's port 53 only: a guest that names its own resolver gets it.
+ * The list is copied into the slot when the query arrives, so a resolv.conf
+ * change never disturbs a query in flight.
+ *
+ * Sockets and ownership: a slot owns exactly one UDP socket at a time,
+ * connect()ed to its current upstream (kernel-chosen source port), so only
+ * that upstream's datagrams arrive on it. The query is sent unchanged. The
+ * slot keeps a copy of the query (for the next upstream and for synthesised
+ * replies) and the guest's port and original destination.
+ *
+ * Timeouts and upstream order: each attempt has a deadline of now +
+ * cfg.dns_timeout_ms, checked by sn_dns_tick() every SN_TICK_MS (so an
+ * attempt lasts up to one tick longer than the timeout). On a
+ * timeout, a failed socket()/connect()/send(), or an error on the socket
+ * (ECONNREFUSED from an ICMP port unreachable), the socket is closed and the
+ * next upstream is tried with a new socket. When the list is exhausted (or
+ * was empty) the guest gets SERVFAIL.
+ *
+ * An answer is accepted only on the slot's socket, when it has a full header,
+ * the query's ID and QR=1; anything else is ignored and the slot keeps
+ * waiting. The accepted answer is sent to the guest unchanged, from the
+ * address and port the guest asked (so it matches the guest's socket), and
+ * the slot is freed with its socket. If the answer is larger than the guest
+ * can take (512 bytes, or the UDP payload size of the query's EDNS0 OPT
+ * record, capped at 65507), the guest gets instead the answer's header with
+ * TC=1 and the question only, and retries over TCP (which the TCP relay
+ * proxies to sn_dns_upstream()).
+ *
+ * Synthesised errors (FORMERR, SERVFAIL) carry the query's ID, opcode and
+ * RD, QR=1, RA=1 and the question section; a truncated answer keeps the
+ * upstream header's ID, flags and RCODE, adds TC, and carries the question.
+ *
+ * Counters: dns_queries counts every well-formed query (QR=0, full header),
+ * dns_answers every upstream answer delivered (truncated or not),
+ * dns_servfail and dns_formerr the synthesised errors, dns_drop_limit the
+ * queries dropped for a full table; malformed UDP counts drop_malformed.
+ *
+ * sn_dns_fini() closes every socket still open. No allocation happens per
+ * query: the slot table and the one static 64 KiB message buffer are all.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "core/engine.h"
+#include "lwip/inet_chksum.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/prot/dns.h"
+#include "lwip/prot/ip.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/udp.h"
+#include "netif/guestif.h"
+#include "relay/relay.h"
+
+/* Largest query a slot holds: a question is at most 12 + 255 + 4 bytes;
+ * EDNS options, cookies and TSIG fit easily. Larger queries get FORMERR. */
+#define SN_DNS_QUERY_MAX	4096
+/* Largest UDP payload in an IPv4 datagram. */
+#define SN_DNS_UDP_MAX		65507
+/* What a guest without EDNS0 can take (RFC 1035 4.2.1). */
+#define SN_DNS_UDP_MIN		512
+/* resolv.conf is stat()ed at most this often. */
+#define SN_DNS_RESOLV_CHECK_MS	1000
+/* Datagrams read per readiness callback, so one socket cannot starve others. */
+#define SN_DNS_RECV_BURST	8
+
+#define DNS_FLAG1_OPCODE_MASK	0x78
+#define DNS_RCODE_FORMERR	1
+#define DNS_RCODE_SERVFAIL	2
+#define DNS_RRTYPE_OPT		41
+
+/**
+ * union sn_dns_addr - an upstream resolver's address
+ * @sa:		generic view
+ * @sin:	IPv4
+ * @sin6:	IPv6 (configured upstreams only)
+ */
+union sn_dns_addr {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+/**
+ * struct sn_dns_query - one guest query in flight
+ * @used:	whether the slot holds a query
+ * @fd:		socket connect()ed to @up[@cur], -1 between attempts
+ * @slot:	engine fd-table slot of @fd, -1 if none
+ * @deadline:	when the current upstream has had its time
+ * @orig_dst:	address the guest sent the query to (answers come from it)
+ * @guest_port:	guest's source port, host order
+ * @id:		DNS ID, host order
+ * @len:	bytes in @msg
+ * @qend:	end of the question section in @msg
+ * @max_answer:	largest answer the guest takes over UDP
+ * @cur:	index of the upstream being asked
+ * @n_up:	upstreams in @up
+ * @up:		upstreams, in the order they are tried
+ * @msg:	the query, as the guest sent it
+ */
+struct sn_dns_query {
+	int used;
+	int fd;
+	int slot;
+	uint32_t deadline;
+	ip4_addr_t orig_dst;
+	uint16_t guest_port;
+	uint16_t id;
+	uint16_t len;
+	uint16_t qend;
+	uint16_t max_answer;
+	uint8_t cur;
+	uint8_t n_up;
+	union sn_dns_addr up[SN_MAX_DNS_UPSTREAMS];
+	uint8_t msg[SN_DNS_QUERY_MAX];
+};
+
+/**
+ * struct sn_dns - the DNS relay's state
+ * @q:			query table, @max entries
+ * @max:		cfg.max_dns_queries
+ * @active:		slots in use
+ * @resolv:		nameservers read from cfg.resolv_conf
+ * @n_resolv:		entries in @resolv
+ * @resolv_checked:	whether @resolv_check_ms is valid
+ * @resolv_check_ms:	when resolv.conf was last stat()ed
+ * @resolv_mtime:	its mtime at the last read
+ * @resolv_ino:		its inode at the last read
+ * @resolv_size:	its size at the last read
+ * @resolv_read:	whether @resolv reflects a successful read
+ */
+struct sn_dns {
+	struct sn_dns_query *q;
+	unsigned max;
+	unsigned active;
+
+	struct sockaddr_in resolv[SN_MAX_DNS_UPSTREAMS];
+	unsigned n_resolv;
+	int resolv_checked;
+	uint32_t resolv_check_ms;
+	struct timespec resolv_mtime;
+	ino_t resolv_ino;
+	off_t resolv_size;
+	int resolv_read;
+};
+
+/* Guest queries and upstream answers pass through here; one engine per
+ * process, and nothing keeps a pointer into it across calls. */
+static uint8_t dns_buf[65535];
+
+/**
+ * get16() - read a big-endian 16-bit field
+ * @p:		first byte
+ *
+ * Return: the value
+ */
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+/**
+ * put16() - write a big-endian 16-bit field
+ * @p:		first byte
+ * @v:		value
+ */
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/**
+ * dns_skip_name() - step over a domain name, compressed or not
+ * @m:		message
+ * @len:	its length
+ * @off:	offset of the name; on success, of the byte after it
+ *
+ * Return: 0, or -1 if the name runs past @len, is longer than 255 bytes or
+ *	   uses a reserved label type
+ */
+static int dns_skip_name(const uint8_t *m, size_t len, size_t *off)
+{
+	size_t o = *off;
+	size_t n = 0;
+
+	/* Every step consumes at least one byte: bounded by @len and 255. */
+	for (;;) {
+		if (o >= len)
+			return -1;
+		if (m[o] == 0) {
+			*off = o + 1;
+			return 0;
+		}
+		if ((m[o] & 0xc0) == 0xc0) {
+			if (o + 2 > len)
+				return -1;
+			*off = o + 2;
+			return 0;
+		}
+		if (m[o] & 0xc0)
+			return -1;
+		n += (size_t)m[o] + 1;
+		if (n + 1 > 255)
+			return -1;
+		o += (size_t)m[o] + 1;
+	}
+}
+
+/**
+ * dns_skip_questions() - step over @count questions
+ * @m:		message
+ * @len:	its length
+ * @count:	questions to skip
+ * @off:	offset of the first; on success, of the byte after the last
+ *
+ * Return: 0, or -1 if a question is cut or malformed
+ */
+static int dns_skip_questions(const uint8_t *m, size_t len, unsigned count,
+			      size_t *off)
+{
+	unsigned i;
+
+	for (i = 0; i < count; i++) {
+		if (dns_skip_name(m, len, off) < 0 || *off + 4 > len)
+			return -1;
+		*off += 4;
+	}
+	return 0;
+}
+
+
+/**
+ * dns_skip_rrs() - step over @count resource records
+ * @m:		message
+ * @len:	its length
+ * @count:	records to skip
+ * @off:	offset of the first; on success, of the byte after the last
+ *
+ * Return: 0, or -1 if a record is cut or malformed
+ */
+static int dns_skip_rrs(const uint8_t *m, size_t len, unsigned count,
+			size_t *off)
+{
+	unsigned i;
+
+	for (i = 0; i < count; i++) {
+		if (dns_skip_name(m, len, off) < 0 || *off + 10 > len)
+			return -1;
+		*off += 10 + (size_t)get16(m + *off + 8);
+		if (*off > len)
+			return -1;
+	}
+	return 0;
+}
+
+/**
+ * dns_edns_size() - largest UDP answer the guest accepts for a query
+ * @m:		the query
+ * @len:	its length
+ * @qend:	end of its question section
+ *
+ * Looks for an OPT record (RFC 6891) in the additional section; its CLASS
+ * is the requester's UDP payload size.
+ *
+ * Return: 512 without a (parseable) OPT record, else its size clamped to
+ *	   512..65507
+ */
+static uint16_t dns_edns_size(const uint8_t *m, size_t len, size_t qend)
+{
+	unsigned arcount = get16(m + 10);
+	size_t off = qend;
+	unsigned i;
+
+	if (dns_skip_rrs(m, len, (unsigned)get16(m + 6) + get16(m + 8), &off) < 0)
+		return SN_DNS_UDP_MIN;
+
+	for (i = 0; i < arcount; i++) {
+		size_t rr = off;
+		uint16_t size;
+
+		if (dns_skip_rrs(m, len, 1, &off) < 0)
+			return SN_DNS_UDP_MIN;
+		if (dns_skip_name(m, len, &rr) < 0 ||
+		    get16(m + rr) != DNS_RRTYPE_OPT)
+			continue;
+		size = get16(m + rr + 2);
+		if (size < SN_DNS_UDP_MIN)
+			return SN_DNS_UDP_MIN;
+		return size > SN_DNS_UDP_MAX ? SN_DNS_UDP_MAX : size;
+	}
+	return SN_DNS_UDP_MIN;
+}
+
+/**
+ * dns_error_header() - turn a query header into an error reply's header
+ * @h:		header, rewritten in place
+ * @rcode:	DNS_RCODE_*
+ * @qdcount:	questions that follow the header in the reply
+ *
+ * Keeps ID, opcode and RD; sets QR and RA; every other count becomes 0.
+ */
+static void dns_error_header(uint8_t *h, uint8_t rcode, uint16_t qdcount)
+{
+	h[2] = (uint8_t)(DNS_FLAG1_RESPONSE |
+			 (h[2] & (DNS_FLAG1_OPCODE_MASK | DNS_FLAG1_RD)));
+	h[3] = (uint8_t)(DNS_FLAG2_RA | (rcode & DNS_FLAG2_ERR_MASK));
+	put16(h + 4, qdcount);
+	put16(h + 6, 0);
+	put16(h + 8, 0);
+	put16(h + 10, 0);
+}
+
+/**
+ * dns_send() - send a DNS message to the guest from the address it asked
+ * @e:		engine
+ * @from:	the query's original destination
+ * @gport:	guest port
+ * @m:		message
+ * @len:	its length
+ */
+static void dns_send(struct sn_engine *e, const ip4_addr_t *from,
+		     uint16_t gport, const uint8_t *m, size_t len)
+{
+	err_t err = sn_udp4_output(e, from, DNS_SERVER_PORT, gport, m, len);
+
+	if (err != ERR_OK)
+		sn_log(e, SN_LOG_DEBUG, "dns: output to guest port %u: err %d",
+		       gport, (int)err);
+}
+
+/**
+ * dns_formerr() - answer the query in dns_buf with FORMERR
+ * @e:		engine
+ * @dst:	address the guest sent it to
+ * @gport:	guest port
+ * @len:	query length in dns_buf
+ *
+ * The reply keeps the question section if every question parses, else it
+ * is the bare header.
+ */
+static void dns_formerr(struct sn_engine *e, const ip4_addr_t *dst,
+			uint16_t gport, size_t len)
+{
+	uint16_t qd = get16(dns_buf + 4);
+	size_t end = SIZEOF_DNS_HDR;
+
+	if (dns_skip_questions(dns_buf, len, qd, &end) < 0) {
+		end = SIZEOF_DNS_HDR;
+		qd = 0;
+	}
+	dns_error_header(dns_buf, DNS_RCODE_FORMERR, qd);
+	e->st.dns_formerr++;
+	dns_send(e, dst, gport, dns_buf, end);
+}
+
+/**
+ * dns_query_close() - close a slot's socket, if it has one
+ * @e:		engine
+ * @q:		slot
+ */
+static void dns_query_close(struct sn_engine *e, struct sn_dns_query *q)
+{
+	if (q->fd < 0)
+		return;
+	sn_fd_del(e, q->slot);
+	close(q->fd);
+	q->fd = -1;
+	q->slot = -1;
+}
+
+/**
+ * dns_query_free() - close a slot's socket and give the slot back
+ * @e:		engine
+ * @q:		slot in use
+ */
+static void dns_query_free(struct sn_engine *e, struct sn_dns_query *q)
+{
+	dns_query_close(e, q);
+	q->used = 0;
+	e->dns->active--;
+}
+
+/**
+ * dns_servfail() - answer a slot's query with SERVFAIL and free the slot
+ * @e:		engine
+ * @q:		slot in use
+ */
+static void dns_servfail(struct sn_engine *e, struct sn_dns_query *q)
+{
+	memcpy(dns_buf, q->msg, q->qend);
+	dns_error_header(dns_buf, DNS_RCODE_SERVFAIL, 1);
+	e->st.dns_servfail++;
+	sn_log(e, SN_LOG_DEBUG, "dns: id %u: no upstream answered, SERVFAIL",
+	       q->id);
+	dns_send(e, &q->orig_dst, q->guest_port, dns_buf, q->qend);
+	dns_query_free(e, q);
+}
+
+static void dns_sock_ready(void *ctx, int fd, short revents);
+
+/**
+ * dns_try() - send a slot's query to its current upstream, else the next
+ * @e:		engine
+ * @q:		slot in use, without a socket; @q->cur is the upstream to try
+ *
+ * On success the slot holds a socket connect()ed to @q->up[@q->cur],
+ * registered with the engine, and a fresh deadline. When no upstream is
+ * left the guest gets SERVFAIL and the slot is freed.
+ */
+static void dns_try(struct sn_engine *e, struct sn_dns_query *q)
+{
+	for (; q->cur < q->n_up; q->cur++) {
+		const union sn_dns_addr *up = &q->up[q->cur];
+		socklen_t alen = up->sa.sa_family == AF_INET6 ?
+				 sizeof(up->sin6) : sizeof(up->sin);
+		int fd, slot;
+
+		fd = socket(up->sa.sa_family,
+			    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			sn_log(e, SN_LOG_WARN, "dns: socket: %s", strerror(errno));
+			continue;
+		}
+		if (connect(fd, &up->sa, alen) < 0 ||
+		    send(fd, q->msg, q->len, 0) != (ssize_t)q->len) {
+			sn_log(e, SN_LOG_DEBUG, "dns: id %u: upstream %u: %s",
+			       q->id, q->cur, strerror(errno));
+			close(fd);
+			continue;
+		}
+		slot = sn_fd_add(e, fd, POLLIN, dns_sock_ready, q);
+		if (slot < 0) {
+			sn_log(e, SN_LOG_WARN, "dns: engine fd table full");
+			close(fd);
+			continue;
+		}
+		q->fd = fd;
+		q->slot = slot;
+		q->deadline = sn_now_ms() + e->cfg.dns_timeout_ms;
+		return;
+	}
+	dns_servfail(e, q);
+}
+
+/**
+ * dns_next() - give up on the current upstream and try the next one
+ * @e:		engine
+ * @q:		slot in use
+ */
+static void dns_next(struct sn_engine *e, struct sn_dns_query *q)
+{
+	dns_query_close(e, q);
+	q->cur++;
+	dns_try(e, q);
+}
+
+/**
+ * dns_answer() - deliver an accepted upstream answer and free the slot
+ * @e:		engine
+ * @q:		slot in use
+ * @n:		answer length in dns_buf
+ *
+ * An answer larger than the guest takes becomes its header with TC=1 and
+ * the query's question section.
+ */
+static void dns_answer(struct sn_engine *e, struct sn_dns_query *q, size_t n)
+{
+	/* Policy issue: rebind protection (public names pointing at
+	 * loopback/private/link-local/CGNAT/ULA -> NXDOMAIN) and feeding the
+	 * pin cache with the answer's names and addresses hook in here. */
+	if (n > q->max_answer) {
+		memcpy(dns_buf + SIZEOF_DNS_HDR, q->msg + SIZEOF_DNS_HDR,
+		       (size_t)q->qend - SIZEOF_DNS_HDR);
+		dns_buf[2] |= DNS_FLAG1_TRUNC;
+		put16(dns_buf + 4, 1);
+		put16(dns_buf + 6, 0);
+		put16(dns_buf + 8, 0);
+		put16(dns_buf + 10, 0);
+		n = q->qend;
+	}
+	e->st.dns_answers++;
+	dns_send(e, &q->orig_dst, q->guest_port, dns_buf, n);
+	dns_query_free(e, q);
+}
+
+/**
+ * dns_sock_ready() - an upstream socket is readable or has an error
+ * @ctx:	the slot
+ * @fd:		its socket
+ * @revents:	poll() revents (errors are read back with recv())
+ *
+ * Reads up to SN_DNS_RECV_BURST datagrams; the first acceptable answer is
+ * delivered, others are ignored. A socket error moves on to the next
+ * upstream.
+ */
+static void dns_sock_ready(void *ctx, int fd, short revents)
+{
+	struct sn_engine *e = sn_eng;
+	struct sn_dns_query *q = ctx;
+	int i;
+
+	(void)revents;
+	if (!q->used || fd != q->fd)
+		return;
+
+	for (i = 0; i < SN_DNS_RECV_BURST; i++) {
+		ssize_t n = recv(fd, dns_buf, sizeof(dns_buf), 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+			      errno == EINTR))
+			return;
+		if (n < 0) {
+			sn_log(e, SN_LOG_DEBUG, "dns: id %u: upstream %u: %s",
+			       q->id, q->cur, strerror(errno));
+			dns_next(e, q);
+			return;
+		}
+		if (n < SIZEOF_DNS_HDR || get16(dns_buf) != q->id ||
+		    !(dns_buf[2] & DNS_FLAG1_RESPONSE))
+			continue;
+		dns_answer(e, q, (size_t)n);
+		return;
+	}
+}
+
+/**
+ * dns_resolv_parse_line() - take a "nameserver" line of resolv.conf
+ * @d:		relay state, @d->resolv gets the address
+ * @line:	one line, NUL-terminated
+ *
+ * Only IPv4 addresses are taken for now; others are skipped.
+ */
+static void dns_resolv_parse_line(struct sn_dns *d, char *line)
+{
+	static const char kw[] = "nameserver";
+	struct sockaddr_in *sin;
+	char *p = line, *end;
+
+	p += strspn(p, " \t");
+	if (strncmp(p, kw, sizeof(kw) - 1) != 0)
+		return;
+	p += sizeof(kw) - 1;
+	if (*p != ' ' && *p != '\t')
+		return;
+	p += strspn(p, " \t");
+	end = p + strcspn(p, " \t\r\n#;");
+	*end = '\0';
+
+	if (d->n_resolv >= SN_MAX_DNS_UPSTREAMS)
+		return;
+	sin = &d->resolv[d->n_resolv];
+	memset(sin, 0, sizeof(*sin));
+	if (inet_pton(AF_INET, p, &sin->sin_addr) != 1)
+		return;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(DNS_SERVER_PORT);
+	d->n_resolv++;
+}
+
+/**
+ * dns_resolv_read() - (re)read the nameservers of resolv.conf
+ * @e:		engine
+ * @path:	the file
+ *
+ * Return: 0, or -1 if it cannot be opened (the list is then empty)
+ */
+static int dns_resolv_read(struct sn_engine *e, const char *path)
+{
+	struct sn_dns *d = e->dns;
+	char line[512];
+	FILE *f;
+
+	d->n_resolv = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		int whole = strchr(line, '\n') != NULL;
+		int c = 0;
+
+		dns_resolv_parse_line(d, line);
+		/* Overlong line: drop its remainder. */
+		while (!whole && c != '\n' && c != EOF)
+			c = fgetc(f);
+	}
+	fclose(f);
+	return 0;
+}
+
+/**
+ * dns_resolv_refresh() - re-read resolv.conf if it changed
+ * @e:		engine
+ *
+ * stat()s the file at most once per SN_DNS_RESOLV_CHECK_MS and reads it
+ * again when its mtime, inode or size differ from the last read.
+ */
+static void dns_resolv_refresh(struct sn_engine *e)
+{
+	const char *path = e->cfg.resolv_conf ? e->cfg.resolv_conf :
+			   "/etc/resolv.conf";
+	struct sn_dns *d = e->dns;
+	uint32_t now = sn_now_ms();
+	struct stat st;
+
+	if (d->resolv_checked &&
+	    !sn_time_after(now, d->resolv_check_ms + SN_DNS_RESOLV_CHECK_MS))
+		return;
+	d->resolv_checked = 1;
+	d->resolv_check_ms = now;
+
+	if (stat(path, &st) < 0) {
+		if (d->resolv_read)
+			sn_log(e, SN_LOG_WARN, "dns: %s: %s", path,
+			       strerror(errno));
+		d->resolv_read = 0;
+		d->n_resolv = 0;
+		return;
+	}
+	if (d->resolv_read && st.st_mtim.tv_sec == d->resolv_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == d->resolv_mtime.tv_nsec &&
+	    st.st_ino == d->resolv_ino && st.st_size == d->resolv_size)
+		return;
+
+	d->resolv_read = dns_resolv_read(e, path) == 0;
+	d->resolv_mtime = st.st_mtim;
+	d->resolv_ino = st.st_ino;
+	d->resolv_size = st.st_size;
+	if (!d->n_resolv)
+		sn_log(e, SN_LOG_WARN, "dns: no IPv4 nameserver in %s", path);
+	else
+		sn_log(e, SN_LOG_INFO, "dns: %u nameserver(s) from %s",
+		       d->n_resolv, path);
+}
+
+/**
+ * dns_upstreams() - fill a slot's upstream list for its destination
+ * @e:		engine
+ * @q:		slot, with @q->orig_dst set
+ */
+static void dns_upstreams(struct sn_engine *e, struct sn_dns_query *q)
+{
+	struct sn_dns *d = e->dns;
+	unsigned i;
+
+	q->n_up = 0;
+	if (ip4_addr_get_u32(&q->orig_dst) != e->cfg.gw_ip4.s_addr) {
+		/* Policy issue: the egress check for this destination
+		 * hooks in here. The host's own loopback is reached only
+		 * as the gateway: no upstream, so the guest gets SERVFAIL. */
+		struct sockaddr_in *sin = &q->up[0].sin;
+
+		if (ip4_addr_isloopback(&q->orig_dst)) {
+			e->st.host_denied++;
+			return;
+		}
+
+		memset(sin, 0, sizeof(*sin));
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(DNS_SERVER_PORT);
+		sin->sin_addr.s_addr = ip4_addr_get_u32(&q->orig_dst);
+		q->n_up = 1;
+		return;
+	}
+
+	for (i = 0; i < e->cfg.n_dns_upstreams && i < SN_MAX_DNS_UPSTREAMS; i++) {
+		const struct sockaddr_storage *ss = &e->cfg.dns_upstreams[i];
+
+		if (ss->ss_family == AF_INET)
+			memcpy(&q->up[q->n_up++].sin, ss, sizeof(struct sockaddr_in));
+		else if (ss->ss_family == AF_INET6)
+			memcpy(&q->up[q->n_up++].sin6, ss, sizeof(struct sockaddr_in6));
+	}
+	if (e->cfg.n_dns_upstreams)
+		return;
+
+	dns_resolv_refresh(e);
+	for (i = 0; i < d->n_resolv; i++)
+		q->up[q->n_up++].sin = d->resolv[i];
+}
+
+/**
+ * dns_udp_take() - validate a guest UDP datagram and copy its payload out
+ * @e:		engine
+ * @p:		packet, payload at the IPv4 header; not freed, left at the UDP
+ *		header and cut to the UDP length
+ * @dst:	filled with the destination address
+ * @sport:	filled with the source (guest) port, host order
+ * @len:	filled with the payload length, now in dns_buf
+ *
+ * Return: 0, or -1 if the UDP header is malformed or the checksum wrong
+ */
+static int dns_udp_take(struct sn_engine *e, struct pbuf *p, ip4_addr_t *dst,
+			uint16_t *sport, size_t *len)
+{
+	struct ip_hdr ih;
+	struct udp_hdr uh;
+	ip4_addr_t src;
+	u16_t iphl, ulen;
+
+	if (pbuf_copy_partial(p, &ih, sizeof(ih), 0) != sizeof(ih))
+		return -1;
+	iphl = IPH_HL_BYTES(&ih);
+	if (iphl < sizeof(ih) ||
+	    pbuf_copy_partial(p, &uh, sizeof(uh), iphl) != sizeof(uh))
+		return -1;
+	ulen = lwip_ntohs(uh.len);
+	if (ulen < sizeof(uh) || ulen > p->tot_len - iphl)
+		return -1;
+	ip4_addr_copy(src, ih.src);
+	ip4_addr_copy(*dst, ih.dest);
+	if (pbuf_remove_header(p, iphl))
+		return -1;
+	pbuf_realloc(p, ulen);		/* drop bytes past the UDP length */
+
+	if (uh.chksum != 0 &&
+	    NETIF_CHECKSUM_ENABLED(&e->netif, NETIF_CHECKSUM_CHECK_UDP) &&
+	    inet_chksum_pseudo(p, IP_PROTO_UDP, ulen, &src, dst) != 0)
+		return -1;
+
+	*sport = lwip_ntohs(uh.src);
+	*len = (size_t)ulen - sizeof(uh);
+	if (pbuf_copy_partial(p, dns_buf, (u16_t)*len, sizeof(uh)) != *len)
+		return -1;
+	return 0;
+}
+
+/**
+ * dns_find() - a slot holding the same query from the same guest socket
+ * @d:		relay state
+ * @dst:	the query's destination
+ * @gport:	guest port
+ * @len:	query length in dns_buf
+ *
+ * Return: the slot, or NULL
+ */
+static struct sn_dns_query *dns_find(struct sn_dns *d, const ip4_addr_t *dst,
+				     uint16_t gport, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < d->max && d->active; i++) {
+		struct sn_dns_query *q = &d->q[i];
+
+		if (q->used && q->guest_port == gport && q->len == len &&
+		    ip4_addr_eq(&q->orig_dst, dst) &&
+		    memcmp(q->msg, dns_buf, len) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+/**
+ * dns_alloc() - take a free slot
+ * @d:		relay state
+ *
+ * Return: the slot, marked used, or NULL if every slot is taken
+ */
+static struct sn_dns_query *dns_alloc(struct sn_dns *d)
+{
+	unsigned i;
+
+	if (d->active >= d->max)
+		return NULL;
+	for (i = 0; i < d->max; i++) {
+		if (d->q[i].used)
+			continue;
+		d->q[i].used = 1;
+		d->active++;
+		return &d->q[i];
+	}
+	return NULL;
+}
+
+/**
+ * sn_dns_input4() - a guest UDP datagram to port 53 of any IPv4 address
+ * @e:		engine
+ * @p:		packet, payload at its validated IPv4 header; consumed
+ */
+void sn_dns_input4(struct sn_engine *e, struct pbuf *p)
+{
+	struct sn_dns *d = e->dns;
+	struct sn_dns_query *q;
+	uint16_t gport;
+	ip4_addr_t dst;
+	size_t len, qend = SIZEOF_DNS_HDR;
+	int bad;
+
+	bad = dns_udp_take(e, p, &dst, &gport, &len);
+	pbuf_free(p);
+	if (bad || len < SIZEOF_DNS_HDR || (dns_buf[2] & DNS_FLAG1_RESPONSE)) {
+		e->st.drop_malformed++;
+		return;
+	}
+	if (!d || ip4_addr_ismulticast(&dst) ||
+	    ip4_addr_isbroadcast(&dst, &e->netif)) {
+		e->st.drop_unsupported++;
+		return;
+	}
+	e->st.dns_queries++;
+
+	if (get16(dns_buf + 4) != 1 || len > SN_DNS_QUERY_MAX ||
+	    dns_skip_questions(dns_buf, len, 1, &qend) < 0) {
+		dns_formerr(e, &dst, gport, len);
+		return;
+	}
+
+	/* Policy issue: name filtering hooks in here (a denied name is
+	 * answered NXDOMAIN, never REFUSED). */
+
+	if (dns_find(d, &dst, gport, len))
+		return;		/* retransmission: the query in flight answers */
+	q = dns_alloc(d);
+	if (!q) {
+		e->st.dns_drop_limit++;
+		return;
+	}
+
+	memcpy(q->msg, dns_buf, len);
+	q->len = (uint16_t)len;
+	q->qend = (uint16_t)qend;
+	q->id = get16(dns_buf);
+	q->guest_port = gport;
+	ip4_addr_copy(q->orig_dst, dst);
+	q->max_answer = dns_edns_size(q->msg, len, qend);
+	q->fd = -1;
+	q->slot = -1;
+	q->cur = 0;
+	dns_upstreams(e, q);
+	dns_try(e, q);
+}
+
+/**
+ * sn_dns_tick() - move queries whose upstream timed out to the next one
+ * @e:		engine
+ */
+void sn_dns_tick(struct sn_engine *e)
+{
+	struct sn_dns *d = e->dns;
+	uint32_t now = sn_now_ms();
+	unsigned i;
+
+	for (i = 0; d && d->active && i < d->max; i++) {
+		struct sn_dns_query *q = &d->q[i];
+
+		if (!q->used || !sn_time_after(now, q->deadline))
+			continue;
+		sn_log(e, SN_LOG_DEBUG, "dns: id %u: upstream %u timed out",
+		       q->id, q->cur);
+		dns_next(e, q);
+	}
+}
+
+/**
+ * sn_dns_upstream() - the upstream resolver the gateway forwards to first
+ * @e:		engine
+ * @sa:		filled with its address (port included)
+ *
+ * The TCP relay proxies the gateway's TCP port 53 here.
+ *
+ * Return: 0, or -1 if there is none
+ */
+int sn_dns_upstream(struct sn_engine *e, struct sockaddr_storage *sa)
+{
+	struct sn_dns *d = e->dns;
+	unsigned i;
+
+	for (i = 0; i < e->cfg.n_dns_upstreams && i < SN_MAX_DNS_UPSTREAMS; i++) {
+		const struct sockaddr_storage *ss = &e->cfg.dns_upstreams[i];
+
+		if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
+			continue;
+		*sa = *ss;
+		return 0;
+	}
+	if (e->cfg.n_dns_upstreams || !d)
+		return -1;
+
+	dns_resolv_refresh(e);
+	if (!d->n_resolv)
+		return -1;
+	memset(sa, 0, sizeof(*sa));
+	memcpy(sa, &d->resolv[0], sizeof(d->resolv[0]));
+	return 0;
+}
+
+/**
+ * sn_dns_init() - allocate the query table and read resolv.conf
+ * @e:		engine
+ *
+ * Return: 0, or -1 with errno set (ENOMEM)
+ */
+int sn_dns_init(struct sn_engine *e)
+{
+	struct sn_dns *d;
+	unsigned i;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -1;
+	d->max = e->cfg.max_dns_queries;
+	if (d->max) {
+		d->q = calloc(d->max, sizeof(*d->q));
+		if (!d->q) {
+			free(d);
+			return -1;
+		}
+	}
+	for (i = 0; i < d->max; i++) {
+		d->q[i].fd = -1;
+		d->q[i].slot = -1;
+	}
+	e->dns = d;
+
+	if (!e->cfg.n_dns_upstreams)
+		dns_resolv_refresh(e);
+	return 0;
+}
+
+/**
+ * sn_dns_fini() - close every upstream socket and free the relay's state
+ * @e:		engine
+ *
+ * Queries in flight are dropped without an answer.
+ */
+void sn_dns_fini(struct sn_engine *e)
+{
+	struct sn_dns *d = e->dns;
+	unsigned i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->max; i++) {
+		if (d->q[i].used)
+			dns_query_free(e, &d->q[i]);
+	}
+	free(d->q);
+	free(d);
+	e->dns = NULL;
+}

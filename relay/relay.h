@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: relay entry points, called by the engine and by the netif hook
+ *
+ * Each relay (tcp.c, udp.c, icmp.c, dns.c) owns its host sockets and its
+ * bounded flow table. The hook hands a relay an IPv4 packet it has already
+ * validated (header checksum, lengths, source is the guest) and reassembled:
+ * @p->payload points at the IP header, @p->tot_len is the IP total length.
+ * A relay's *_input4() always takes ownership of @p.
+ */
+#ifndef SANDNET_RELAY_H
+#define SANDNET_RELAY_H
+
+#include "core/engine.h"
+#include "lwip/pbuf.h"
+
+/* tcp.c */
+int sn_tcp_init(struct sn_engine *e);
+void sn_tcp_fini(struct sn_engine *e);
+void sn_tcp_input4(struct sn_engine *e, struct pbuf *p);
+void sn_tcp_tick(struct sn_engine *e);
+
+/* udp.c */
+int sn_udp_init(struct sn_engine *e);
+void sn_udp_fini(struct sn_engine *e);
+void sn_udp_input4(struct sn_engine *e, struct pbuf *p);
+void sn_udp_tick(struct sn_engine *e);
+
+/* icmp.c */
+int sn_icmp_init(struct sn_engine *e);
+void sn_icmp_fini(struct sn_engine *e);
+void sn_icmp_input4(struct sn_engine *e, struct pbuf *p);
+void sn_icmp_tick(struct sn_engine *e);
+
+/* dns.c */
+int sn_dns_init(struct sn_engine *e);
+void sn_dns_fini(struct sn_engine *e);
+void sn_dns_input4(struct sn_engine *e, struct pbuf *p);
+void sn_dns_tick(struct sn_engine *e);
+/**
+ * sn_dns_upstream() - the upstream resolver the gateway forwards to first
+ * @e:		engine
+ * @sa:		filled with its address
+ *
+ * Return: 0, or -1 if there is none
+ */
+int sn_dns_upstream(struct sn_engine *e, struct sockaddr_storage *sa);
+
+#endif /* SANDNET_RELAY_H */

@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: MIT
+/**
+ * DOC: Theory of Operation - the TCP proxy
+ *
+ * A flow is one guest TCP connection spliced to one host socket. lwIP
+ * terminates the guest's side; the host side is an ordinary non-blocking
+ * socket. A flow lives through three states:
+ *
+ * CONNECTING	the guest's SYN arrived (sn_tcp_input4()); a host socket is
+ *		connect()ing to the destination and the SYN pbuf is held.
+ *		Retransmitted SYNs are dropped. Refused, unreachable, or past
+ *		cfg.tcp_connect_ms: the guest gets an RST from the destination
+ *		address, and the flow ends. The guest never sees a SYN-ACK for a
+ *		connection the host could not make.
+ * SYN_FED	the host connect() succeeded: the held SYN is fed to
+ *		tcp_input() (sn_ip4_tcp_deliver()) where a listener bound to the
+ *		any-address on the destination port accepts it, and lwIP answers
+ *		SYN-ACK from the original destination address. The listener's
+ *		callback_arg is the flow while the SYN is fed, so the new pcb
+ *		inherits it. A listener exists per destination port while some
+ *		flow is in this state (bounded, refcounted).
+ * OPEN		lwIP accepted the connection: bytes are spliced both ways.
+ *
+ * Splicing and backpressure: guest data stays in lwIP's receive window
+ * until the host socket takes it (tcp_recved() only after send()), so a
+ * slow host reader closes the guest's window. Host data is read only while
+ * lwIP's send buffer has room; the sent callback resumes reading. Memory
+ * per flow is bounded by TCP_WND + TCP_SND_BUF.
+ *
+ * Half-close: guest FIN -> shutdown(SHUT_WR) once queued data is written;
+ * host EOF -> tcp_shutdown(tx) (FIN after queued data). When both sides are
+ * done, tcp_close() and close(): lwIP finishes sending on its own. A host
+ * error aborts the flow with an RST to the guest; a guest RST or lwIP
+ * timeout (err callback) closes the host socket. No path keeps an fd.
+ *
+ * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst), and
+ * SN_TCP_MAX_LISTENERS ports with SYNs being accepted at once.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lwip/ip.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
+#include "lwip/tcp.h"
+#include "netif/guestif.h"
+#include "relay/relay.h"
+
+#define SN_TCP_MAX_LISTENERS	256
+/* Host reads per readiness callback: bounds the time one flow holds the loop. */
+#define SN_TCP_READ_BURST	16
+/* Largest tcp_write(): u16 length (LWIP-NOTES pitfall 4). */
+#define SN_TCP_CHUNK		65535
+#define SN_TCP_IOV		64
+
+enum tcp_flow_state { FLOW_CONNECTING, FLOW_SYN_FED, FLOW_OPEN };
+
+struct tcp_listener {
+	struct tcp_pcb *pcb;
+	u16_t port;
+	unsigned refs;
+};
+
+struct tcp_flow {
+	struct tcp_flow *prev, *next;
+	enum tcp_flow_state state;
+	int fd, slot;
+	struct tcp_pcb *pcb;
+	struct pbuf *syn;		/* CONNECTING: the held SYN */
+	uint32_t deadline;		/* CONNECTING: give up after this */
+	struct tcp_listener *lst;	/* SYN_FED: the listener held */
+	ip4_addr_t gaddr, daddr;	/* guest and destination */
+	u16_t gport, dport;		/* host order */
+	u32_t syn_seq;
+	struct pbuf *up;		/* guest data not yet taken by the host */
+	unsigned guest_eof:1, host_eof:1, host_shut:1, down_blocked:1;
+};
+
+struct sn_tcp {
+	struct tcp_flow *flows;
+	unsigned n_flows;
+	struct tcp_listener lst[SN_TCP_MAX_LISTENERS];
+	uint64_t isn_key[2];
+};
+
+static void flow_host_ready(void *ctx, int fd, short revents);
+
+/* ---- initial sequence numbers (RFC 6528) ---- */
+
+#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND							\
+	do {								\
+		v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32); \
+		v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;		\
+		v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;		\
+		v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32); \
+	} while (0)
+
+/**
+ * siphash24() - SipHash-2-4 of whole 64-bit words
+ * @key:	128-bit key
+ * @m:		message words
+ * @n:		number of words
+ *
+ * Return: the 64-bit hash
+ */
+static uint64_t siphash24(const uint64_t key[2], const uint64_t *m, size_t n)
+{
+	uint64_t v0 = key[0] ^ 0x736f6d6570736575ULL, v1 = key[1] ^ 0x646f72616e646f6dULL;
+	uint64_t v2 = key[0] ^ 0x6c7967656e657261ULL, v3 = key[1] ^ 0x7465646279746573ULL;
+	uint64_t b = (uint64_t)(n * 8) << 56;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		v3 ^= m[i];
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m[i];
+	}
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/**
+ * sn_tcp_isn() - LWIP_HOOK_TCP_ISN: keyed hash of the 4-tuple plus a 4 us clock
+ * @local_ip:	local address
+ * @local_port:	local port
+ * @remote_ip:	remote address
+ * @remote_port: remote port
+ *
+ * Return: the initial sequence number
+ */
+u32_t sn_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
+		 const ip_addr_t *remote_ip, u16_t remote_port)
+{
+	uint64_t m[5] = { 0 };
+
+	memcpy(&m[0], local_ip, sizeof(*local_ip) < 16 ? sizeof(*local_ip) : 16);
+	memcpy(&m[2], remote_ip, sizeof(*remote_ip) < 16 ? sizeof(*remote_ip) : 16);
+	m[4] = ((uint64_t)local_port << 16) | remote_port;
+	return (u32_t)siphash24(sn_eng->tcp->isn_key, m, 5) + sn_now_ms() * 250;
+}
+
+/* ---- flows ---- */
+
+/**
+ * flow_find() - the flow of a guest 4-tuple
+ * @t:		relay
+ * @g:		guest address
+ * @gport:	guest port
+ * @d:		destination address
+ * @dport:	destination port
+ *
+ * Return: the flow or NULL
+ */
+static struct tcp_flow *flow_find(struct sn_tcp *t, const ip4_addr_t *g, u16_t gport,
+				  const ip4_addr_t *d, u16_t dport)
+{
+	struct tcp_flow *f;
+
+	for (f = t->flows; f; f = f->next)
+		if (f->gport == gport && f->dport == dport && ip4_addr_eq(&f->gaddr, g) &&
+		    ip4_addr_eq(&f->daddr, d))
+			return f;
+	return NULL;
+}
+
+/**
+ * listener_put() - drop a flow's hold on its listener, closing it when unused
+ * @f:		flow
+ */
+static void listener_put(struct tcp_flow *f)
+{
+	struct tcp_listener *l = f->lst;
+
+	f->lst = NULL;
+	if (!l || --l->refs)
+		return;
+	tcp_close(l->pcb);
+	l->pcb = NULL;
+}
+
+/**
+ * listener_get() - a listener on @port for the any-address, created if needed
+ * @t:		relay
+ * @port:	destination port
+ *
+ * Return: the listener with one more reference, or NULL when all are taken
+ */
+static struct tcp_listener *listener_get(struct sn_tcp *t, u16_t port)
+{
+	struct tcp_listener *free_l = NULL;
+	struct tcp_pcb *pcb, *lpcb;
+	unsigned i;
+
+	for (i = 0; i < SN_TCP_MAX_LISTENERS; i++) {
+		if (t->lst[i].pcb && t->lst[i].port == port) {
+			t->lst[i].refs++;
+			return &t->lst[i];
+		}
+		if (!t->lst[i].pcb && !free_l)
+			free_l = &t->lst[i];
+	}
+	if (!free_l)
+		return NULL;
+	pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
+	if (!pcb)
+		return NULL;
+	ip_set_option(pcb, SOF_REUSEADDR);
+	if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
+		tcp_abort(pcb);
+		return NULL;
+	}
+	lpcb = tcp_listen(pcb);
+	if (!lpcb) {
+		tcp_abort(pcb);
+		return NULL;
+	}
+	free_l->pcb = lpcb;
+	free_l->port = port;
+	free_l->refs = 1;
+	return free_l;
+}
+
+/**
+ * flow_new() - allocate a flow for a guest SYN
+ * @e:		engine
+ * @p:		the SYN, payload at the IP header
+ * @th:		its TCP header
+ *
+ * Return: the flow, linked, or NULL on ENOMEM
+ */
+static struct tcp_flow *flow_new(struct sn_engine *e, struct pbuf *p, const struct tcp_hdr *th)
+{
+	const struct ip_hdr *iph = p->payload;
+	struct sn_tcp *t = e->tcp;
+	struct tcp_flow *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->fd = -1;
+	f->slot = -1;
+	ip4_addr_copy(f->gaddr, iph->src);
+	ip4_addr_copy(f->daddr, iph->dest);
+	f->gport = lwip_ntohs(th->src);
+	f->dport = lwip_ntohs(th->dest);
+	f->syn_seq = lwip_ntohl(th->seqno);
+	f->next = t->flows;
+	if (t->flows)
+		t->flows->prev = f;
+	t->flows = f;
+	t->n_flows++;
+	e->st.tcp_flows++;
+	return f;
+}
+
+/**
+ * flow_free() - unlink a flow and release its fd, pbufs and listener hold
+ * @e:		engine
+ * @f:		flow; its pcb must already be gone or detached
+ */
+static void flow_free(struct sn_engine *e, struct tcp_flow *f)
+{
+	struct sn_tcp *t = e->tcp;
+
+	if (f->state == FLOW_OPEN)
+		e->st.tcp_flows_active--;
+	listener_put(f);
+	sn_fd_del(e, f->slot);
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->syn)
+		pbuf_free(f->syn);
+	if (f->up)
+		pbuf_free(f->up);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		t->flows = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	t->n_flows--;
+	free(f);
+}
+
+/**
+ * flow_rst_syn() - refuse a guest SYN with an RST from its destination
+ * @e:		engine
+ * @f:		flow of the SYN
+ */
+static void flow_rst_syn(struct sn_engine *e, struct tcp_flow *f)
+{
+	ip_addr_t local, remote;
+
+	ip_addr_copy_from_ip4(local, f->daddr);
+	ip_addr_copy_from_ip4(remote, f->gaddr);
+	tcp_rst_netif(&e->netif, 0, f->syn_seq + 1, &local, &remote, f->dport, f->gport);
+}
+
+/**
+ * flow_abort() - end a flow at once: RST to the guest, close the host fd
+ * @e:		engine
+ * @f:		flow
+ */
+static void flow_abort(struct sn_engine *e, struct tcp_flow *f)
+{
+	if (f->pcb) {
+		tcp_arg(f->pcb, NULL);
+		tcp_err(f->pcb, NULL);
+		tcp_recv(f->pcb, NULL);
+		tcp_sent(f->pcb, NULL);
+		tcp_abort(f->pcb);
+		f->pcb = NULL;
+	} else if (f->state == FLOW_CONNECTING) {
+		flow_rst_syn(e, f);
+	}
+	flow_free(e, f);
+}
+
+/**
+ * flow_update_events() - poll the host fd for what the flow can take now
+ * @e:		engine
+ * @f:		flow
+ */
+static void flow_update_events(struct sn_engine *e, struct tcp_flow *f)
+{
+	short ev = 0;
+
+	if (f->state == FLOW_CONNECTING)
+		ev = POLLOUT;
+	if (f->state == FLOW_OPEN && !f->host_eof && !f->down_blocked)
+		ev |= POLLIN;
+	if (f->up)
+		ev |= POLLOUT;
+	sn_fd_events(e, f->slot, ev);
+}
+
+/**
+ * flow_maybe_close() - close a flow whose both directions are finished
+ * @e:		engine
+ * @f:		flow
+ *
+ * Return: 1 if the flow is gone, 0 if it lives on
+ */
+static int flow_maybe_close(struct sn_engine *e, struct tcp_flow *f)
+{
+	if (f->state != FLOW_OPEN || !f->guest_eof || !f->host_shut || !f->host_eof)
+		return 0;
+	tcp_arg(f->pcb, NULL);
+	tcp_err(f->pcb, NULL);
+	tcp_recv(f->pcb, NULL);
+	tcp_sent(f->pcb, NULL);
+	if (tcp_close(f->pcb) != ERR_OK)
+		tcp_abort(f->pcb);
+	f->pcb = NULL;
+	flow_free(e, f);
+	return 1;
+}
+
+/**
+ * flow_flush_up() - write queued guest data to the host socket
+ * @e:		engine
+ * @f:		flow
+ *
+ * Return: 0, or -1 if the flow was aborted (host socket error)
+ */
+static int flow_flush_up(struct sn_engine *e, struct tcp_flow *f)
+{
+	while (f->up) {
+		struct iovec iov[SN_TCP_IOV];
+		struct msghdr mh = { .msg_iov = iov };
+		struct pbuf *q;
+		ssize_t n;
+
+		for (q = f->up; q && mh.msg_iovlen < SN_TCP_IOV; q = q->next) {
+			iov[mh.msg_iovlen].iov_base = q->payload;
+			iov[mh.msg_iovlen++].iov_len = q->len;
+		}
+		n = sendmsg(f->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n < 0) {
+			sn_log(e, SN_LOG_DEBUG, "tcp: send to host: %s", strerror(errno));
+			flow_abort(e, f);
+			return -1;
+		}
+		e->st.tcp_bytes_up += (uint64_t)n;
+		while (n > 0) {
+			u16_t chunk = n > 0xffff ? 0xffff : (u16_t)n;
+
+			f->up = pbuf_free_header(f->up, chunk);
+			tcp_recved(f->pcb, chunk);
+			n -= chunk;
+		}
+	}
+	if (!f->up && f->guest_eof && !f->host_shut) {
+		shutdown(f->fd, SHUT_WR);
+		f->host_shut = 1;
+	}
+	flow_update_events(e, f);
+	return 0;
+}
+
+/**
+ * flow_read_down() - move host data into lwIP's send buffer while it has room
+ * @e:		engine
+ * @f:		flow
+ *
+ * Return: 0, or -1 if the flow was aborted
+ */
+static int flow_read_down(struct sn_engine *e, struct tcp_flow *f)
+{
+	static uint8_t buf[SN_TCP_CHUNK];
+	int i;
+
+	for (i = 0; i < SN_TCP_READ_BURST && !f->host_eof; i++) {
+		u16_t mss = tcp_mss(f->pcb) ? tcp_mss(f->pcb) : 536;
+		size_t want = tcp_sndbuf(f->pcb), segs;
+		ssize_t n;
+
+		segs = TCP_SND_QUEUELEN > tcp_sndqueuelen(f->pcb) + 2 ?
+			       TCP_SND_QUEUELEN - tcp_sndqueuelen(f->pcb) - 2 : 0;
+		if (want > segs * mss)
+			want = segs * mss;
+		if (want > sizeof(buf))
+			want = sizeof(buf);
+		if (want > mss)
+			want -= want % mss;	/* no runt segments */
+		if (!want) {
+			f->down_blocked = 1;
+			break;
+		}
+		n = recv(f->fd, buf, want, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n < 0) {
+			sn_log(e, SN_LOG_DEBUG, "tcp: recv from host: %s", strerror(errno));
+			flow_abort(e, f);
+			return -1;
+		}
+		if (n == 0) {
+			f->host_eof = 1;
+			tcp_shutdown(f->pcb, 0, 1);
+			break;
+		}
+		if (tcp_write(f->pcb, buf, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK) {
+			/* Cannot happen with the room checked above; never lose data. */
+			sn_log(e, SN_LOG_WARN, "tcp: lwIP refused %zd bytes, aborting flow", n);
+			flow_abort(e, f);
+			return -1;
+		}
+		e->st.tcp_bytes_down += (uint64_t)n;
+	}
+	tcp_output(f->pcb);
+	if (flow_maybe_close(e, f))
+		return -1;
+	flow_update_events(e, f);
+	return 0;
+}
+
+/* ---- lwIP callbacks ---- */
+
+/**
+ * flow_lwip_err() - lwIP freed the pcb (guest RST, timeout): end the flow
+ * @arg:	flow
+ * @err:	why
+ */
+static void flow_lwip_err(void *arg, err_t err)
+{
+	struct tcp_flow *f = arg;
+
+	if (!f)
+		return;
+	sn_log(sn_eng, SN_LOG_DEBUG, "tcp: flow to port %u ended by lwIP (%d)", f->dport, err);
+	f->pcb = NULL;
+	flow_free(sn_eng, f);
+}
+
+/**
+ * flow_lwip_recv() - data or FIN from the guest
+ * @arg:	flow
+ * @pcb:	its pcb
+ * @p:		data, or NULL for FIN
+ * @err:	ERR_OK
+ *
+ * Return: ERR_OK, or ERR_ABRT if the flow was aborted
+ */
+static err_t flow_lwip_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct tcp_flow *f = arg;
+
+	(void)pcb;
+	(void)err;
+	if (!p) {
+		f->guest_eof = 1;
+	} else if (f->up) {
+		pbuf_cat(f->up, p);
+	} else {
+		f->up = p;
+	}
+	if (flow_flush_up(sn_eng, f))
+		return ERR_ABRT;
+	flow_maybe_close(sn_eng, f);
+	return ERR_OK;
+}
+
+/**
+ * flow_lwip_sent() - the guest acknowledged data: room in the send buffer
+ * @arg:	flow
+ * @pcb:	its pcb
+ * @len:	bytes acknowledged
+ *
+ * Return: ERR_OK, or ERR_ABRT if the flow was aborted
+ */
+static err_t flow_lwip_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct tcp_flow *f = arg;
+
+	(void)pcb;
+	(void)len;
+	if (!f->down_blocked)
+		return ERR_OK;
+	f->down_blocked = 0;
+	return flow_read_down(sn_eng, f) ? ERR_ABRT : ERR_OK;
+}
+
+/**
+ * flow_lwip_accept() - the guest completed the handshake
+ * @arg:	flow (inherited from the listener while its SYN was fed)
+ * @pcb:	the new connection
+ * @err:	ERR_OK
+ *
+ * Return: ERR_OK, or ERR_ABRT if refused
+ */
+static err_t flow_lwip_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct tcp_flow *f = arg;
+
+	if (!f || err != ERR_OK || f->pcb != pcb) {
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	listener_put(f);
+	f->state = FLOW_OPEN;
+	sn_eng->st.tcp_flows_active++;
+	tcp_nagle_disable(pcb);
+	tcp_recv(pcb, flow_lwip_recv);
+	tcp_sent(pcb, flow_lwip_sent);
+	flow_update_events(sn_eng, f);
+	return ERR_OK;
+}
+
+/* ---- host side ---- */
+
+/**
+ * flow_connected() - the host connect() succeeded: feed the held SYN to lwIP
+ * @e:		engine
+ * @f:		flow in CONNECTING
+ */
+static void flow_connected(struct sn_engine *e, struct tcp_flow *f)
+{
+	struct tcp_pcb *pcb;
+	struct pbuf *syn = f->syn;
+
+	f->lst = listener_get(e->tcp, f->dport);
+	if (!f->lst) {
+		e->st.tcp_limit_rst++;
+		flow_abort(e, f);
+		return;
+	}
+	tcp_accept(f->lst->pcb, flow_lwip_accept);
+	f->syn = NULL;
+	f->state = FLOW_SYN_FED;
+	tcp_arg(f->lst->pcb, f);
+	sn_ip4_tcp_deliver(e, syn);
+	tcp_arg(f->lst->pcb, NULL);
+
+	/* tcp_listen_input() put the new pcb at the head of the active list */
+	for (pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		if (pcb->callback_arg == f && pcb->state == SYN_RCVD)
+			break;
+	if (!pcb) {
+		/* lwIP could not take it (memory): refuse rather than hang */
+		flow_rst_syn(e, f);
+		flow_free(e, f);
+		return;
+	}
+	f->pcb = pcb;
+	tcp_err(pcb, flow_lwip_err);
+	flow_update_events(e, f);
+}
+
+/**
+ * flow_host_ready() - the host socket is ready
+ * @ctx:	flow
+ * @fd:		its socket
+ * @revents:	poll() result
+ */
+static void flow_host_ready(void *ctx, int fd, short revents)
+{
+	struct tcp_flow *f = ctx;
+	struct sn_engine *e = sn_eng;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (f->state == FLOW_CONNECTING) {
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+			sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport,
+			       strerror(err ? err : errno));
+			e->st.tcp_refused++;
+			flow_abort(e, f);
+			return;
+		}
+		flow_connected(e, f);
+		return;
+	}
+	if (f->state != FLOW_OPEN)
+		return;
+	if ((revents & POLLOUT) && flow_flush_up(e, f))
+		return;
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) && !f->host_eof && !f->down_blocked)
+		flow_read_down(e, f);
+}
+
+/**
+ * flow_target() - the host address a guest destination is dialled at
+ * @e:		engine
+ * @f:		flow
+ * @sa:		filled
+ *
+ * Return: 0, or -1 if the destination may not be reached
+ */
+static int flow_target(struct sn_engine *e, struct tcp_flow *f, struct sockaddr_storage *sa)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+	u32_t d = ip4_addr_get_u32(&f->daddr);
+
+	memset(sa, 0, sizeof(*sa));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(f->dport);
+	sin->sin_addr.s_addr = d;
+	if (d == e->cfg.gw_ip4.s_addr) {
+		if (f->dport == 53)
+			return sn_dns_upstream(e, sa);
+		if (!e->cfg.allow_host_loopback) {
+			e->st.host_denied++;
+			return -1;
+		}
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return 0;
+	}
+	/* The host's own loopback and "this network" are reached only as the gateway. */
+	if (ip4_addr_isloopback(&f->daddr) || (lwip_ntohl(d) >> 24) == 0 ||
+	    d == e->cfg.guest_ip4.s_addr)
+		return -1;
+	return 0;
+}
+
+/**
+ * flow_start() - open the host connection for a new guest SYN
+ * @e:		engine
+ * @f:		new flow, holding the SYN
+ */
+static void flow_start(struct sn_engine *e, struct tcp_flow *f)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen;
+
+	f->state = FLOW_CONNECTING;
+	f->deadline = sn_now_ms() + e->cfg.tcp_connect_ms;
+	if (flow_target(e, f, &sa)) {
+		e->st.tcp_refused++;
+		flow_abort(e, f);
+		return;
+	}
+	salen = sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	f->fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd < 0) {
+		sn_log(e, SN_LOG_WARN, "tcp: socket: %s", strerror(errno));
+		e->st.tcp_limit_rst++;
+		flow_abort(e, f);
+		return;
+	}
+	if (connect(f->fd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS) {
+		sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport, strerror(errno));
+		e->st.tcp_refused++;
+		flow_abort(e, f);
+		return;
+	}
+	f->slot = sn_fd_add(e, f->fd, POLLOUT, flow_host_ready, f);
+	if (f->slot < 0) {
+		e->st.tcp_limit_rst++;
+		flow_abort(e, f);
+	}
+}
+
+/**
+ * sn_tcp_input4() - a guest TCP segment: new SYNs start flows, the rest go to lwIP
+ * @e:		engine
+ * @p:		validated packet, payload at the IPv4 header; consumed
+ */
+void sn_tcp_input4(struct sn_engine *e, struct pbuf *p)
+{
+	const struct ip_hdr *iph = p->payload;
+	u16_t hlen = (u16_t)(IPH_HL(iph) * 4);
+	struct tcp_hdr th;
+	struct tcp_flow *f;
+	ip4_addr_t g, d;
+
+	if (pbuf_copy_partial(p, &th, sizeof(th), hlen) != sizeof(th) ||
+	    TCPH_HDRLEN_BYTES(&th) < TCP_HLEN || p->tot_len < hlen + TCPH_HDRLEN_BYTES(&th)) {
+		e->st.drop_malformed++;
+		pbuf_free(p);
+		return;
+	}
+	if ((TCPH_FLAGS(&th) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN) {
+		sn_ip4_tcp_deliver(e, p);
+		return;
+	}
+
+	ip4_addr_copy(g, iph->src);
+	ip4_addr_copy(d, iph->dest);
+	f = flow_find(e->tcp, &g, lwip_ntohs(th.src), &d, lwip_ntohs(th.dest));
+	if (f && f->state == FLOW_CONNECTING) {
+		pbuf_free(p);		/* retransmitted SYN: still connecting */
+		return;
+	}
+	if (f) {
+		sn_ip4_tcp_deliver(e, p);
+		return;
+	}
+	f = flow_new(e, p, &th);
+	if (!f) {
+		pbuf_free(p);
+		return;
+	}
+	f->syn = p;
+	if (e->tcp->n_flows > e->cfg.max_tcp_flows) {
+		e->st.tcp_limit_rst++;
+		f->state = FLOW_CONNECTING;
+		flow_abort(e, f);
+		return;
+	}
+	flow_start(e, f);
+}
+
+/**
+ * sn_tcp_tick() - give up on host connects past their deadline
+ * @e:		engine
+ */
+void sn_tcp_tick(struct sn_engine *e)
+{
+	struct tcp_flow *f, *next;
+	uint32_t now = sn_now_ms();
+
+	for (f = e->tcp->flows; f; f = next) {
+		next = f->next;
+		if (f->state == FLOW_CONNECTING && sn_time_after(now, f->deadline)) {
+			sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u timed out", f->dport);
+			e->st.tcp_refused++;
+			flow_abort(e, f);
+		}
+	}
+}
+
+/**
+ * sn_tcp_init() - set up the TCP proxy
+ * @e:		engine
+ *
+ * Return: 0, or -1 on ENOMEM
+ */
+int sn_tcp_init(struct sn_engine *e)
+{
+	e->tcp = calloc(1, sizeof(*e->tcp));
+	if (!e->tcp)
+		return -1;
+	if (getrandom(e->tcp->isn_key, sizeof(e->tcp->isn_key), 0) != sizeof(e->tcp->isn_key)) {
+		free(e->tcp);
+		e->tcp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * sn_tcp_fini() - end every flow, close every listener and lwIP TCP pcb
+ * @e:		engine
+ */
+void sn_tcp_fini(struct sn_engine *e)
+{
+	unsigned i;
+
+	if (!e->tcp)
+		return;
+	while (e->tcp->flows)
+		flow_abort(e, e->tcp->flows);
+	for (i = 0; i < SN_TCP_MAX_LISTENERS; i++)
+		if (e->tcp->lst[i].pcb)
+			tcp_close(e->tcp->lst[i].pcb);
+	/* Connections lwIP was still closing on its own: a next engine starts clean. */
+	while (tcp_active_pcbs)
+		tcp_abort(tcp_active_pcbs);
+	while (tcp_tw_pcbs)
+		tcp_abort(tcp_tw_pcbs);
+	free(e->tcp);
+	e->tcp = NULL;
+}
