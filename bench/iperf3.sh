@@ -37,6 +37,14 @@ if [ -z "${SN_BENCH_ISOLATED:-}" ]; then
 		bash "$0" --sandnet "$sandnet" --time "$secs" --mtus "$mtus"
 fi
 ip link set lo up
+# pasta copies the host's routable interface into its guest: give it one that
+# leads nowhere (a veth pair whose peer only exists here), on a documentation
+# prefix; the guest then reaches the host's loopback as 192.0.2.254.
+ip link add snb0 type veth peer name snb1
+ip link set snb1 up
+ip addr add 192.0.2.1/24 dev snb0
+ip link set snb0 up
+ip route add default via 192.0.2.254
 work=$(mktemp -d)
 srv_pid=
 cleanup() { [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null; rm -rf "$work"; }
@@ -50,14 +58,16 @@ mbps() {
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.0f" % (d["end"]["sum_received"]["bits_per_second"]/1e6))' "$1" 2>/dev/null || echo 0
 }
 
-# client command run in the guest; $1 = extra iperf3 flags
-client() { echo "iperf3 -c 10.0.2.2 -p 5201 -t $secs -J $1"; }
+# client command run in the guest; $1 = extra iperf3 flags, $2 = gateway
+client() { echo "iperf3 -c ${2:-10.0.2.2} -p 5201 -t $secs -J $1"; }
+limit=$((secs + 30))
 
 run_sandnet() { # mtu flags out
-	"$sandnet" run --mtu "$1" --allow-host-loopback -- sh -c "$(client "$2")" >"$3" 2>/dev/null || true
+	timeout "$limit" "$sandnet" run --mtu "$1" --allow-host-loopback -- sh -c "$(client "$2")" >"$3" 2>/dev/null || true
 }
 run_slirp() { # mtu flags out
-	unshare --user --map-root-user --net --fork -- sh -c "sleep 0.5; ip link set lo up; $(client "$2")" >"$3" 2>/dev/null &
+	timeout "$limit" unshare --user --map-root-user --net --fork -- \
+		sh -c "sleep 0.5; ip link set lo up; $(client "$2")" >"$3" 2>/dev/null &
 	local pid=$!
 	sleep 0.2
 	local child
@@ -68,7 +78,10 @@ run_slirp() { # mtu flags out
 	kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true
 }
 run_pasta() { # mtu flags out
-	pasta --config-net --mtu "$1" -- sh -c "$(client "$2")" >"$3" 2>/dev/null || true
+	# as root, pasta would switch to nobody and fail to map ids: stay root
+	local runas=(); [ "$(id -u)" = 0 ] && runas=(--runas 0:0)
+	timeout "$limit" pasta -f "${runas[@]}" --config-net --mtu "$1" -- \
+		sh -c "$(client "$2" 192.0.2.254)" >"$3" 2>/dev/null || true
 }
 
 declare -A res
