@@ -31,9 +31,11 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 
 #include <sandnet/sandnet.h>
@@ -882,6 +884,82 @@ fail:
 	return EXIT_FAILURE;
 }
 
+/* How often attach checks that its namespace still exists. */
+#define ATTACH_CHECK_MS	500
+
+/**
+ * ns_gone() - has the namespace at @path gone away (deleted or replaced)
+ * @path:	the --netns path
+ * @orig:	its stat() when attach started
+ *
+ * Return: non-zero if gone
+ */
+static int ns_gone(const char *path, const struct stat *orig)
+{
+	struct stat st;
+
+	return stat(path, &st) || st.st_dev != orig->st_dev || st.st_ino != orig->st_ino;
+}
+
+/**
+ * attach_serve() - serve the TAP until a signal, a dead link or a gone namespace
+ * @e:		engine
+ * @tap:	TAP fd
+ * @sfd:	signalfd for SIGINT and SIGTERM
+ * @o:		options
+ * @ns_st:	stat() of the namespace path at start
+ *
+ * The TAP fd itself keeps the namespace alive, so "ip netns del" is seen as
+ * the path disappearing: a timerfd wakes the loop to look, and an epoll fd
+ * holding it and @sfd is the loop's stop fd.
+ *
+ * Return: EXIT_SUCCESS on a signal or when the namespace went away,
+ *	   EXIT_FAILURE when the guest link failed
+ */
+static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts *o,
+			const struct stat *ns_st)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_nsec = ATTACH_CHECK_MS * 1000000L },
+		.it_value = { .tv_nsec = ATTACH_CHECK_MS * 1000000L },
+	};
+	struct epoll_event ev = { .events = EPOLLIN };
+	int tfd, epfd, ret = EXIT_FAILURE;
+
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (tfd < 0 || epfd < 0 || timerfd_settime(tfd, 0, &its, NULL) ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) || epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev)) {
+		cli_perror("set up the attach loop");
+		goto out;
+	}
+	for (;;) {
+		struct signalfd_siginfo si;
+		uint64_t ticks;
+
+		if (sn_engine_run(e, tap, SN_LINK_TAP, epfd)) {
+			cli_err("guest link %s went away: %s", o->tap.name, strerror(errno));
+			break;
+		}
+		if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			ret = EXIT_SUCCESS;
+			break;
+		}
+		if (read(tfd, &ticks, sizeof(ticks)) > 0 && ns_gone(o->netns, ns_st)) {
+			if (o->verbose)
+				cli_err("namespace %s went away", o->netns);
+			ret = EXIT_SUCCESS;
+			break;
+		}
+	}
+out:
+	if (tfd >= 0)
+		close(tfd);
+	if (epfd >= 0)
+		close(epfd);
+	return ret;
+}
+
 /**
  * cmd_attach() - sandnet attach
  * @argc:	argument count, argv[0] being "attach"
@@ -890,12 +968,14 @@ fail:
  * Without --configure the namespace's owner configures the device, and
  * the engine uses the device's MTU unless --mtu says otherwise.
  *
- * Return: 0 when stopped by SIGINT or SIGTERM, 1 on runtime errors or when
- *	   the TAP device went away, 2 on usage errors
+ * Return: 0 when stopped by SIGINT or SIGTERM or when the namespace went
+ *	   away, 1 on runtime errors or when the TAP device went away, 2 on
+ *	   usage errors
  */
 static int cmd_attach(int argc, char **argv)
 {
 	int sfd, tap, orig, ret;
+	struct stat ns_st;
 	struct sn_engine *e;
 	sigset_t mask;
 	struct opts o;
@@ -920,6 +1000,10 @@ static int cmd_attach(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 
+	if (stat(o.netns, &ns_st)) {
+		cli_err("--netns: %s: %s", o.netns, strerror(errno));
+		return EXIT_FAILURE;
+	}
 	if (ns_enter(o.netns, &orig))
 		return EXIT_FAILURE;
 
@@ -942,14 +1026,12 @@ static int cmd_attach(int argc, char **argv)
 	if (o.verbose)
 		cli_err("attached to %s as %s", o.netns, o.tap.name);
 
-	ret = sn_engine_run(e, tap, SN_LINK_TAP, sfd);
-	if (ret)
-		cli_err("guest link %s went away: %s", o.tap.name, strerror(errno));
+	ret = attach_serve(e, tap, sfd, &o, &ns_st);
 
 	sn_engine_free(e);
 	close(tap);
 	close(sfd);
-	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ret;
 }
 
 /**
