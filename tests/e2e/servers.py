@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Servers for the sandnet end-to-end tests (standard library only).
+
+  servers.py inet   --addr A --root DIR --token T --ready FILE
+      HTTP on A:80  GET /big, /medium (files in DIR), GET /n/<i> (a short
+                    line naming <i> and T), PUT/POST anything (replies
+                    "<sha256 hex> <bytes>\n" of the body, streamed, plain or
+                    chunked); threaded, deep accept queue.
+      UDP  on A:7   echo, each datagram back unchanged.
+      TCP  on A:9000 reads until EOF, then writes "<sha256 hex> <bytes>\n"
+                    and closes (half-close test).
+  servers.py hostlo --addr A --port P --token T --ready FILE
+      HTTP on A:P   GET / answers T (the host-loopback service).
+
+FILE is written once every socket is bound; the harness waits for it.
+"""
+import argparse
+import hashlib
+import http.server
+import os
+import signal
+import socket
+import socketserver
+import sys
+import threading
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # so that "Expect: 100-continue" is answered
+    root = None
+    token = ""
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _reply(self, code, body):
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+    def do_GET(self):
+        if self.path == "/":
+            return self._reply(200, (self.token + "\n").encode())
+        if self.path.startswith("/n/"):
+            return self._reply(200, f"conn {self.path[3:]} {self.token}\n".encode())
+        name = self.path.lstrip("/")
+        if self.root is None or name not in ("big", "medium"):
+            return self._reply(404, b"not found\n")
+        path = os.path.join(self.root, name)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(os.path.getsize(path)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        with open(path, "rb") as f:
+            while True:
+                chunk = f.read(1 << 18)
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+        self.close_connection = True
+
+    def _read_chunked(self, h):
+        n = 0
+        while True:
+            line = self.rfile.readline(1024)
+            if not line:
+                raise ConnectionError("EOF in chunk header")
+            size = int(line.split(b";")[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return n
+            left = size
+            while left:
+                data = self.rfile.read(min(left, 1 << 18))
+                if not data:
+                    raise ConnectionError("EOF in chunk")
+                h.update(data)
+                n += len(data)
+                left -= len(data)
+            self.rfile.readline(16)
+
+    def do_PUT(self):
+        h = hashlib.sha256()
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            n = self._read_chunked(h)
+        else:
+            left = int(self.headers.get("Content-Length", "0"))
+            n = 0
+            while left:
+                data = self.rfile.read(min(left, 1 << 18))
+                if not data:
+                    return self._reply(400, b"short body\n")
+                h.update(data)
+                n += len(data)
+                left -= len(data)
+        self._reply(200, f"{h.hexdigest()} {n}\n".encode())
+
+    do_POST = do_PUT
+
+
+class HTTPServer(http.server.ThreadingHTTPServer):
+    request_queue_size = 1024
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+class ShaHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        h = hashlib.sha256()
+        n = 0
+        self.request.settimeout(60)
+        while True:
+            data = self.request.recv(1 << 16)
+            if not data:
+                break
+            h.update(data)
+            n += len(data)
+        self.request.sendall(f"{h.hexdigest()} {n}\n".encode())
+
+
+class TCPServer(socketserver.ThreadingTCPServer):
+    request_queue_size = 256
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+def udp_echo(sock):
+    while True:
+        data, peer = sock.recvfrom(65535)
+        sock.sendto(data, peer)
+
+
+def serve(server):
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=("inet", "hostlo"))
+    ap.add_argument("--addr", required=True)
+    ap.add_argument("--port", type=int, default=80)
+    ap.add_argument("--root")
+    ap.add_argument("--token", default="")
+    ap.add_argument("--ready", required=True)
+    a = ap.parse_args()
+
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+
+    Handler.root = a.root
+    Handler.token = a.token
+    if a.what == "inet":
+        serve(HTTPServer((a.addr, 80), Handler))
+        serve(TCPServer((a.addr, 9000), ShaHandler))
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((a.addr, 7))
+        threading.Thread(target=udp_echo, args=(u,), daemon=True).start()
+    else:
+        serve(HTTPServer((a.addr, a.port), Handler))
+
+    with open(a.ready + ".tmp", "w") as f:
+        f.write(f"{os.getpid()}\n")
+    os.rename(a.ready + ".tmp", a.ready)
+    while True:
+        signal.pause()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
