@@ -2,7 +2,10 @@
 # sandnet end-to-end tests: real network namespaces, real servers, real
 # clients (DESIGN.md §5).
 #
-#   bash tests/e2e/run.sh --sandnet PATH --mode run|attach [--only NAME[,NAME]...] [--keep]
+#   bash tests/e2e/run.sh --sandnet PATH --mode run|unpriv|attach [--only NAME[,NAME]...] [--keep]
+#   (unpriv: run mode with sandnet as user nobody, given a 0666 /dev/net/tun
+#   node bind-mounted in a private mount namespace; the machine's node is
+#   never changed)
 #
 # Needs root. Topology, on documentation addresses only, with no link to the
 # machine's own network namespace (every interface is made inside ours):
@@ -32,7 +35,7 @@ shopt -s nullglob
 E2E_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
-    echo "usage: $0 --sandnet PATH --mode run|attach [--only NAME[,NAME]...] [--keep]" >&2
+    echo "usage: $0 --sandnet PATH --mode run|unpriv|attach [--only NAME[,NAME]...] [--keep]" >&2
     exit 2
 }
 
@@ -46,6 +49,10 @@ while (($#)); do
     *) usage ;;
     esac
 done
+UNPRIV=0
+if [[ $MODE == unpriv ]]; then
+    MODE=run UNPRIV=1
+fi
 [[ -n $SANDNET && ($MODE == run || $MODE == attach) ]] || usage
 
 # ---------------------------------------------------------------- constants
@@ -266,6 +273,8 @@ done
 case $SANDNET in /*) ;; *) SANDNET=$PWD/$SANDNET ;; esac
 [[ -f $SANDNET && -x $SANDNET ]] || prereq_fail "sandnet binary not found or not executable: $SANDNET"
 PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+# the unprivileged guest cannot use an interpreter under root's home
+((UNPRIV)) && [[ -x /usr/bin/python3 ]] && PY=/usr/bin/python3
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 7))' 2>/dev/null ||
     prereq_fail "python3 >= 3.7 needed"
 [[ -e /etc/resolv.conf ]] || prereq_fail "/etc/resolv.conf missing (ip netns exec bind-mounts over it)"
@@ -298,8 +307,15 @@ g() {
     if [[ $MODE == run ]]; then
         local opts=(--dns-upstream "$DNS_UP")
         ((HOSTLO)) && opts+=(--allow-host-loopback)
-        bounded "$tmo" ip netns exec "$NS_HOST" "$SANDNET" run "${opts[@]}" \
-            ${EXTRA_OPTS[@]+"${EXTRA_OPTS[@]}"} -- "$@"
+        if ((UNPRIV)); then
+            # nobody, with a usable tun node in a private mount namespace
+            bounded "$tmo" ip netns exec "$NS_HOST" unshare -m -- sh -c \
+                'mount --bind "$1" /dev/net/tun && shift && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"' \
+                sh "$T/tun" "$T/sandnet" run "${opts[@]}" ${EXTRA_OPTS[@]+"${EXTRA_OPTS[@]}"} -- "$@"
+        else
+            bounded "$tmo" ip netns exec "$NS_HOST" "$SANDNET" run "${opts[@]}" \
+                ${EXTRA_OPTS[@]+"${EXTRA_OPTS[@]}"} -- "$@"
+        fi
     else
         bounded "$tmo" ip netns exec "$ATTACH_NS" "$@"
     fi
@@ -356,6 +372,13 @@ dig_is() { # dig_is NS SERVER NAME WANT
 setup() {
     T=$(mktemp -d "/tmp/sne2e-$$.XXXXXX") || { SETUP_ERR="mktemp failed"; return 1; }
     chmod 755 "$T"
+    if ((UNPRIV)); then
+        # the unprivileged guest writes its downloads here
+        chmod 1777 "$T"
+        must "tun node" sh -c "mknod '$T/tun' c 10 200 && chmod 666 '$T/tun'" || return 1
+        # a copy nobody can execute wherever the build tree lives
+        must "sandnet copy" install -m 755 "$SANDNET" "$T/sandnet" || return 1
+    fi
     mkdir -p "$T/www"
     TOKEN=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
     HOSTLO_TOKEN=hostlo-$TOKEN
