@@ -49,7 +49,9 @@ static err_t guestif_linkoutput(struct netif *netif, struct pbuf *p)
 			return ERR_BUF;
 		frame = flat;
 	}
-	if (!e->cfg.output || e->cfg.output(e->cfg.user, frame, p->tot_len)) {
+	if (!e->cfg.output)
+		return ERR_IF;		/* no guest attached yet: nothing failed */
+	if (e->cfg.output(e->cfg.user, frame, p->tot_len)) {
 		e->st.output_errors++;
 		return ERR_IF;
 	}
@@ -77,6 +79,8 @@ static err_t guestif_netif_init(struct netif *netif)
 	netif->hwaddr_len = ETH_HWADDR_LEN;
 	memcpy(netif->hwaddr, e->cfg.gw_mac, ETH_HWADDR_LEN);
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	/* relay/tcp.c verifies (and counts) guest TCP checksums before lwIP. */
+	NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_CHECK_TCP);
 	return ERR_OK;
 }
 
@@ -236,6 +240,11 @@ int sn_guestif_input(struct sn_engine *e, const void *frame, size_t len)
 			return -1;
 		}
 		return guestif_arp(e, frame);
+	}
+	if ((type == ETHTYPE_IP && ((const u8_t *)frame)[SIZEOF_ETH_HDR] >> 4 != 4) ||
+	    (type == ETHTYPE_IPV6 && ((const u8_t *)frame)[SIZEOF_ETH_HDR] >> 4 != 6)) {
+		e->st.drop_malformed++;
+		return -1;
 	}
 	if (type != ETHTYPE_IP && type != ETHTYPE_IPV6) {
 		e->st.drop_unsupported++;

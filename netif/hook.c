@@ -94,6 +94,18 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 		return hook_drop(p, bad);
 	iph = p->payload;
 	if (IPH_PROTO(iph) == IP_PROTO_ICMP && iph->dest.addr == e->cfg.gw_ip4.s_addr) {
+		/* lwIP would drop a bad checksum silently: count it here
+		 * (fragments are checked once reassembled, by lwIP) */
+		if (!(IPH_OFFSET(iph) & PP_HTONS(IP_OFFMASK | IP_MF))) {
+			u16_t hl = (u16_t)(IPH_HL(iph) * 4);
+			int bad_sum;
+
+			pbuf_remove_header(p, hl);
+			bad_sum = p->tot_len < 8 || inet_chksum_pbuf(p) != 0;
+			pbuf_add_header(p, hl);
+			if (bad_sum)
+				return hook_drop(p, &e->st.drop_malformed);
+		}
 		e->st.icmp_echo_local++;
 		return 0;
 	}

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: MIT
+/**
+ * DOC: harness - engine setup, capture output, fake clock, bounded loops
+ *
+ * See harness.h. Every wait is bounded by wall-clock time, so a missing
+ * frame fails a test instead of hanging it (libcheck's own timeout is the
+ * second line of defence).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+struct h_state H;
+
+#define H_MAX_POLLFDS	8192
+
+static struct pollfd h_pfds[H_MAX_POLLFDS];
+/* Grows only: the clock never goes back, even across tests in one process. */
+static uint64_t h_offset;
+
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t h_clock(void)
+{
+	return (uint32_t)(real_ms() + h_offset);
+}
+
+uint32_t h_now(void)
+{
+	return h_clock();
+}
+
+/* ---- capture ---- */
+
+/**
+ * h_capture() - cfg.output: keep a copy, assert the frame is well formed
+ * @user:	unused
+ * @frame:	frame
+ * @len:	length
+ *
+ * Return: 0, or -1 while H.output_fail is set
+ */
+static int h_capture(void *user, const void *frame, size_t len)
+{
+	struct h_frame *f;
+	char why[160] = "";
+
+	(void)user;
+	if (H.output_fail)
+		return -1;
+	if (H.n_frames == H.cap_frames) {
+		size_t cap = H.cap_frames ? H.cap_frames * 2 : 64;
+		struct h_frame *nf = realloc(H.frames, cap * sizeof(*nf));
+
+		ck_assert_ptr_nonnull(nf);
+		H.frames = nf;
+		H.cap_frames = cap;
+	}
+	f = &H.frames[H.n_frames];
+	memset(f, 0, sizeof(*f));
+	f->data = malloc(len ? len : 1);
+	ck_assert_ptr_nonnull(f->data);
+	memcpy(f->data, frame, len);
+	f->len = len;
+	H.n_frames++;
+	ck_assert_msg(fr_parse(f->data, len, &f->p, why, sizeof(why)) == 0,
+		      "engine emitted a malformed frame (#%zu, %zu bytes): %s",
+		      H.n_frames, len, why);
+	ck_assert_msg(!memcmp(f->p.src_mac, fr_gw_mac, 6),
+		      "frame #%zu not from the gateway MAC", H.n_frames);
+	ck_assert_msg(!memcmp(f->p.dst_mac, fr_guest_mac, 6) ||
+			      (f->p.type == FR_ETH_ARP && !memcmp(f->p.dst_mac, fr_bcast_mac, 6)),
+		      "frame #%zu (type %#x) not to the guest MAC", H.n_frames, f->p.type);
+	if (f->p.type == FR_ETH_IP4)
+		ck_assert_msg(f->p.ip_dst == FR_GUEST_IP, "frame #%zu not to the guest address",
+			      H.n_frames);
+	return 0;
+}
+
+static void h_log(void *user, int level, const char *msg)
+{
+	size_t l = strlen(msg);
+	char *nl;
+
+	(void)user;
+	if (getenv("SN_TEST_LOG"))
+		fprintf(stderr, "engine[%d]: %s\n", level, msg);
+	nl = realloc(H.log, H.log_len + l + 2);
+	if (!nl)
+		return;
+	H.log = nl;
+	memcpy(H.log + H.log_len, msg, l);
+	H.log[H.log_len + l] = '\n';
+	H.log[H.log_len + l + 1] = '\0';
+	H.log_len += l + 1;
+}
+
+/* ---- lifecycle ---- */
+
+void h_config(struct sn_config *cfg)
+{
+	sn_config_init(cfg);
+	cfg->output = h_capture;
+	cfg->log = h_log;
+	cfg->log_level = getenv("SN_TEST_LOG") ? SN_LOG_DEBUG : SN_LOG_WARN;
+	/* DNS must never leave the machine: upstream is a dead loopback port
+	 * unless a test configures its own. */
+	cfg->resolv_conf = "/nonexistent/resolv.conf";
+}
+
+int h_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;		/* the directory's own fd */
+}
+
+/**
+ * h_reset_capture() - forget captured frames and log lines
+ */
+static void h_reset_capture(void)
+{
+	for (size_t k = 0; k < H.n_frames; k++)
+		free(H.frames[k].data);
+	free(H.frames);
+	H.frames = NULL;
+	H.n_frames = H.cap_frames = 0;
+	free(H.log);
+	H.log = NULL;
+	H.log_len = 0;
+}
+
+void h_prepare(void)
+{
+	if (H.prepared)
+		return;
+	H.n_fds = 0;
+	H.fd_baseline = h_fd_count();
+	H.prepared = 1;
+}
+
+void h_start(const struct sn_config *cfg)
+{
+	ck_assert_ptr_null(H.e);
+	h_prepare();
+	h_reset_capture();
+	H.output_fail = 0;
+	sn_port_set_clock(h_clock);
+	H.cfg = *cfg;
+	H.e = sn_engine_new(cfg);
+	ck_assert_msg(H.e != NULL, "sn_engine_new: %s (%s)", sn_strerror(), strerror(errno));
+	/* lwIP announces the gateway once (gratuitous ARP) when the link
+	 * comes up: allowed, and nothing else may come unasked. */
+	for (size_t i = 0; i < H.n_frames; i++) {
+		const struct fr_parsed *p = &H.frames[i].p;
+
+		ck_assert_msg(p->type == FR_ETH_ARP && p->arp_op == 1 && p->arp_spa == FR_GW_IP &&
+				      p->arp_tpa == FR_GW_IP,
+			      "unexpected frame at startup (type %#x)", p->type);
+		H.frames[i].taken = 1;
+	}
+	H.out0 = h_stats();
+}
+
+void h_stop(void)
+{
+	int i, now;
+
+	for (i = 0; i < H.n_fds; i++)
+		if (H.fds[i] >= 0)
+			close(H.fds[i]);
+	H.n_fds = 0;
+	if (H.e) {
+		sn_engine_free(H.e);
+		H.e = NULL;
+	}
+	h_reset_capture();
+	H.prepared = 0;
+	now = h_fd_count();
+	ck_assert_msg(now == H.fd_baseline, "fd leak: %d fds open after sn_engine_free, %d before",
+		      now, H.fd_baseline);
+}
+
+void h_setup_default(void)
+{
+	struct sn_config cfg;
+
+	h_config(&cfg);
+	h_start(&cfg);
+}
+
+void h_setup_host(void)
+{
+	struct sn_config cfg;
+
+	h_config(&cfg);
+	cfg.allow_host_loopback = 1;
+	h_start(&cfg);
+}
+
+void h_teardown(void)
+{
+	h_stop();
+}
+
+uint64_t h_frames_out(void)
+{
+	return h_stats().frames_out - H.out0.frames_out;
+}
+
+uint64_t h_bytes_out(void)
+{
+	return h_stats().bytes_out - H.out0.bytes_out;
+}
+
+struct sn_stats h_stats(void)
+{
+	struct sn_stats st;
+
+	sn_engine_stats(H.e, &st);
+	return st;
+}
+
+/* ---- the loop ---- */
+
+int h_send(const void *frame, size_t len)
+{
+	return sn_engine_input(H.e, frame, len);
+}
+
+/**
+ * h_step_with() - one poll loop round, also waiting on a host fd of the test's
+ * @max_ms:	longest sleep
+ * @extra:	test fd to wait on too, or -1
+ *
+ * Return: 1 if @extra is readable
+ */
+static int h_step_with(int max_ms, int extra)
+{
+	int n = sn_engine_pollfds(H.e, h_pfds, H_MAX_POLLFDS - 1);
+	int t = sn_engine_timeout_ms(H.e), rc, ready = 0;
+
+	ck_assert_int_ge(t, 0);
+	if (t > max_ms)
+		t = max_ms;
+	if (extra >= 0)
+		h_pfds[n] = (struct pollfd){ .fd = extra, .events = POLLIN };
+	rc = poll(h_pfds, (nfds_t)n + (extra >= 0), t);
+	ck_assert_msg(rc >= 0 || errno == EINTR, "poll: %s", strerror(errno));
+	if (extra >= 0 && rc > 0 && h_pfds[n].revents)
+		ready = 1;
+	sn_engine_dispatch(H.e, h_pfds, rc > 0 ? n : 0);
+	return ready;
+}
+
+void h_step(int max_ms)
+{
+	h_step_with(max_ms, -1);
+}
+
+void h_run(int ms)
+{
+	uint64_t end = real_ms() + (uint64_t)ms;
+
+	do
+		h_step(5);
+	while (real_ms() < end);
+}
+
+void h_clock_advance(uint32_t ms)
+{
+	while (ms) {
+		uint32_t step = ms > (1u << 29) ? (1u << 29) : ms;
+
+		h_offset += step;
+		ms -= step;
+		if (H.e)
+			sn_engine_dispatch(H.e, NULL, 0);
+	}
+}
+
+/* ---- frames ---- */
+
+const struct fr_parsed *h_find(h_pred pred, const void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < H.n_frames; i++) {
+		struct h_frame *f = &H.frames[i];
+
+		if (f->taken || (pred && !pred(&f->p, arg)))
+			continue;
+		f->taken = 1;
+		return &f->p;
+	}
+	return NULL;
+}
+
+const struct fr_parsed *h_wait(h_pred pred, const void *arg, int ms)
+{
+	uint64_t end = real_ms() + (uint64_t)ms;
+	const struct fr_parsed *p;
+
+	for (;;) {
+		p = h_find(pred, arg);
+		if (p || real_ms() >= end)
+			return p;
+		h_step(5);
+	}
+}
+
+size_t h_untaken(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < H.n_frames; i++)
+		n += !H.frames[i].taken;
+	return n;
+}
+
+void h_take_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < H.n_frames; i++)
+		H.frames[i].taken = 1;
+}
+
+int h_match(const struct fr_parsed *p, const void *arg)
+{
+	const struct h_match *m = arg;
+
+	if (m->type && p->type != m->type)
+		return 0;
+	if (m->proto && (p->type != FR_ETH_IP4 || p->ip_proto != m->proto))
+		return 0;
+	if (m->src && p->ip_src != m->src)
+		return 0;
+	if (m->sport && p->sport != m->sport)
+		return 0;
+	if (m->dport && p->dport != m->dport)
+		return 0;
+	if ((p->flags & m->flags) != m->flags || (p->flags & m->noflags))
+		return 0;
+	if (m->icmp_type && p->icmp_type != m->icmp_type - 1)
+		return 0;
+	if (p->plen < m->min_plen)
+		return 0;
+	return 1;
+}
+
+/* ---- host sockets ---- */
+
+int h_track_fd(int fd)
+{
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_lt(H.n_fds, (int)(sizeof(H.fds) / sizeof(H.fds[0])));
+	H.fds[H.n_fds++] = fd;
+	return fd;
+}
+
+void h_close_fd(int fd)
+{
+	int i;
+
+	for (i = 0; i < H.n_fds; i++)
+		if (H.fds[i] == fd)
+			H.fds[i] = -1;
+	close(fd);
+}
+
+static struct sockaddr_in loopback(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sin;
+}
+
+int h_tcp_listen(uint16_t *port, int backlog)
+{
+	struct sockaddr_in sin = loopback(0);
+	socklen_t sl = sizeof(sin);
+	int one = 1, fd = h_track_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, backlog), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+uint16_t h_free_tcp_port(void)
+{
+	struct sockaddr_in sin = loopback(0);
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	close(fd);	/* bound, never listened: connects to it are refused */
+	return ntohs(sin.sin_port);
+}
+
+int h_udp_bind(uint16_t *port)
+{
+	struct sockaddr_in sin = loopback(*port);
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
+
+	ck_assert_int_ge(fd, 0);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	*port = ntohs(sin.sin_port);
+	return h_track_fd(fd);
+}
+
+int h_run_until_ready(int fd, int ms)
+{
+	uint64_t end = real_ms() + (uint64_t)ms;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	for (;;) {
+		if (poll(&pfd, 1, 0) > 0 && pfd.revents)
+			return 1;
+		if (real_ms() >= end)
+			return 0;
+		if (h_step_with(5, fd))
+			return 1;
+	}
+}
+
+int h_accept(int lfd, int ms)
+{
+	if (!h_run_until_ready(lfd, ms))
+		return -1;
+	return h_track_fd(accept4(lfd, NULL, NULL, SOCK_CLOEXEC));
+}
+
+size_t h_recv_exact(int fd, void *buf, size_t len, int ms)
+{
+	uint64_t end = real_ms() + (uint64_t)ms;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n;
+		uint64_t now = real_ms();
+
+		if (now >= end || !h_run_until_ready(fd, (int)(end - now)))
+			break;
+		n = recv(fd, (uint8_t *)buf + got, len - got, MSG_DONTWAIT);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			ck_assert_msg(errno == EAGAIN || errno == EINTR, "recv: %s", strerror(errno));
+			continue;
+		}
+		got += (size_t)n;
+	}
+	return got;
+}

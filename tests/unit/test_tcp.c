@@ -1,0 +1,704 @@
+// SPDX-License-Identifier: MIT
+/**
+ * DOC: test_tcp - the TCP proxy, guest 10.0.2.15 to the host's 127.0.0.1
+ *
+ * The test plays the guest's TCP by hand (its own segments, its own
+ * sequence bookkeeping) against listeners on 127.0.0.1, reached through the
+ * gateway address with cfg.allow_host_loopback. Covers: SYN-ACK only once
+ * the host connect() is up, data both ways, half-close both ways, RST for
+ * refused / denied / over the flow limit / connect timeout, ISNs.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static uint8_t fb[FR_MAX];
+
+/**
+ * struct gconn - the guest's side of one connection
+ * @gport:	guest port
+ * @dport:	destination port (on the gateway)
+ * @iss:	guest's initial sequence number
+ * @irs:	engine's initial sequence number (from its SYN-ACK)
+ * @snd_nxt:	guest's next sequence number
+ * @rcv_nxt:	next sequence number expected from the engine
+ * @host:	the accepted host socket, -1 before
+ * @fin:	the engine's FIN was received (and acknowledged)
+ */
+struct gconn {
+	uint16_t gport, dport;
+	uint32_t iss, irs, snd_nxt, rcv_nxt;
+	int host;
+	int fin;
+};
+
+static void gc_init(struct gconn *c, uint16_t gport, uint16_t dport, uint32_t iss)
+{
+	memset(c, 0, sizeof(*c));
+	c->gport = gport;
+	c->dport = dport;
+	c->iss = c->snd_nxt = iss;
+	c->host = -1;
+}
+
+/**
+ * gc_send() - send one segment of the guest's connection
+ * @c:		connection
+ * @flags:	FR_* flags (FR_ACK adds rcv_nxt as ack)
+ * @data:	payload
+ * @len:	its length
+ *
+ * Return: sn_engine_input()'s result
+ */
+static int gc_send(struct gconn *c, uint8_t flags, const void *data, size_t len)
+{
+	size_t n = fr_tcp_frame(fb, &(struct fr_tcp){
+		.src = FR_GUEST_IP, .dst = FR_GW_IP, .sport = c->gport, .dport = c->dport,
+		.seq = c->snd_nxt, .ack = (flags & FR_ACK) ? c->rcv_nxt : 0, .flags = flags,
+		.mss = (flags & FR_SYN) ? 1460 : 0, .data = data, .len = len });
+
+	c->snd_nxt += (uint32_t)len + !!(flags & FR_SYN) + !!(flags & FR_FIN);
+	return h_send(fb, n);
+}
+
+/* predicate arguments: a connection plus what the frame must carry */
+struct seg_want {
+	const struct gconn *c;
+	uint8_t flags, noflags;
+	size_t min_plen;
+	int ack_set;
+	uint32_t ack;		/* with ack_set: ack must be at least this */
+};
+
+static int seg_pred(const struct fr_parsed *p, const void *arg)
+{
+	const struct seg_want *w = arg;
+
+	if (p->type != FR_ETH_IP4 || p->ip_proto != FR_PROTO_TCP || p->ip_src != FR_GW_IP ||
+	    p->sport != w->c->dport || p->dport != w->c->gport)
+		return 0;
+	if ((p->flags & w->flags) != w->flags || (p->flags & w->noflags) || p->plen < w->min_plen)
+		return 0;
+	if (w->ack_set && (!(p->flags & FR_ACK) || (int32_t)(p->ack - w->ack) < 0))
+		return 0;
+	return 1;
+}
+
+static const struct fr_parsed *gc_wait(const struct gconn *c, uint8_t flags, uint8_t noflags,
+				       size_t min_plen, int ms)
+{
+	struct seg_want w = { .c = c, .flags = flags, .noflags = noflags, .min_plen = min_plen };
+
+	return h_wait(seg_pred, &w, ms);
+}
+
+static const struct fr_parsed *gc_wait_ack(const struct gconn *c, uint32_t ack, int ms)
+{
+	struct seg_want w = { .c = c, .flags = FR_ACK, .ack_set = 1, .ack = ack };
+
+	return h_wait(seg_pred, &w, ms);
+}
+
+/**
+ * gc_synack() - wait for the SYN-ACK and check it
+ * @c:		connection whose SYN was sent
+ * @ms:		bound
+ */
+static void gc_synack(struct gconn *c, int ms)
+{
+	const struct fr_parsed *p = gc_wait(c, FR_SYN | FR_ACK, 0, 0, ms);
+
+	ck_assert_msg(p != NULL, "no SYN-ACK for guest port %u", c->gport);
+	ck_assert_uint_eq(p->flags & (FR_SYN | FR_ACK | FR_RST | FR_FIN), FR_SYN | FR_ACK);
+	ck_assert_uint_eq(p->ack, c->iss + 1);
+	ck_assert_uint_eq(p->plen, 0);
+	ck_assert_msg(p->mss > 0 && p->mss <= 1460, "SYN-ACK MSS %u", p->mss);
+	c->irs = p->seq;
+	c->rcv_nxt = p->seq + 1;
+}
+
+/**
+ * gc_connect() - full handshake to 10.0.2.2:@c->dport, accept the host side
+ * @c:		connection, gc_init()ed
+ * @lfd:	the host listener on 127.0.0.1:@c->dport
+ */
+static void gc_connect(struct gconn *c, int lfd)
+{
+	gc_send(c, FR_SYN, NULL, 0);
+	gc_synack(c, H_WAIT_MS);
+	gc_send(c, FR_ACK, NULL, 0);
+	c->host = h_accept(lfd, H_WAIT_MS);
+	ck_assert_int_ge(c->host, 0);
+}
+
+/**
+ * gc_recv() - take @len bytes of payload from the engine, in order, ACKing
+ * @c:		connection
+ * @buf:	output
+ * @len:	bytes wanted
+ *
+ * A FIN riding on the last segment is taken too (@c->fin).
+ */
+static void gc_recv(struct gconn *c, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		const struct fr_parsed *p = gc_wait(c, 0, FR_SYN | FR_RST, 1, H_WAIT_MS);
+
+		ck_assert_msg(p != NULL, "only %zu of %zu bytes arrived", got, len);
+		if (p->seq != c->rcv_nxt)
+			continue;	/* a retransmission of what we have */
+		ck_assert_uint_le(got + p->plen, len);
+		memcpy(buf + got, p->payload, p->plen);
+		got += p->plen;
+		c->rcv_nxt += (uint32_t)p->plen;
+		if (p->flags & FR_FIN) {
+			ck_assert_uint_eq(got, len);	/* nothing after a FIN */
+			c->rcv_nxt++;
+			c->fin = 1;
+		}
+		gc_send(c, FR_ACK, NULL, 0);
+	}
+}
+
+/**
+ * gc_fin() - wait for the engine's FIN (unless it came with data), ACK it
+ * @c:		connection
+ */
+static void gc_fin(struct gconn *c)
+{
+	const struct fr_parsed *p;
+
+	if (c->fin)
+		return;
+	p = gc_wait(c, FR_FIN, FR_RST, 0, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no FIN after the host closed");
+	ck_assert_uint_eq(p->seq, c->rcv_nxt);
+	ck_assert_uint_eq(p->plen, 0);
+	c->rcv_nxt++;
+	c->fin = 1;
+	gc_send(c, FR_ACK, NULL, 0);
+}
+
+static int readable(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, ms) > 0;
+}
+
+/* ---- SYN-ACK only after the host connection is up ---- */
+
+START_TEST(synack_not_from_input)
+{
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+
+	gc_init(&c, 40001, port, 1000);
+	gc_send(&c, FR_SYN, NULL, 0);
+	/* sn_engine_input() alone must not answer: the host connect() is
+	 * only started; its result comes through poll and dispatch. */
+	ck_assert_uint_eq(h_untaken(), 0);
+	ck_assert_uint_eq(h_frames_out(), 0);
+	ck_assert_uint_eq(h_stats().tcp_flows, 1);
+	gc_synack(&c, H_WAIT_MS);
+	/* when the SYN-ACK is out, the host side exists */
+	ck_assert(readable(lfd, 0));
+	c.host = h_track_fd(accept4(lfd, NULL, NULL, SOCK_CLOEXEC));
+	ck_assert_int_ge(c.host, 0);
+}
+END_TEST
+
+/**
+ * full_listener() - a listener whose accept queue is full
+ * @port:	filled
+ * @filler:	filled with the client socket occupying the queue
+ *
+ * With backlog 0 Linux queues one connection; a further SYN is dropped
+ * and that client stays in SYN_SENT (retransmitting) until accept() makes
+ * room.
+ *
+ * Return: the listener
+ */
+static int full_listener(uint16_t *port, int *filler)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int lfd = h_tcp_listen(port, 0);
+
+	sin.sin_port = htons(*port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*filler = h_track_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	ck_assert_int_eq(connect(*filler, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return lfd;
+}
+
+START_TEST(synack_waits_for_host_connect)
+{
+	uint8_t buf[8];
+	struct gconn c;
+	uint16_t port;
+	int filler, lfd = full_listener(&port, &filler), acc;
+
+	gc_init(&c, 40002, port, 5000);
+	gc_send(&c, FR_SYN, NULL, 0);
+	h_run(300);
+	/* the host's connect() is stuck: no answer at all */
+	ck_assert_msg(h_untaken() == 0, "answered while the host connect() was pending");
+	/* a retransmitted SYN changes nothing: still one flow, still silent */
+	c.snd_nxt = c.iss;
+	gc_send(&c, FR_SYN, NULL, 0);
+	h_run(100);
+	ck_assert_uint_eq(h_untaken(), 0);
+	ck_assert_uint_eq(h_stats().tcp_flows, 1);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+
+	/* make room: the kernel's SYN retransmission (1 s) now gets through */
+	acc = h_track_fd(accept4(lfd, NULL, NULL, SOCK_CLOEXEC));
+	ck_assert_int_ge(acc, 0);
+	gc_synack(&c, 4000);
+	gc_send(&c, FR_ACK, NULL, 0);
+	c.host = h_accept(lfd, H_WAIT_MS);
+	ck_assert_int_ge(c.host, 0);
+	gc_send(&c, FR_ACK | FR_PSH, "ping", 4);
+	ck_assert_uint_eq(h_recv_exact(c.host, buf, 4, H_WAIT_MS), 4);
+	ck_assert_mem_eq(buf, "ping", 4);
+}
+END_TEST
+
+START_TEST(connect_timeout_rst)
+{
+	struct sn_config cfg;
+	const struct fr_parsed *p;
+	struct gconn c;
+	uint16_t port;
+	int filler, lfd;
+
+	h_stop();
+	h_config(&cfg);
+	cfg.allow_host_loopback = 1;
+	cfg.tcp_connect_ms = 1000;
+	h_start(&cfg);
+	lfd = full_listener(&port, &filler);
+	(void)lfd;
+
+	gc_init(&c, 40003, port, 7000);
+	gc_send(&c, FR_SYN, NULL, 0);
+	h_run(100);
+	ck_assert_uint_eq(h_untaken(), 0);
+	h_clock_advance(500);
+	h_run(20);
+	ck_assert_uint_eq(h_untaken(), 0);
+	h_clock_advance(600);		/* past tcp_connect_ms */
+	p = gc_wait(&c, FR_RST, 0, 0, 1000);
+	ck_assert_msg(p != NULL, "no RST after the connect timeout");
+	ck_assert(p->flags & FR_ACK);
+	ck_assert_uint_eq(p->ack, c.iss + 1);
+	ck_assert_uint_eq(h_stats().tcp_refused, 1);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+}
+END_TEST
+
+/* ---- a whole connection ---- */
+
+START_TEST(session_data_and_half_close)
+{
+	uint8_t buf[64];
+	const struct fr_parsed *p;
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16), base;
+
+	base = h_fd_count();
+	gc_init(&c, 40004, port, 0xfffffff0u);	/* guest sequence space wraps */
+	gc_connect(&c, lfd);
+	ck_assert_int_eq(h_fd_count(), base + 2);	/* engine's socket + accepted */
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 1);
+
+	/* guest -> host */
+	gc_send(&c, FR_ACK | FR_PSH, "hello from the guest", 20);
+	ck_assert_uint_eq(h_recv_exact(c.host, buf, 20, H_WAIT_MS), 20);
+	ck_assert_mem_eq(buf, "hello from the guest", 20);
+	ck_assert_ptr_nonnull(gc_wait_ack(&c, c.snd_nxt, H_WAIT_MS));
+
+	/* host -> guest: payload at the next sequence number */
+	ck_assert_int_eq(send(c.host, "hello from the host", 19, 0), 19);
+	p = gc_wait(&c, FR_ACK, FR_SYN | FR_RST | FR_FIN, 1, H_WAIT_MS);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->seq, c.irs + 1);
+	ck_assert_uint_eq(p->plen, 19);
+	ck_assert_mem_eq(p->payload, "hello from the host", 19);
+	ck_assert_uint_eq(p->ack, c.snd_nxt);
+	c.rcv_nxt += 19;
+	gc_send(&c, FR_ACK, NULL, 0);
+
+	/* guest FIN: host reads EOF, the engine ACKs the FIN */
+	gc_send(&c, FR_ACK | FR_FIN, NULL, 0);
+	ck_assert(h_run_until_ready(c.host, H_WAIT_MS));
+	ck_assert_int_eq(recv(c.host, buf, sizeof(buf), MSG_DONTWAIT), 0);
+	ck_assert_ptr_nonnull(gc_wait_ack(&c, c.snd_nxt, H_WAIT_MS));
+
+	/* half-closed: the host can still send */
+	ck_assert_int_eq(send(c.host, "still here", 10, 0), 10);
+	memset(buf, 0, sizeof(buf));
+	gc_recv(&c, buf, 10);
+	ck_assert_mem_eq(buf, "still here", 10);
+
+	/* host close: FIN to the guest after the data */
+	h_close_fd(c.host);
+	gc_fin(&c);
+	h_run(50);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	ck_assert_int_eq(h_fd_count(), base);	/* the engine closed its socket */
+	ck_assert_uint_eq(h_stats().tcp_bytes_up, 20);
+	ck_assert_uint_eq(h_stats().tcp_bytes_down, 29);
+	/* nothing but ACKs remain, and no RST was ever sent */
+	{
+		static const struct h_match rst = { .proto = FR_PROTO_TCP, .flags = FR_RST };
+
+		ck_assert_ptr_null(h_find(h_match, &rst));
+	}
+}
+END_TEST
+
+START_TEST(host_close_first)
+{
+	uint8_t buf[16];
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+
+	gc_init(&c, 40005, port, 123456);
+	gc_connect(&c, lfd);
+	ck_assert_int_eq(send(c.host, "bye", 3, 0), 3);
+	h_close_fd(c.host);
+	gc_recv(&c, buf, 3);
+	ck_assert_mem_eq(buf, "bye", 3);
+	gc_fin(&c);
+	/* the guest may still send... into a closed socket: then the guest
+	 * closes too, and the flow ends cleanly */
+	gc_send(&c, FR_ACK | FR_FIN, NULL, 0);
+	ck_assert_ptr_nonnull(gc_wait_ack(&c, c.snd_nxt, H_WAIT_MS));
+	h_run(50);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+}
+END_TEST
+
+START_TEST(guest_rst_closes_host)
+{
+	uint8_t buf[4];
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+	ssize_t n;
+
+	gc_init(&c, 40006, port, 42);
+	gc_connect(&c, lfd);
+	gc_send(&c, FR_RST | FR_ACK, NULL, 0);
+	ck_assert(h_run_until_ready(c.host, H_WAIT_MS));
+	n = recv(c.host, buf, sizeof(buf), MSG_DONTWAIT);
+	ck_assert_msg(n == 0 || (n < 0 && errno == ECONNRESET), "host socket: %zd", n);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+}
+END_TEST
+
+START_TEST(bulk_both_ways)
+{
+	enum { N = 256 * 1024, MSS = 1460, INFLIGHT = 32 * 1024 };
+	static uint8_t out[N], in[N];
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+	size_t sent = 0, got = 0, i;
+	uint32_t una;
+
+	for (i = 0; i < N; i++)
+		out[i] = (uint8_t)(i * 31 + (i >> 9));
+	gc_init(&c, 40007, port, 99);
+	gc_connect(&c, lfd);
+
+	/* guest -> host, never more than INFLIGHT unacknowledged */
+	una = c.snd_nxt;
+	for (int rounds = 0; got < N && rounds < 20000; rounds++) {
+		const struct fr_parsed *p;
+		struct seg_want w = { .c = &c };
+		ssize_t n;
+
+		while (sent < N && c.snd_nxt - una + MSS <= INFLIGHT) {
+			size_t l = N - sent < MSS ? N - sent : MSS;
+
+			gc_send(&c, FR_ACK, out + sent, l);
+			sent += l;
+		}
+		h_step(2);
+		while ((p = h_find(seg_pred, &w)))
+			if ((p->flags & FR_ACK) && (int32_t)(p->ack - una) > 0)
+				una = p->ack;
+		while ((n = recv(c.host, in + got, N - got, MSG_DONTWAIT)) > 0)
+			got += (size_t)n;
+	}
+	ck_assert_uint_eq(got, N);
+	ck_assert(!memcmp(in, out, N));
+
+	/* host -> guest */
+	for (i = 0; i < N; i++)
+		out[i] = (uint8_t)(i * 17 + 5);
+	{
+		size_t off = 0;
+
+		while (off < N) {
+			ssize_t n = send(c.host, out + off, N - off, MSG_DONTWAIT);
+
+			if (n > 0)
+				off += (size_t)n;
+			/* take what the engine sent meanwhile, ACKing */
+			for (;;) {
+				struct seg_want w = { .c = &c, .min_plen = 1 };
+				const struct fr_parsed *p = h_find(seg_pred, &w);
+
+				if (!p)
+					break;
+				if (p->seq != c.rcv_nxt)
+					continue;
+				memcpy(in + (c.rcv_nxt - c.irs - 1), p->payload, p->plen);
+				c.rcv_nxt += (uint32_t)p->plen;
+				gc_send(&c, FR_ACK, NULL, 0);
+			}
+			h_step(2);
+		}
+		off = c.rcv_nxt - c.irs - 1;
+		gc_recv(&c, in + off, N - off);
+	}
+	ck_assert(!memcmp(in, out, N));
+	ck_assert_uint_eq(h_stats().tcp_bytes_up, N);
+	ck_assert_uint_eq(h_stats().tcp_bytes_down, N);
+}
+END_TEST
+
+/* ---- refusals ---- */
+
+START_TEST(refused_rst)
+{
+	const struct fr_parsed *p;
+	struct gconn c;
+	uint16_t port = h_free_tcp_port();
+
+	gc_init(&c, 40008, port, 31337);
+	gc_send(&c, FR_SYN, NULL, 0);
+	p = gc_wait(&c, FR_RST, 0, 0, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no RST for a refused port");
+	ck_assert_uint_eq(p->flags & (FR_RST | FR_ACK | FR_SYN), FR_RST | FR_ACK);
+	ck_assert_uint_eq(p->ip_src, FR_GW_IP);
+	ck_assert_uint_eq(p->ack, c.iss + 1);
+	ck_assert_uint_eq(p->plen, 0);
+	ck_assert_uint_eq(h_stats().tcp_refused, 1);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	/* the flow is gone: the same SYN again is a new attempt, refused again */
+	c.snd_nxt = c.iss;
+	gc_send(&c, FR_SYN, NULL, 0);
+	ck_assert_ptr_nonnull(gc_wait(&c, FR_RST, 0, 0, H_WAIT_MS));
+	ck_assert_uint_eq(h_stats().tcp_refused, 2);
+}
+END_TEST
+
+START_TEST(host_denied_rst)
+{
+	const struct fr_parsed *p;
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+
+	/* this tcase's engine runs without allow_host_loopback */
+	gc_init(&c, 40009, port, 555);
+	gc_send(&c, FR_SYN, NULL, 0);
+	p = gc_wait(&c, FR_RST, 0, 0, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no RST without host access");
+	ck_assert(p->flags & FR_ACK);
+	ck_assert_uint_eq(p->ack, c.iss + 1);
+	ck_assert_uint_eq(h_stats().host_denied, 1);
+	h_run(100);
+	ck_assert_msg(!readable(lfd, 0), "the host listener got a connection");
+}
+END_TEST
+
+START_TEST(loopback_direct_denied)
+{
+	/* 127.0.0.1 written by the guest is not the host: only 10.0.2.2 is */
+	const struct fr_parsed *p;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+	size_t n = fr_tcp_frame(fb, &(struct fr_tcp){ .src = FR_GUEST_IP,
+		.dst = FR_IP(127, 0, 0, 1), .sport = 40010, .dport = port, .seq = 77,
+		.flags = FR_SYN, .mss = 1460 });
+	static const struct h_match rst = { .proto = FR_PROTO_TCP, .flags = FR_RST };
+
+	h_send(fb, n);
+	h_run(100);
+	ck_assert_msg(!readable(lfd, 0), "guest reached 127.0.0.1 directly");
+	p = h_find(h_match, &rst);
+	ck_assert_msg(p != NULL, "no RST for a denied destination");
+	ck_assert_uint_eq(p->ip_src, FR_IP(127, 0, 0, 1));
+	ck_assert_uint_eq(p->ack, 78);
+}
+END_TEST
+
+START_TEST(flow_limit_rst)
+{
+	struct sn_config cfg;
+	const struct fr_parsed *p;
+	struct gconn c[4];
+	uint16_t port;
+	int lfd;
+
+	h_stop();
+	h_config(&cfg);
+	cfg.allow_host_loopback = 1;
+	cfg.max_tcp_flows = 2;
+	h_start(&cfg);
+	lfd = h_tcp_listen(&port, 16);
+
+	gc_init(&c[0], 41000, port, 1000);
+	gc_init(&c[1], 41001, port, 2000);
+	gc_init(&c[2], 41002, port, 3000);
+	gc_init(&c[3], 41003, port, 4000);
+	gc_connect(&c[0], lfd);
+	gc_connect(&c[1], lfd);
+	gc_send(&c[2], FR_SYN, NULL, 0);
+	p = gc_wait(&c[2], FR_RST, 0, 0, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "third SYN not refused");
+	ck_assert(p->flags & FR_ACK);
+	ck_assert_uint_eq(p->ack, c[2].iss + 1);
+	ck_assert_uint_eq(h_stats().tcp_limit_rst, 1);
+	h_run(100);
+	ck_assert_msg(!readable(lfd, 0), "the host got a third connection");
+	ck_assert_ptr_null(gc_wait(&c[2], FR_SYN | FR_ACK, 0, 0, 0));
+
+	/* one flow ends (guest RST): a new one fits again */
+	gc_send(&c[0], FR_RST | FR_ACK, NULL, 0);
+	h_run(50);
+	gc_connect(&c[3], lfd);
+	ck_assert_uint_eq(h_stats().tcp_limit_rst, 1);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 2);
+}
+END_TEST
+
+START_TEST(isn_unpredictable)
+{
+	struct gconn a, b;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+	uint32_t d;
+
+	gc_init(&a, 42000, port, 1);
+	gc_init(&b, 42001, port, 1);
+	gc_connect(&a, lfd);
+	gc_connect(&b, lfd);
+	d = b.irs - a.irs;
+	ck_assert_msg(d >= 1000 && d <= 0u - 1000u,
+		      "ISNs %#x and %#x of back-to-back connections are too close", a.irs, b.irs);
+}
+END_TEST
+
+START_TEST(syn_bad_checksum_no_connect)
+{
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+	size_t n = fr_tcp_frame(fb, &(struct fr_tcp){ .src = FR_GUEST_IP, .dst = FR_GW_IP,
+		.sport = 40011, .dport = port, .seq = 9, .flags = FR_SYN, .mss = 1460 });
+
+	fb[FR_L4_OFF + 16] ^= 0x11;	/* TCP checksum */
+	h_send(fb, n);
+	h_run(200);
+	/* a corrupt SYN must not make the host dial out */
+	ck_assert_msg(!readable(lfd, 0), "a SYN with a bad checksum opened a host connection");
+	ck_assert_uint_eq(h_stats().drop_malformed, 1);
+	ck_assert_uint_eq(h_untaken(), 0);
+}
+END_TEST
+
+START_TEST(data_bad_checksum_dropped)
+{
+	uint8_t buf[8];
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+	size_t n;
+
+	gc_init(&c, 40012, port, 10);
+	gc_connect(&c, lfd);
+	n = fr_tcp_frame(fb, &(struct fr_tcp){ .src = FR_GUEST_IP, .dst = FR_GW_IP,
+		.sport = c.gport, .dport = c.dport, .seq = c.snd_nxt, .ack = c.rcv_nxt,
+		.flags = FR_ACK | FR_PSH, .data = "evil", .len = 4 });
+	fb[FR_L4_OFF + 16] ^= 0x11;
+	h_send(fb, n);
+	h_run(100);
+	ck_assert_msg(!readable(c.host, 0), "corrupt data reached the host");
+	ck_assert_uint_eq(h_stats().drop_malformed, 1);
+	gc_send(&c, FR_ACK | FR_PSH, "good", 4);
+	ck_assert_uint_eq(h_recv_exact(c.host, buf, 4, H_WAIT_MS), 4);
+	ck_assert_mem_eq(buf, "good", 4);
+}
+END_TEST
+
+static void setup_tcp(void)
+{
+	h_setup_host();
+}
+
+static Suite *tcp_suite(void)
+{
+	Suite *s = suite_create("tcp");
+	TCase *tc;
+
+	tc = tcase_create("connect");
+	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, synack_not_from_input);
+	tcase_add_test(tc, synack_waits_for_host_connect);
+	tcase_add_test(tc, connect_timeout_rst);
+	tcase_add_test(tc, refused_rst);
+	tcase_add_test(tc, flow_limit_rst);
+	tcase_add_test(tc, isn_unpredictable);
+	tcase_add_test(tc, loopback_direct_denied);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("session");
+	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, session_data_and_half_close);
+	tcase_add_test(tc, host_close_first);
+	tcase_add_test(tc, guest_rst_closes_host);
+	tcase_add_test(tc, bulk_both_ways);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("denied");
+	tcase_add_checked_fixture(tc, h_setup_default, h_teardown);
+	tcase_add_test(tc, host_denied_rst);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("checksum");
+	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
+	tcase_add_test(tc, syn_bad_checksum_no_connect);
+	tcase_add_test(tc, data_bad_checksum_dropped);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(tcp_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
