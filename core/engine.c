@@ -430,8 +430,9 @@ static int link_output(void *user, const void *frame, size_t len)
 		n = write(e->link_fd, frame, len);
 	if (n >= 0)
 		return 0;
+	/* ECONNREFUSED: the peer of a unix datagram link has closed. */
 	if (errno == EIO || errno == EBADFD || errno == ENODEV || errno == EPIPE ||
-	    errno == ECONNRESET || errno == ENOTCONN)
+	    errno == ECONNRESET || errno == ENOTCONN || errno == ECONNREFUSED)
 		e->link_dead = errno;
 	return -1;
 }

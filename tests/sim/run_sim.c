@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * DOC: Theory of Operation - the simulator's runner (the "host")
+ *
+ * Usage: sim_run ENGINE_SIDE GUEST
+ *
+ * The runner plays the host around one engine and one guest:
+ *
+ * - it opens the servers the guest reaches through the gateway, all on
+ *   127.0.0.1 with kernel-chosen ports: a TCP echo server, a port that is
+ *   bound but not listening (connections to it are refused), a UDP echo
+ *   server, and a fake upstream DNS resolver (answers sim_dns_answer());
+ * - it creates the guest link, socketpair(AF_UNIX, SOCK_DGRAM), and a stop
+ *   pipe, and starts ENGINE_SIDE (link end, stop pipe, DNS port) and GUEST
+ *   (other link end, the three ports) with the fds at 3 and 4; both die
+ *   with the runner (PR_SET_PDEATHSIG), so nothing outlives a killed test;
+ * - one poll() loop serves the servers and relays the guest's stdout,
+ *   counting its "PASS"/"FAIL" lines, until the guest exits or
+ *   RUN_DEADLINE_MS passes (then the guest is killed: FAIL guest_exit);
+ * - it closes the stop pipe and gives the engine ENGINE_STOP_MS to exit 0
+ *   (FAIL engine_stop otherwise, including sanitizer reports, which make
+ *   the exit status non-zero), killing it if it does not.
+ *
+ * Its own checks: dns_upstream_query (the upstream got the guest's query
+ * unchanged, once), host_tcp_half_close (the echo server got exactly the
+ * stream and then EOF: the guest's FIN became shutdown(SHUT_WR)),
+ * guest_exit, engine_stop.
+ *
+ * Output ends with "N passed, N failed"; the exit status is 0 only when
+ * nothing failed and at least one check passed. Every loop is bounded in
+ * time; the only addresses used are 127.0.0.1 and the socketpair.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim_common.h"
+
+#define RUN_DEADLINE_MS		60000
+#define ENGINE_STOP_MS		15000
+#define MAX_CONNS		8
+#define CONN_BUF		(64 * 1024)
+
+/**
+ * struct conn - one TCP echo connection
+ * @fd:		socket, -1 when the slot is free
+ * @buf:	bytes read and not yet echoed
+ * @off:	first byte of @buf not yet written
+ * @len:	bytes in @buf
+ * @in:		bytes read
+ * @out:	bytes written
+ * @eof:	the client half-closed
+ */
+struct conn {
+	int fd;
+	uint8_t buf[CONN_BUF];
+	size_t off, len;
+	size_t in, out;
+	bool eof;
+};
+
+/**
+ * struct tcp_result - what the echo server saw of one finished connection
+ */
+struct tcp_result {
+	size_t in, out;
+	bool eof, pattern_ok;
+};
+
+static struct conn conns[MAX_CONNS];
+static struct tcp_result last_tcp;
+static unsigned n_tcp_done;
+static unsigned n_dns_queries, n_dns_bad;
+static int n_pass, n_fail;
+
+/**
+ * now_ms() - monotonic clock
+ *
+ * Return: milliseconds
+ */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/**
+ * report() - print a check result of the runner's own
+ * @ok:		passed?
+ * @name:	check name
+ * @fmt:	detail or reason
+ */
+static void report(bool ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void report(bool ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf(ok ? "PASS %s (" : "FAIL %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(ok ? ")\n" : "\n");
+	if (ok)
+		n_pass++;
+	else
+		n_fail++;
+}
+
+/**
+ * loopback_socket() - a socket bound to 127.0.0.1 on a kernel-chosen port
+ * @type:	SOCK_STREAM or SOCK_DGRAM
+ * @port:	filled with the port
+ *
+ * Return: the socket (non-blocking, close-on-exec), -1 on error
+ */
+static int loopback_socket(int type, uint16_t *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/**
+ * spawn() - start a side with its link fd at 3 and another fd at 4
+ * @argv:	program and arguments
+ * @fd3:	becomes fd 3
+ * @fd4:	becomes fd 4, -1: none
+ * @out:	becomes stdout, -1: inherited
+ *
+ * Every other descriptor of the runner is close-on-exec.
+ *
+ * Return: the child's pid, -1 on error
+ */
+static pid_t spawn(char *const argv[], int fd3, int fd4, int out)
+{
+	pid_t parent = getpid(), pid = fork();
+	int a, b = -1, c = -1;
+
+	if (pid)
+		return pid;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(127);
+	/* Out of the way of 1, 3 and 4 first, then into place (dup2 clears
+	 * close-on-exec on the copies). */
+	a = fcntl(fd3, F_DUPFD_CLOEXEC, 10);
+	if (fd4 >= 0)
+		b = fcntl(fd4, F_DUPFD_CLOEXEC, 10);
+	if (out >= 0)
+		c = fcntl(out, F_DUPFD_CLOEXEC, 10);
+	if (a < 0 || (fd4 >= 0 && b < 0) || (out >= 0 && c < 0) || dup2(a, 3) != 3 ||
+	    (b >= 0 && dup2(b, 4) != 4) || (c >= 0 && dup2(c, 1) != 1))
+		_exit(127);
+	signal(SIGPIPE, SIG_DFL);
+	execv(argv[0], argv);
+	fprintf(stderr, "run_sim: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/**
+ * conn_close() - finish an echo connection and remember what it saw
+ * @c:		connection
+ */
+static void conn_close(struct conn *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	last_tcp.in = c->in;
+	last_tcp.out = c->out;
+	last_tcp.eof = c->eof;
+	n_tcp_done++;
+}
+
+/**
+ * conn_io() - serve one echo connection
+ * @c:		connection
+ * @revents:	poll() result
+ */
+static void conn_io(struct conn *c, short revents)
+{
+	ssize_t n;
+
+	if (revents & (POLLIN | POLLHUP | POLLERR) && !c->eof) {
+		if (c->off == c->len)
+			c->off = c->len = 0;
+		if (c->len < CONN_BUF) {
+			n = recv(c->fd, c->buf + c->len, CONN_BUF - c->len, 0);
+			if (n > 0) {
+				size_t i;
+
+				for (i = 0; i < (size_t)n; i++)
+					if (c->buf[c->len + i] != sim_pattern(c->in + i))
+						last_tcp.pattern_ok = false;
+				c->len += (size_t)n;
+				c->in += (size_t)n;
+			} else if (n == 0) {
+				c->eof = true;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				conn_close(c);
+				return;
+			}
+		}
+	}
+	if (c->off < c->len) {
+		n = send(c->fd, c->buf + c->off, c->len - c->off, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->off += (size_t)n;
+			c->out += (size_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			conn_close(c);
+			return;
+		}
+	}
+	if (c->eof && c->off == c->len)
+		conn_close(c);		/* echo done: EOF back to the client */
+}
+
+/**
+ * udp_echo() - echo every waiting datagram to its sender
+ * @fd:		UDP socket
+ */
+static void udp_echo(int fd)
+{
+	static uint8_t buf[65536];
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl);
+
+		if (n < 0)
+			return;
+		sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&ss, sl);
+	}
+}
+
+/**
+ * dns_serve() - the fake upstream: answer each query with sim_dns_answer()
+ * @fd:		UDP socket
+ */
+static void dns_serve(int fd)
+{
+	uint8_t q[SIM_DNS_MAX], a[SIM_DNS_MAX], want[SIM_DNS_MAX];
+	size_t wlen = sim_dns_query(want);
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		ssize_t n = recvfrom(fd, q, sizeof(q), MSG_TRUNC, (struct sockaddr *)&ss, &sl);
+		size_t alen;
+
+		if (n < 0)
+			return;
+		n_dns_queries++;
+		if ((size_t)n != wlen || memcmp(q, want, wlen)) {
+			n_dns_bad++;
+			printf("run_sim: upstream got a %zd-byte query that is not the guest's\n", n);
+		}
+		if (n > (ssize_t)sizeof(q))
+			continue;
+		alen = sim_dns_answer(q, (size_t)n, a);
+		if (alen)
+			sendto(fd, a, alen, 0, (struct sockaddr *)&ss, sl);
+	}
+}
+
+/**
+ * relay_guest_output() - copy the guest's stdout through, counting results
+ * @fd:		pipe from the guest
+ *
+ * Return: false at EOF
+ */
+static bool relay_guest_output(int fd)
+{
+	static char line[4096];
+	static size_t len;
+	ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
+	char *nl;
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n == 0 && len) {
+		line[len] = '\n';
+		n = 1;
+	}
+	if (n == 0)
+		return false;
+	len += (size_t)n;
+	while ((nl = memchr(line, '\n', len)) || len == sizeof(line) - 1) {
+		size_t l = nl ? (size_t)(nl - line) + 1 : len;
+
+		fwrite(line, 1, l, stdout);
+		if (!nl)
+			fputc('\n', stdout);
+		if (!strncmp(line, "PASS ", 5))
+			n_pass++;
+		else if (!strncmp(line, "FAIL ", 5))
+			n_fail++;
+		memmove(line, line + l, len - l);
+		len -= l;
+	}
+	fflush(stdout);
+	return true;
+}
+
+/**
+ * wait_exit() - wait for a child, bounded; kill it when the time is up
+ * @pid:	child
+ * @ms:		how long
+ * @status:	filled with its wait status
+ *
+ * Return: true if it exited on its own
+ */
+static bool wait_exit(pid_t pid, int ms, int *status)
+{
+	int64_t deadline = now_ms() + ms;
+
+	while (now_ms() < deadline) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return true;
+		if (r < 0 && errno != EINTR)
+			return true;
+		poll(NULL, 0, 10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return false;
+}
+
+/**
+ * describe() - a wait status in words
+ * @status:	from waitpid()
+ * @buf:	filled
+ * @size:	its size
+ *
+ * Return: @buf
+ */
+static const char *describe(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, size, "wait status 0x%x", status);
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	int lfd, closed_fd, ufd, dfd, sv[2], stop[2], gout[2], gstatus = 0, estatus = 0;
+	uint16_t tport, cport, uport, dport;
+	char a_t[8], a_c[8], a_u[8], a_d[8], why[64];
+	bool guest_done = false, out_open = true, engine_dead = false, ok;
+	pid_t engine, guest;
+	int64_t deadline;
+	unsigned i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s ENGINE_SIDE GUEST\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < MAX_CONNS; i++)
+		conns[i].fd = -1;
+	last_tcp.pattern_ok = true;
+
+	lfd = loopback_socket(SOCK_STREAM, &tport);
+	closed_fd = loopback_socket(SOCK_STREAM, &cport);	/* bound, never listens */
+	ufd = loopback_socket(SOCK_DGRAM, &uport);
+	dfd = loopback_socket(SOCK_DGRAM, &dport);
+	if (lfd < 0 || closed_fd < 0 || ufd < 0 || dfd < 0 || listen(lfd, 8) ||
+	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) ||
+	    pipe2(stop, O_CLOEXEC) || pipe2(gout, O_CLOEXEC | O_NONBLOCK)) {
+		perror("run_sim: setup");
+		return 2;
+	}
+	printf("run_sim: tcp echo 127.0.0.1:%u, closed port %u, udp echo %u, dns %u\n",
+	       tport, cport, uport, dport);
+	snprintf(a_t, sizeof(a_t), "%u", tport);
+	snprintf(a_c, sizeof(a_c), "%u", cport);
+	snprintf(a_u, sizeof(a_u), "%u", uport);
+	snprintf(a_d, sizeof(a_d), "%u", dport);
+	fflush(stdout);
+
+	{
+		char *eargv[] = { argv[1], "3", "4", a_d, NULL };
+		char *gargv[] = { argv[2], "3", a_t, a_c, a_u, NULL };
+
+		engine = spawn(eargv, sv[0], stop[0], -1);
+		if (engine < 0) {
+			perror("run_sim: fork");
+			return 2;
+		}
+		guest = spawn(gargv, sv[1], -1, gout[1]);
+		if (guest < 0) {
+			perror("run_sim: fork");
+			kill(engine, SIGKILL);
+			waitpid(engine, NULL, 0);
+			return 2;
+		}
+	}
+	close(sv[0]);
+	close(sv[1]);
+	close(stop[0]);
+	close(gout[1]);
+
+	deadline = now_ms() + RUN_DEADLINE_MS;
+	while ((!guest_done || out_open) && now_ms() < deadline) {
+		struct pollfd pfd[4 + MAX_CONNS];
+		struct conn *slot[MAX_CONNS];
+		nfds_t n = 0, base;
+
+		pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = ufd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = dfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = out_open ? gout[0] : -1, .events = POLLIN };
+		base = n;
+		for (i = 0; i < MAX_CONNS; i++) {
+			struct conn *c = &conns[i];
+			short ev = 0;
+
+			if (c->fd < 0)
+				continue;
+			if (!c->eof && (c->off == c->len || c->len < CONN_BUF))
+				ev |= POLLIN;
+			if (c->off < c->len)
+				ev |= POLLOUT;
+			slot[n - base] = c;
+			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+		}
+		if (poll(pfd, n, 20) < 0 && errno != EINTR) {
+			perror("run_sim: poll");
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+			for (i = 0; fd >= 0 && i < MAX_CONNS && conns[i].fd >= 0; i++)
+				;
+			if (fd >= 0 && i == MAX_CONNS)
+				close(fd);
+			else if (fd >= 0)
+				conns[i] = (struct conn){ .fd = fd };
+		}
+		if (pfd[1].revents & POLLIN)
+			udp_echo(ufd);
+		if (pfd[2].revents & POLLIN)
+			dns_serve(dfd);
+		if (pfd[3].revents)
+			out_open = relay_guest_output(gout[0]);
+		for (i = 0; i < n - base; i++)
+			if (pfd[base + i].revents)
+				conn_io(slot[i], pfd[base + i].revents);
+		if (!guest_done && waitpid(guest, &gstatus, WNOHANG) == guest)
+			guest_done = true;
+		if (!engine_dead && waitpid(engine, &estatus, WNOHANG) == engine) {
+			engine_dead = true;
+			printf("run_sim: engine exited early (%s)\n",
+			       describe(estatus, why, sizeof(why)));
+		}
+	}
+
+	/* The guest: exited by itself with its failure count, or killed. */
+	if (!guest_done) {
+		kill(guest, SIGKILL);
+		waitpid(guest, &gstatus, 0);
+		report(false, "guest_exit", "guest still running after %d ms, killed",
+		       RUN_DEADLINE_MS);
+	} else {
+		ok = WIFEXITED(gstatus) && WEXITSTATUS(gstatus) < 100;
+		report(ok, "guest_exit", "%s", describe(gstatus, why, sizeof(why)));
+	}
+	if (out_open)
+		while (relay_guest_output(gout[0]) && now_ms() < deadline + 1000)
+			;
+
+	/* Host-side view of the TCP echo connection and the DNS query. */
+	ok = n_tcp_done == 1 && last_tcp.in == SIM_TCP_BYTES &&
+	     last_tcp.out == SIM_TCP_BYTES && last_tcp.eof && last_tcp.pattern_ok;
+	report(ok, "host_tcp_half_close",
+	       "%u connection(s) finished; last: %zu bytes in, %zu out, %s, pattern %s",
+	       n_tcp_done, last_tcp.in, last_tcp.out,
+	       last_tcp.eof ? "EOF after the data" : "no EOF",
+	       last_tcp.pattern_ok ? "intact" : "corrupted");
+	report(n_dns_queries == 1 && !n_dns_bad, "dns_upstream_query",
+	       "%u queries at the upstream, %u not the guest's bytes", n_dns_queries,
+	       n_dns_bad);
+
+	/* The engine: stops when the stop pipe closes, exits 0. */
+	close(stop[1]);
+	if (engine_dead) {
+		report(false, "engine_stop", "engine had exited early (%s)",
+		       describe(estatus, why, sizeof(why)));
+	} else {
+		ok = wait_exit(engine, ENGINE_STOP_MS, &estatus);
+		report(ok && WIFEXITED(estatus) && WEXITSTATUS(estatus) == 0, "engine_stop",
+		       "%s%s", ok ? "" : "killed after timeout, ",
+		       describe(estatus, why, sizeof(why)));
+	}
+
+	for (i = 0; i < MAX_CONNS; i++)
+		if (conns[i].fd >= 0)
+			close(conns[i].fd);
+	close(lfd);
+	close(closed_fd);
+	close(ufd);
+	close(dfd);
+	close(gout[0]);
+	printf("%d passed, %d failed\n", n_pass, n_fail);
+	return n_fail || !n_pass ? 1 : 0;
+}
