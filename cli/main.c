@@ -340,6 +340,9 @@ static void opts_init(struct opts *o)
 	o->tap.addr.s_addr = htonl(0x0a00020f);	/* 10.0.2.15 */
 	o->tap.gw.s_addr = htonl(0x0a000202);	/* 10.0.2.2 */
 	o->tap.prefix_len = 24;
+	inet_pton(AF_INET6, "fd00:2::15", &o->tap.addr6);
+	inet_pton(AF_INET6, "fd00:2::2", &o->tap.gw6);
+	o->tap.prefix_len6 = 64;
 	o->tap.mtu = MTU_DEFAULT;
 }
 
@@ -510,6 +513,9 @@ static struct sn_engine *engine_start(const struct opts *o)
 	cfg.gw_ip4 = o->tap.gw;
 	cfg.guest_ip4 = o->tap.addr;
 	cfg.prefix_len4 = o->tap.prefix_len;
+	cfg.gw_ip6 = o->tap.gw6;
+	cfg.guest_ip6 = o->tap.addr6;
+	cfg.prefix_len6 = o->tap.prefix_len6;
 	cfg.mtu = o->tap.mtu;
 	cfg.allow_host_loopback = o->allow_host_loopback;
 

@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <linux/if_tun.h>
+#include <linux/ipv6.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <sys/ioctl.h>
@@ -240,17 +241,18 @@ int ns_leave(int orig_fd)
 }
 
 /**
- * if_ioctl() - issue an interface ioctl on a throwaway AF_INET socket
+ * if_ioctl_af() - issue an interface ioctl on a throwaway socket
+ * @family:	AF_INET, or AF_INET6 for IPv6 addresses and routes
  * @req:	request, e.g. SIOCSIFMTU
- * @arg:	struct ifreq or struct rtentry
+ * @arg:	struct ifreq, struct rtentry, struct in6_ifreq or struct in6_rtmsg
  *
  * Return: ioctl() result, errno set on failure
  */
-static int if_ioctl(unsigned long req, void *arg)
+static int if_ioctl_af(int family, unsigned long req, void *arg)
 {
 	int s, ret, err;
 
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -1;
 
@@ -260,6 +262,18 @@ static int if_ioctl(unsigned long req, void *arg)
 	errno = err;
 
 	return ret;
+}
+
+/**
+ * if_ioctl() - issue an interface ioctl on a throwaway AF_INET socket
+ * @req:	request, e.g. SIOCSIFMTU
+ * @arg:	struct ifreq or struct rtentry
+ *
+ * Return: ioctl() result, errno set on failure
+ */
+static int if_ioctl(unsigned long req, void *arg)
+{
+	return if_ioctl_af(AF_INET, req, arg);
 }
 
 /**
@@ -392,6 +406,52 @@ static void tap_carrier_kick(int fd)
 }
 
 /**
+ * tap_configure6() - IPv6 address (no DAD: the link is ours) and default route
+ * @c:		configuration
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+static int tap_configure6(const struct tap_conf *c)
+{
+	char path[PATH_MAX], gw[INET6_ADDRSTRLEN];
+	struct in6_rtmsg rt;
+	struct in6_ifreq ifr6;
+	struct ifreq ifr;
+
+	if (access("/proc/sys/net/ipv6", F_OK))
+		return 0;		/* IPv6 disabled on this kernel: IPv4 only */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_dad", c->name);
+	if (write_file(path, "0"))
+		return -1;
+
+	ifr_init(&ifr, c->name);
+	if (if_ioctl(SIOCGIFINDEX, &ifr)) {
+		cli_err("index of %s: %s", c->name, strerror(errno));
+		return -1;
+	}
+	memset(&ifr6, 0, sizeof(ifr6));
+	ifr6.ifr6_addr = c->addr6;
+	ifr6.ifr6_prefixlen = c->prefix_len6;
+	ifr6.ifr6_ifindex = ifr.ifr_ifindex;
+	if (if_ioctl_af(AF_INET6, SIOCSIFADDR, &ifr6)) {
+		cli_err("set IPv6 address of %s: %s", c->name, strerror(errno));
+		return -1;
+	}
+
+	memset(&rt, 0, sizeof(rt));
+	rt.rtmsg_gateway = c->gw6;
+	rt.rtmsg_flags = RTF_UP | RTF_GATEWAY;
+	rt.rtmsg_metric = 1;
+	rt.rtmsg_ifindex = ifr.ifr_ifindex;
+	if (if_ioctl_af(AF_INET6, SIOCADDRT, &rt)) {
+		inet_ntop(AF_INET6, &c->gw6, gw, sizeof(gw));
+		cli_err("add IPv6 default route via %s on %s: %s", gw, c->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * tap_configure() - set address, netmask, MTU, link up and default route
  * @fd:		TAP fd
  * @c:		configuration
@@ -447,7 +507,7 @@ int tap_configure(int fd, const struct tap_conf *c)
 		return -1;
 	}
 
-	return 0;
+	return tap_configure6(c);
 }
 
 /**

@@ -24,6 +24,9 @@ struct tap_conf {
 	struct in_addr addr;
 	struct in_addr gw;
 	unsigned prefix_len;
+	struct in6_addr addr6;
+	struct in6_addr gw6;
+	unsigned prefix_len6;
 	unsigned mtu;
 };
 

@@ -13,6 +13,7 @@
  * while the embedder still holds pollfds from before, and those stale
  * entries must not reach the new owner.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,6 +30,7 @@
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
 #include "netif/guestif.h"
+#include "netif/ra.h"
 #include "relay/relay.h"
 
 struct sn_engine *sn_eng;
@@ -52,6 +54,9 @@ void sn_config_init(struct sn_config *cfg)
 	cfg->gw_ip4.s_addr = htonl(0x0a000202);		/* 10.0.2.2 */
 	cfg->guest_ip4.s_addr = htonl(0x0a00020f);	/* 10.0.2.15 */
 	cfg->prefix_len4 = 24;
+	inet_pton(AF_INET6, "fd00:2::2", &cfg->gw_ip6);
+	inet_pton(AF_INET6, "fd00:2::15", &cfg->guest_ip6);
+	cfg->prefix_len6 = 64;
 	cfg->mtu = 1500;
 	cfg->resolv_conf = "/etc/resolv.conf";
 	cfg->max_tcp_flows = 1024;
@@ -99,8 +104,11 @@ static const char *config_check(const struct sn_config *cfg)
 		return "mtu must be within 576..65520";
 	if (cfg->prefix_len4 < 1 || cfg->prefix_len4 > 30)
 		return "prefix_len4 must be within 1..30";
-	if (cfg->gw_ip4.s_addr == cfg->guest_ip4.s_addr)
+	if (cfg->gw_ip4.s_addr == cfg->guest_ip4.s_addr ||
+	    !memcmp(&cfg->gw_ip6, &cfg->guest_ip6, sizeof(cfg->gw_ip6)))
 		return "gateway and guest addresses must differ";
+	if (cfg->prefix_len6 < 8 || cfg->prefix_len6 > 126)
+		return "prefix_len6 must be within 8..126";
 	if (cfg->n_dns_upstreams > SN_MAX_DNS_UPSTREAMS)
 		return "too many DNS upstreams";
 	if (!cfg->max_tcp_flows || !cfg->max_udp_sessions || !cfg->max_icmp_flows ||
@@ -311,6 +319,7 @@ static void run_timers(struct sn_engine *e)
 	sn_udp_tick(e);
 	sn_icmp_tick(e);
 	sn_dns_tick(e);
+	sn_ra_tick(e);
 }
 
 /**

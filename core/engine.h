@@ -71,6 +71,18 @@ struct sn_engine {
 	struct sn_udp *udp;
 	struct sn_icmp *icmp;
 	struct sn_dns *dns;
+
+	/* ICMP errors to the guest: token bucket (netif/output.c) */
+	uint32_t icmp_err_credit_ms;	/* saved-up time, capped at the burst */
+	uint32_t icmp_err_last_ms;	/* when the credit was last topped up */
+	int icmp_err_started;		/* the bucket holds a real time */
+
+	/* router advertisements (netif/ra.c) */
+	int ra_armed;			/* the guest has spoken IPv6 */
+	unsigned ra_unsolicited;	/* unsolicited RAs sent so far */
+	uint32_t ra_next_ms;		/* when the next unsolicited RA is due */
+	uint32_t ra_last_ms;		/* when the last RA went out */
+	int ra_sent_once;		/* ra_last_ms holds a real time */
 };
 
 /* The engine of this process, NULL when none exists. */

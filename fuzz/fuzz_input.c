@@ -66,7 +66,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.output = discard;
 	cfg.log_level = -1;
 	cfg.allow_host_loopback = 1;
-	cfg.guest_mac[0] = 0x52;
+	cfg.guest_mac[0] = 0x52;	/* the corpus's guest MAC, 52:73:00:00:00:01 */
+	cfg.guest_mac[1] = 0x73;
 	cfg.guest_mac[5] = 0x01;
 	cfg.tcp_connect_ms = 50;
 	cfg.dns_timeout_ms = 50;

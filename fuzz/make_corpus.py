@@ -47,6 +47,16 @@ def udp(dst, dport, data):
     return eth(0x800, ip(17, dst, u))
 
 
+def dhcp(mtype, dst, ciaddr=b"\0" * 4):
+    """A DHCP client message (RFC 2131) from the guest's port 68 to port 67 of @dst."""
+    m = struct.pack("!BBBBIHH4s4s4s4s16s", 1, 1, 6, 0, 0x1234, 0, 0, ciaddr, b"\0" * 4,
+                    b"\0" * 4, b"\0" * 4, GM) + b"\0" * 192 + struct.pack("!I", 0x63825363)
+    m += bytes([53, 1, mtype, 61, 7, 1]) + GM + bytes([50, 4]) + G + bytes([55, 3, 1, 3, 26, 255])
+    u = struct.pack("!HHHH", 68, 67, 8 + len(m), 0) + m
+    u = u[:6] + struct.pack("!H", l4sum(17, dst, u) or 0xFFFF) + u[8:]
+    return eth(0x800, ip(17, dst, u))
+
+
 def main():
     arp = eth(0x806, struct.pack("!HHBBH", 1, 0x800, 6, 4, 1) + GM + G + b"\0" * 6 + GW)
     icmp = struct.pack("!BBHHH", 8, 0, 0, 7, 1) + b"ping" * 8
@@ -64,6 +74,7 @@ def main():
         "udp_pub": [udp(bytes([198, 51, 100, 9]), 9999, b"x" * 100)],
         "dns_gw": [udp(GW, 53, query)],
         "dns_other": [udp(bytes([203, 0, 113, 7]), 53, query)],
+        "dhcp": [dhcp(1, b"\xff" * 4), dhcp(3, b"\xff" * 4), dhcp(3, GW, G), dhcp(8, GW, G)],
         "frag": [eth(0x800, ip(17, pub, b"\0" * 16, flags=0x2000)),
                  eth(0x800, ip(17, pub, b"\1" * 16, flags=0x0002))],
     }

@@ -85,6 +85,30 @@ static err_t guestif_netif_init(struct netif *netif)
 }
 
 /**
+ * guestif_ip6_init() - the gateway's IPv6 addresses: link-local and global
+ * @e:		engine
+ *
+ * Both are usable at once: the gateway owns its link, there is nothing to
+ * detect duplicates against.
+ *
+ * Return: 0, or -1 if lwIP refused
+ */
+static int guestif_ip6_init(struct sn_engine *e)
+{
+	ip6_addr_t gw6;
+	s8_t idx;
+
+	netif_create_ip6_linklocal_address(&e->netif, 1);
+	netif_ip6_addr_set_state(&e->netif, 0, IP6_ADDR_PREFERRED);
+	memcpy(gw6.addr, &e->cfg.gw_ip6, sizeof(gw6.addr));
+	ip6_addr_assign_zone(&gw6, IP6_UNICAST, &e->netif);
+	if (netif_add_ip6_address(&e->netif, &gw6, &idx) != ERR_OK)
+		return -1;
+	netif_ip6_addr_set_state(&e->netif, idx, IP6_ADDR_PREFERRED);
+	return 0;
+}
+
+/**
  * sn_guestif_init() - add the gateway's netif
  * @e:		engine
  *
@@ -101,6 +125,8 @@ int sn_guestif_init(struct sn_engine *e)
 	if (!netif_add(&e->netif, &addr, &mask, &gw, e, guestif_netif_init, ip4_input))
 		return -1;
 	netif_set_default(&e->netif);
+	if (guestif_ip6_init(e))
+		return -1;
 	netif_set_link_up(&e->netif);
 	netif_set_up(&e->netif);
 	if (e->cfg.guest_mac[0] | e->cfg.guest_mac[1] | e->cfg.guest_mac[2] |

@@ -6,6 +6,9 @@
  * validated anything. sn_hook_ip4_input() validates the header (version,
  * lengths, checksum, source is the guest), then decides:
  *
+ * - UDP to port 67 from 0.0.0.0 or the guest address, to 255.255.255.255
+ *   or the gateway: the DHCP server (netif/dhcp.c); a client without an
+ *   address yet sends from 0.0.0.0, so this comes before the source check;
  * - ICMP to the gateway: lwIP answers it (return 0, ip4_input() goes on);
  * - TCP to any address: the TCP relay (relay/tcp.c), which holds the SYN
  *   until the host connect() resolves and then feeds lwIP through
@@ -24,9 +27,11 @@
 #include "lwip/ip4_frag.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/iana.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/prot/udp.h"
+#include "netif/dhcp.h"
 #include "netif/guestif.h"
 #include "relay/relay.h"
 
@@ -45,11 +50,36 @@ static int hook_drop(struct pbuf *p, uint64_t *counter)
 }
 
 /**
+ * hook_ip4_dhcp() - is this a message for the DHCP server
+ * @e:		engine
+ * @p:		packet, payload at a valid IPv4 header
+ *
+ * Return: non-zero for an unfragmented UDP datagram to port 67 from 0.0.0.0
+ *	   or the guest, to 255.255.255.255 or the gateway
+ */
+static int hook_ip4_dhcp(struct sn_engine *e, struct pbuf *p)
+{
+	const struct ip_hdr *iph = p->payload;
+	struct udp_hdr uh;
+
+	if (IPH_PROTO(iph) != IP_PROTO_UDP || (IPH_OFFSET(iph) & PP_HTONS(IP_OFFMASK | IP_MF)))
+		return 0;
+	if (!ip4_addr_isany_val(iph->src) && iph->src.addr != e->cfg.guest_ip4.s_addr)
+		return 0;
+	if (iph->dest.addr != IPADDR_BROADCAST && iph->dest.addr != e->cfg.gw_ip4.s_addr)
+		return 0;
+	if (pbuf_copy_partial(p, &uh, sizeof(uh), IPH_HL_BYTES(iph)) != sizeof(uh))
+		return 0;
+	return uh.dest == PP_HTONS(LWIP_IANA_PORT_DHCP_SERVER);
+}
+
+/**
  * hook_ip4_valid() - checks ip4_input() would make, before we act on a packet
  * @e:		engine
  * @p:		packet, payload at the IPv4 header
  *
- * Trims link padding off @p on success.
+ * Trims link padding off @p. DHCP messages (hook_ip4_dhcp()) are valid
+ * from 0.0.0.0 and to the broadcast address.
  *
  * Return: NULL if valid, else the counter the drop belongs to
  */
@@ -66,12 +96,14 @@ static uint64_t *hook_ip4_valid(struct sn_engine *e, struct pbuf *p)
 		return &e->st.drop_malformed;
 	if (inet_chksum((void *)iph, hlen) != 0)
 		return &e->st.drop_malformed;
+	pbuf_realloc(p, tot);
+	if (hook_ip4_dhcp(e, p))
+		return NULL;
 	if (iph->src.addr != e->cfg.guest_ip4.s_addr)
 		return &e->st.drop_spoofed;
 	if (ip4_addr_isbroadcast_u32(iph->dest.addr, &e->netif) ||
 	    ip4_addr_ismulticast(&iph->dest) || ip4_addr_isany_val(iph->dest))
 		return &e->st.drop_unsupported;
-	pbuf_realloc(p, tot);
 	return NULL;
 }
 
@@ -92,6 +124,10 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 	bad = hook_ip4_valid(e, p);
 	if (bad)
 		return hook_drop(p, bad);
+	if (hook_ip4_dhcp(e, p)) {
+		sn_dhcp_input4(e, p);
+		return 1;
+	}
 	iph = p->payload;
 	if (IPH_PROTO(iph) == IP_PROTO_ICMP && iph->dest.addr == e->cfg.gw_ip4.s_addr) {
 		/* lwIP would drop a bad checksum silently: count it here
@@ -148,19 +184,6 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 	default:
 		return hook_drop(p, &e->st.drop_unsupported);
 	}
-}
-
-/**
- * sn_hook_ip6_input() - LWIP_HOOK_IP6_INPUT: IPv6 is not served yet
- * @p:		packet
- * @inp:	the guest netif
- *
- * Return: 1, consumed
- */
-int sn_hook_ip6_input(struct pbuf *p, struct netif *inp)
-{
-	(void)inp;
-	return hook_drop(p, &sn_eng->st.drop_unsupported);
 }
 
 /**

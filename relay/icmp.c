@@ -19,15 +19,28 @@
  *   over the whole message, echo request with code 0), finds or opens the
  *   flow and send()s the message. Echo is best effort: a full socket or a
  *   send error drops the request (icmp_drop), nothing is queued.
+ *   As in the UDP relay, the gateway is a hop: a request with TTL 1 (or 0)
+ *   is answered with ICMP time exceeded from the gateway (ttl_expired),
+ *   others leave with the guest's TTL minus one (IP_TTL, set when it
+ *   changes), and the flow keeps the IP header of its last request.
  *
  * Host to guest
  *   On POLLIN up to SN_ICMP_RECV_BATCH replies are recv()ed (ICMP header
  *   and payload, with the kernel's identifier). The guest's identifier is
  *   put back, the checksum recomputed with lwIP's inet_chksum(), and the
  *   reply goes to the guest with sn_ip4_output() from the destination
- *   address. Asynchronous errors the kernel reports on the socket
- *   (EHOSTUNREACH, ...) are counted and the flow stays: relaying them as
- *   ICMP errors to the guest is a later issue.
+ *   address.
+ *
+ * ICMP errors
+ *   Ping sockets have IP_RECVERR on. An ICMP error about a request
+ *   (destination unreachable, time exceeded, parameter problem) lands in
+ *   the socket's error queue with the offender's address and the request
+ *   as it left the host; sn_icmp_errqueue() sends the guest the same error
+ *   from the offender, quoting the flow's last guest IP header and that
+ *   request with the guest's identifier put back (checksum adjusted, RFC
+ *   1624), so ping and traceroute -I match it by identifier and sequence.
+ *   Fragmentation needed only about a request the guest sent with DF.
+ *   Every entry read counts in host_errors; the flow stays.
  *
  * Permission
  *   Ping sockets need the process's group in net.ipv4.ping_group_range.
@@ -46,6 +59,8 @@
  */
 
 #include <errno.h>
+#include <time.h>		/* struct timespec, for linux/errqueue.h */
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -55,6 +70,7 @@
 
 #include "core/engine.h"
 #include "lwip/def.h"
+#include "lwip/icmp.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
@@ -71,6 +87,12 @@
 #define SN_ICMP_BUF_SIZE	65536
 /* ICMP echo header: type, code, checksum, identifier, sequence number. */
 #define SN_ICMP_ECHO_HLEN	8
+/* Longest IPv4 header, kept per flow for ICMP errors about its requests. */
+#define SN_ICMP_IPH_MAX		60
+/* Most of a request quoted back to the guest (RFC 1812: 576 bytes in all). */
+#define SN_ICMP_QUOTE_MAX	(576 - IP_HLEN - 8)
+/* Error queue entries read from one socket per callback. */
+#define SN_ICMP_ERRQ_BATCH	16
 
 /**
  * struct sn_icmp_flow - one relayed echo flow
@@ -82,6 +104,9 @@
  * @last_ms:	time of the last request or reply
  * @gen:	bumped when the flow closes, so a loop that hands control
  *		away (sn_ip4_output()) notices its flow went
+ * @ttl:	the socket's IP_TTL as last set, -1 while it is the default
+ * @iphlen:	bytes in @iph, 0 before the first request is sent
+ * @iph:	the guest's IP header of the last request sent
  */
 struct sn_icmp_flow {
 	struct sn_icmp *ic;
@@ -91,6 +116,9 @@ struct sn_icmp_flow {
 	u16_t id;
 	uint32_t last_ms;
 	uint32_t gen;
+	int ttl;
+	u8_t iphlen;
+	u8_t iph[SN_ICMP_IPH_MAX];
 };
 
 /**
@@ -103,6 +131,7 @@ struct sn_icmp_flow {
  * @n_evicted:	flows closed to make room
  * @n_expired:	flows closed for idleness
  * @n_async_err: asynchronous socket errors seen (EHOSTUNREACH, ...)
+ * @quote:	scratch for the quote of an ICMP error to the guest
  * @buf:	scratch buffer for one ICMP message
  */
 struct sn_icmp {
@@ -114,6 +143,7 @@ struct sn_icmp {
 	uint64_t n_evicted;
 	uint64_t n_expired;
 	uint64_t n_async_err;
+	u8_t quote[SN_ICMP_IPH_MAX + SN_ICMP_QUOTE_MAX];
 	unsigned char buf[SN_ICMP_BUF_SIZE];
 };
 
@@ -130,6 +160,143 @@ static void sn_icmp_close(struct sn_icmp *ic, struct sn_icmp_flow *f)
 	f->slot = -1;
 	f->gen++;
 	ic->n_active--;
+}
+
+/**
+ * sn_icmp_cksum_adjust() - update a checksum for one changed 16-bit word
+ * @sum:	the checksum, as in the packet
+ * @old:	the word before, as in the packet
+ * @new:	the word after, as in the packet
+ *
+ * RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m').
+ *
+ * Return: the new checksum, as in the packet
+ */
+static u16_t sn_icmp_cksum_adjust(u16_t sum, u16_t old, u16_t new)
+{
+	u32_t acc = (u32_t)(u16_t)~lwip_ntohs(sum) + (u16_t)~lwip_ntohs(old) + lwip_ntohs(new);
+
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	return lwip_htons((u16_t)~acc);
+}
+
+/**
+ * sn_icmp_report() - pass one error queue entry on to the guest as ICMP
+ * @ic:		relay
+ * @f:		flow the entry was read from
+ * @ee:		the entry
+ * @off:	its offender (AF_UNSPEC when there is none)
+ * @req:	the request it is about, as the host sent it (from its ICMP
+ *		header on, as much as the reporter quoted)
+ * @len:	bytes at @req
+ *
+ * The quote is the flow's last guest IP header followed by @req with the
+ * guest's identifier back in it. Destination unreachable, time exceeded
+ * and parameter problem from the network are passed on with their type,
+ * code and offender; anything else (local errors included: those came
+ * back from send() already) is dropped.
+ */
+static void sn_icmp_report(struct sn_icmp *ic, struct sn_icmp_flow *f,
+			   const struct sock_extended_err *ee, const struct sockaddr_in *off,
+			   const u8_t *req, size_t len)
+{
+	struct sn_engine *e = ic->e;
+	struct icmp_echo_hdr *h = (struct icmp_echo_hdr *)ic->quote;
+	u8_t type = ee->ee_type, code = ee->ee_code;
+	u32_t info = 0;
+	ip4_addr_t src;
+	u16_t sum;
+
+	if (ee->ee_origin != SO_EE_ORIGIN_ICMP || !f->iphlen || len < SN_ICMP_ECHO_HLEN)
+		return;
+	if (type == ICMP_PP) {
+		info = ee->ee_info << 24;
+	} else if (type == ICMP_DUR && code == ICMP_DUR_FRAG) {
+		if (!(f->iph[6] & (IP_DF >> 8)))
+			return;
+		info = ee->ee_info & 0xffff;
+	} else if (type != ICMP_DUR && type != ICMP_TE) {
+		return;
+	}
+	if (len > SN_ICMP_QUOTE_MAX)
+		len = SN_ICMP_QUOTE_MAX;
+
+	/* the request with the guest's identifier, in a copy whose ICMP
+	 * header is aligned: quote = [IP header][request] */
+	memcpy(ic->quote, req, len);
+	sum = sn_icmp_cksum_adjust(h->chksum, h->id, f->id);
+	h->id = f->id;
+	h->chksum = sum;
+	memmove(ic->quote + f->iphlen, ic->quote, len);
+	memcpy(ic->quote, f->iph, f->iphlen);
+
+	if (off->sin_family == AF_INET && off->sin_addr.s_addr != PP_HTONL(INADDR_ANY))
+		ip4_addr_set_u32(&src, off->sin_addr.s_addr);
+	else
+		ip4_addr_set_u32(&src, e->cfg.gw_ip4.s_addr);
+	sn_icmp4_error(e, &src, type, code, info, ic->quote, f->iphlen + len);
+}
+
+/**
+ * sn_icmp_errqueue() - read a ping socket's error queue (IP_RECVERR)
+ * @ic:		relay
+ * @f:		flow
+ *
+ * Return: entries read, or -1 if the flow was closed meanwhile (an output
+ *	   callback fed the engine)
+ */
+static int sn_icmp_errqueue(struct sn_icmp *ic, struct sn_icmp_flow *f)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+				    sizeof(struct sockaddr_in))];
+	} ctl;
+	struct sock_extended_err ee;
+	struct sockaddr_in off;
+	struct cmsghdr *c;
+	struct msghdr mh;
+	struct iovec iov;
+	uint32_t gen = f->gen;
+	int i, got = 0, have;
+	ssize_t n;
+
+	for (i = 0; i < SN_ICMP_ERRQ_BATCH; i++) {
+		iov.iov_base = ic->buf;
+		iov.iov_len = SN_ICMP_QUOTE_MAX;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		n = recvmsg(f->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		got++;
+		ic->e->st.host_errors++;
+
+		have = 0;
+		memset(&off, 0, sizeof(off));
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_IP || c->cmsg_type != IP_RECVERR ||
+			    c->cmsg_len < CMSG_LEN(sizeof(ee)))
+				continue;
+			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+			if (c->cmsg_len >= CMSG_LEN(sizeof(ee) + sizeof(off)))
+				memcpy(&off, CMSG_DATA(c) + sizeof(ee), sizeof(off));
+			have = 1;
+		}
+		if (!have)
+			continue;
+		sn_icmp_report(ic, f, &ee, &off, ic->buf, (size_t)n);
+		if (f->gen != gen)
+			return -1;
+	}
+	return got;
 }
 
 /**
@@ -156,11 +323,14 @@ static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			/* An ICMP error about a request (EHOSTUNREACH, ...), or
-			 * a signal. Relaying errors to the guest is a later
-			 * issue: count and keep the flow. */
-			if (errno != EINTR)
+			/* An ICMP error about a request (EHOSTUNREACH, ...): it
+			 * is in the error queue too and goes to the guest from
+			 * there. Or a signal. */
+			if (errno != EINTR) {
 				ic->n_async_err++;
+				if (sn_icmp_errqueue(ic, f) < 0)
+					return;
+			}
 			continue;
 		}
 		if (n < SN_ICMP_ECHO_HLEN || n > SN_ICMP_MSG_MAX ||
@@ -203,6 +373,8 @@ static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 static void sn_icmp_sock_ready(void *ctx, int fd, short revents)
 {
 	struct sn_icmp_flow *f = ctx;
+	int soerr, queued;
+	socklen_t sl = sizeof(soerr);
 
 	if (f->fd != fd)
 		return;
@@ -210,7 +382,16 @@ static void sn_icmp_sock_ready(void *ctx, int fd, short revents)
 		sn_icmp_close(f->ic, f);
 		return;
 	}
-	if (revents & (POLLIN | POLLERR))
+	if (revents & POLLERR) {
+		/* the error queue; or only the socket error, when the queue
+		 * had no room: SO_ERROR clears it so poll() stops reporting */
+		queued = sn_icmp_errqueue(f->ic, f);
+		if (queued < 0)
+			return;
+		if (queued == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+			f->ic->n_async_err++;
+	}
+	if (revents & POLLIN)
 		sn_icmp_recv(f->ic, f);
 }
 
@@ -260,7 +441,7 @@ static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 			const ip4_addr_t *dst, u16_t id)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET };
-	int fd, slot;
+	int fd, slot, on = 1;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
 	if (fd < 0) {
@@ -271,6 +452,9 @@ static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 		}
 		return -1;
 	}
+	/* ICMP errors about our requests, with type, code and offender */
+	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on)) < 0)
+		sn_log(ic->e, SN_LOG_DEBUG, "icmp: IP_RECVERR: %s", strerror(errno));
 	to.sin_addr.s_addr = dst->addr;
 	if (connect(fd, (const struct sockaddr *)&to, sizeof(to)) < 0) {
 		close(fd);
@@ -291,6 +475,8 @@ static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 	f->dst = *dst;
 	f->id = id;
 	f->last_ms = sn_now_ms();
+	f->ttl = -1;
+	f->iphlen = 0;
 	ic->n_active++;
 	return 0;
 }
@@ -307,9 +493,10 @@ void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
 	const struct ip_hdr *iph = p->payload;
 	struct sn_icmp_flow *f, *victim;
 	struct icmp_echo_hdr h;
-	ip4_addr_t dst;
+	ip4_addr_t dst, gw;
 	u16_t iphlen, len;
 	u32_t a;
+	int ttl;
 
 	if (!ic) {
 		e->st.drop_unsupported++;
@@ -320,7 +507,9 @@ void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
 		goto malformed;
 	iphlen = IPH_HL_BYTES(iph);
 	ip4_addr_copy(dst, iph->dest);
-	if (p->tot_len < iphlen + SN_ICMP_ECHO_HLEN || pbuf_remove_header(p, iphlen))
+	ttl = IPH_TTL(iph);
+	if (iphlen > SN_ICMP_IPH_MAX || p->tot_len < iphlen + SN_ICMP_ECHO_HLEN ||
+	    pbuf_remove_header(p, iphlen))
 		goto malformed;
 	len = p->tot_len;
 
@@ -348,6 +537,16 @@ void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
 		return;
 	}
 
+	/* The gateway is the first hop: the request expires here. */
+	if (ttl <= 1) {
+		e->st.ttl_expired++;
+		ip4_addr_set_u32(&gw, e->cfg.gw_ip4.s_addr);
+		if (!pbuf_add_header_force(p, iphlen))
+			sn_icmp4_error_pbuf(e, &gw, ICMP_TE, ICMP_TE_TTL, 0, p);
+		pbuf_free(p);
+		return;
+	}
+
 	f = sn_icmp_lookup(ic, &dst, h.id, &victim);
 	if (!f) {
 		if (sn_icmp_open(ic, victim, &dst, h.id) < 0) {
@@ -359,13 +558,35 @@ void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
 	}
 	f->last_ms = sn_now_ms();
 
-	if (pbuf_copy_partial(p, ic->buf, len, 0) != len ||
-	    send(f->fd, ic->buf, len, MSG_NOSIGNAL) < 0) {
-		e->st.icmp_drop++;
-		pbuf_free(p);
-		return;
+	/* it leaves the host one hop further on */
+	if (f->ttl != ttl - 1) {
+		if (setsockopt(f->fd, IPPROTO_IP, IP_TTL, &(int){ ttl - 1 }, sizeof(int)) == 0)
+			f->ttl = ttl - 1;
+		else
+			sn_log(e, SN_LOG_DEBUG, "icmp: IP_TTL %d: %s", ttl - 1, strerror(errno));
 	}
+	if (pbuf_copy_partial(p, ic->buf, len, 0) != len)
+		goto drop;
+	if (send(f->fd, ic->buf, len, MSG_NOSIGNAL) < 0) {
+		/* An error about an earlier request (time exceeded, ...) is
+		 * reported once, by this send(), instead of sending: pass it
+		 * on from the error queue, then try once more. */
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ||
+		    sn_icmp_errqueue(ic, f) < 0)
+			goto drop;
+		ic->n_async_err++;
+		if (pbuf_copy_partial(p, ic->buf, len, 0) != len ||
+		    send(f->fd, ic->buf, len, MSG_NOSIGNAL) < 0)
+			goto drop;
+	}
+	memcpy(f->iph, iph, iphlen);
+	f->iphlen = (u8_t)iphlen;
 	e->st.icmp_echo_relayed++;
+	pbuf_free(p);
+	return;
+
+drop:
+	e->st.icmp_drop++;
 	pbuf_free(p);
 	return;
 

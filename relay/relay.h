@@ -15,6 +15,8 @@
 #include "lwip/pbuf.h"
 
 /* tcp.c */
+void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
+		  const ip_addr_t *dst);
 int sn_tcp_init(struct sn_engine *e);
 void sn_tcp_fini(struct sn_engine *e);
 void sn_tcp_input4(struct sn_engine *e, struct pbuf *p);

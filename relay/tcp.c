@@ -13,7 +13,7 @@
  *		address, and the flow ends. The guest never sees a SYN-ACK for a
  *		connection the host could not make.
  * SYN_FED	the host connect() succeeded: the held SYN is fed to
- *		tcp_input() (sn_ip4_tcp_deliver()) where a listener bound to the
+ *		tcp_input() (sn_ip4/6_tcp_deliver()) where a listener bound to the
  *		any-address on the destination port accepts it, and lwIP answers
  *		SYN-ACK from the original destination address. The listener's
  *		callback_arg is the flow while the SYN is fed, so the new pcb
@@ -78,9 +78,11 @@ struct tcp_flow {
 	struct pbuf *syn;		/* CONNECTING: the held SYN */
 	uint32_t deadline;		/* CONNECTING: give up after this */
 	struct tcp_listener *lst;	/* SYN_FED: the listener held */
-	ip4_addr_t gaddr, daddr;	/* guest and destination */
+	ip_addr_t gaddr, daddr;		/* guest and destination */
 	u16_t gport, dport;		/* host order */
+	u16_t syn_hlen;			/* IP header length of the held SYN */
 	u32_t syn_seq;
+	struct sockaddr_storage alt;	/* host access: the other loopback to try */
 	struct pbuf *up;		/* guest data not yet taken by the host */
 	unsigned guest_eof:1, host_eof:1, host_shut:1, down_blocked:1;
 };
@@ -93,6 +95,7 @@ struct sn_tcp {
 };
 
 static void flow_host_ready(void *ctx, int fd, short revents);
+static int flow_retry_alt(struct sn_engine *e, struct tcp_flow *f);
 
 /* ---- initial sequence numbers (RFC 6528) ---- */
 
@@ -152,8 +155,13 @@ u32_t sn_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 {
 	uint64_t m[5] = { 0 };
 
-	memcpy(&m[0], local_ip, sizeof(*local_ip) < 16 ? sizeof(*local_ip) : 16);
-	memcpy(&m[2], remote_ip, sizeof(*remote_ip) < 16 ? sizeof(*remote_ip) : 16);
+	if (IP_IS_V6(local_ip)) {
+		memcpy(&m[0], ip_2_ip6(local_ip)->addr, 16);
+		memcpy(&m[2], ip_2_ip6(remote_ip)->addr, 16);
+	} else {
+		m[0] = ip4_addr_get_u32(ip_2_ip4(local_ip));
+		m[2] = ip4_addr_get_u32(ip_2_ip4(remote_ip));
+	}
 	m[4] = ((uint64_t)local_port << 16) | remote_port;
 	return (u32_t)siphash24(sn_eng->tcp->isn_key, m, 5) + sn_now_ms() * 250;
 }
@@ -170,14 +178,14 @@ u32_t sn_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
  *
  * Return: the flow or NULL
  */
-static struct tcp_flow *flow_find(struct sn_tcp *t, const ip4_addr_t *g, u16_t gport,
-				  const ip4_addr_t *d, u16_t dport)
+static struct tcp_flow *flow_find(struct sn_tcp *t, const ip_addr_t *g, u16_t gport,
+				  const ip_addr_t *d, u16_t dport)
 {
 	struct tcp_flow *f;
 
 	for (f = t->flows; f; f = f->next)
-		if (f->gport == gport && f->dport == dport && ip4_addr_eq(&f->gaddr, g) &&
-		    ip4_addr_eq(&f->daddr, d))
+		if (f->gport == gport && f->dport == dport && ip_addr_eq(&f->gaddr, g) &&
+		    ip_addr_eq(&f->daddr, d))
 			return f;
 	return NULL;
 }
@@ -242,14 +250,15 @@ static struct tcp_listener *listener_get(struct sn_tcp *t, u16_t port)
 /**
  * flow_new() - allocate a flow for a guest SYN
  * @e:		engine
- * @p:		the SYN, payload at the IP header
- * @th:		its TCP header
+ * @src:	guest address
+ * @dst:	destination address
+ * @th:		the SYN's TCP header
  *
  * Return: the flow, linked, or NULL on ENOMEM
  */
-static struct tcp_flow *flow_new(struct sn_engine *e, struct pbuf *p, const struct tcp_hdr *th)
+static struct tcp_flow *flow_new(struct sn_engine *e, const ip_addr_t *src,
+				 const ip_addr_t *dst, const struct tcp_hdr *th)
 {
-	const struct ip_hdr *iph = p->payload;
 	struct sn_tcp *t = e->tcp;
 	struct tcp_flow *f = calloc(1, sizeof(*f));
 
@@ -257,8 +266,8 @@ static struct tcp_flow *flow_new(struct sn_engine *e, struct pbuf *p, const stru
 		return NULL;
 	f->fd = -1;
 	f->slot = -1;
-	ip4_addr_copy(f->gaddr, iph->src);
-	ip4_addr_copy(f->daddr, iph->dest);
+	ip_addr_copy(f->gaddr, *src);
+	ip_addr_copy(f->daddr, *dst);
 	f->gport = lwip_ntohs(th->src);
 	f->dport = lwip_ntohs(th->dest);
 	f->syn_seq = lwip_ntohl(th->seqno);
@@ -307,11 +316,7 @@ static void flow_free(struct sn_engine *e, struct tcp_flow *f)
  */
 static void flow_rst_syn(struct sn_engine *e, struct tcp_flow *f)
 {
-	ip_addr_t local, remote;
-
-	ip_addr_copy_from_ip4(local, f->daddr);
-	ip_addr_copy_from_ip4(remote, f->gaddr);
-	tcp_rst_netif(&e->netif, 0, f->syn_seq + 1, &local, &remote, f->dport, f->gport);
+	tcp_rst_netif(&e->netif, 0, f->syn_seq + 1, &f->daddr, &f->gaddr, f->dport, f->gport);
 }
 
 /**
@@ -589,7 +594,10 @@ static void flow_connected(struct sn_engine *e, struct tcp_flow *f)
 	f->syn = NULL;
 	f->state = FLOW_SYN_FED;
 	tcp_arg(f->lst->pcb, f);
-	sn_ip4_tcp_deliver(e, syn);
+	if (IP_IS_V6_VAL(f->daddr))
+		sn_ip6_tcp_deliver(e, syn, f->syn_hlen);
+	else
+		sn_ip4_tcp_deliver(e, syn);
 	tcp_arg(f->lst->pcb, NULL);
 
 	/* tcp_listen_input() put the new pcb at the head of the active list */
@@ -624,6 +632,8 @@ static void flow_host_ready(void *ctx, int fd, short revents)
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
 			sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport,
 			       strerror(err ? err : errno));
+			if (err == ECONNREFUSED && flow_retry_alt(e, f))
+				return;
 			e->st.tcp_refused++;
 			flow_abort(e, f);
 			return;
@@ -640,37 +650,148 @@ static void flow_host_ready(void *ctx, int fd, short revents)
 }
 
 /**
+ * sockaddr_loopback() - the host's loopback of a family, at @port
+ * @sa:		filled
+ * @family:	AF_INET (127.0.0.1) or AF_INET6 (::1)
+ * @port:	port, host order
+ */
+static void sockaddr_loopback(struct sockaddr_storage *sa, int family, u16_t port)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = in6addr_loopback;
+		return;
+	}
+	((struct sockaddr_in *)sa)->sin_family = AF_INET;
+	((struct sockaddr_in *)sa)->sin_port = htons(port);
+	((struct sockaddr_in *)sa)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+/**
  * flow_target() - the host address a guest destination is dialled at
  * @e:		engine
- * @f:		flow
+ * @f:		flow; f->alt is set when a second address is worth a try
  * @sa:		filled
+ *
+ * The gateway stands for the host: its loopback of the same family first,
+ * the other family's if that one refuses. An IPv4-mapped IPv6 destination
+ * is the IPv4 address it carries, with the same rules.
  *
  * Return: 0, or -1 if the destination may not be reached
  */
 static int flow_target(struct sn_engine *e, struct tcp_flow *f, struct sockaddr_storage *sa)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
-	u32_t d = ip4_addr_get_u32(&f->daddr);
+	const ip6_addr_t *d6 = ip_2_ip6(&f->daddr);
+	int v6 = IP_IS_V6_VAL(f->daddr);
+	u32_t d4 = 0;
 
-	memset(sa, 0, sizeof(*sa));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(f->dport);
-	sin->sin_addr.s_addr = d;
-	if (d == e->cfg.gw_ip4.s_addr) {
+	f->alt.ss_family = AF_UNSPEC;
+	if (v6 && ip6_addr_isipv4mappedipv6(d6)) {
+		v6 = 0;
+		d4 = d6->addr[3];
+	} else if (!v6) {
+		d4 = ip4_addr_get_u32(ip_2_ip4(&f->daddr));
+	}
+
+	if ((v6 && !memcmp(d6->addr, &e->cfg.gw_ip6, 16)) || (!v6 && d4 == e->cfg.gw_ip4.s_addr)) {
 		if (f->dport == 53)
 			return sn_dns_upstream(e, sa);
 		if (!e->cfg.allow_host_loopback) {
 			e->st.host_denied++;
 			return -1;
 		}
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sockaddr_loopback(sa, v6 ? AF_INET6 : AF_INET, f->dport);
+		sockaddr_loopback(&f->alt, v6 ? AF_INET : AF_INET6, f->dport);
 		return 0;
 	}
+
+	if (v6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+
+		/* The host's loopback is reached only as the gateway; the guest's
+		 * own, link-local and unspecified addresses are not relayed. */
+		if (ip6_addr_isloopback(d6) || ip6_addr_isany(d6) || ip6_addr_islinklocal(d6) ||
+		    ip6_addr_ismulticast(d6) || ip6_addr_isipv4compat(d6) ||
+		    !memcmp(d6->addr, &e->cfg.guest_ip6, 16))
+			return -1;
+		memset(sa, 0, sizeof(*sa));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(f->dport);
+		memcpy(&sin6->sin6_addr, d6->addr, 16);
+		return 0;
+	}
+
 	/* The host's own loopback and "this network" are reached only as the gateway. */
-	if (ip4_addr_isloopback(&f->daddr) || (lwip_ntohl(d) >> 24) == 0 ||
-	    d == e->cfg.guest_ip4.s_addr)
+	if ((lwip_ntohl(d4) >> 24) == 127 || (lwip_ntohl(d4) >> 24) == 0 ||
+	    d4 == e->cfg.guest_ip4.s_addr || ip4_addr_ismulticast((ip4_addr_t *)&d4) ||
+	    d4 == PP_HTONL(0xffffffffUL))
 		return -1;
+	memset(sa, 0, sizeof(*sa));
+	((struct sockaddr_in *)sa)->sin_family = AF_INET;
+	((struct sockaddr_in *)sa)->sin_port = htons(f->dport);
+	((struct sockaddr_in *)sa)->sin_addr.s_addr = d4;
 	return 0;
+}
+
+/**
+ * flow_connect() - start a non-blocking connect() of the flow's host socket
+ * @e:		engine
+ * @f:		flow in CONNECTING, without a host socket
+ * @sa:		where to
+ *
+ * Return: 0 when started, -1 when it failed at once (the flow is aborted)
+ */
+static int flow_connect(struct sn_engine *e, struct tcp_flow *f, const struct sockaddr_storage *sa)
+{
+	socklen_t salen = sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						      sizeof(struct sockaddr_in);
+
+	f->fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd < 0) {
+		sn_log(e, SN_LOG_WARN, "tcp: socket: %s", strerror(errno));
+		e->st.tcp_limit_rst++;
+		flow_abort(e, f);
+		return -1;
+	}
+	if (connect(f->fd, (const struct sockaddr *)sa, salen) && errno != EINPROGRESS) {
+		sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport, strerror(errno));
+		e->st.tcp_refused++;
+		flow_abort(e, f);
+		return -1;
+	}
+	f->slot = sn_fd_add(e, f->fd, POLLOUT, flow_host_ready, f);
+	if (f->slot < 0) {
+		e->st.tcp_limit_rst++;
+		flow_abort(e, f);
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * flow_retry_alt() - after a refused host connect, try the other loopback
+ * @e:		engine
+ * @f:		flow in CONNECTING whose connect() failed
+ *
+ * Return: 1 if a second connect() started, 0 if there is none to try
+ */
+static int flow_retry_alt(struct sn_engine *e, struct tcp_flow *f)
+{
+	struct sockaddr_storage sa = f->alt;
+
+	if (sa.ss_family == AF_UNSPEC)
+		return 0;
+	f->alt.ss_family = AF_UNSPEC;
+	sn_fd_del(e, f->slot);
+	f->slot = -1;
+	close(f->fd);
+	f->fd = -1;
+	flow_connect(e, f, &sa);
+	return 1;
 }
 
 /**
@@ -681,7 +802,6 @@ static int flow_target(struct sn_engine *e, struct tcp_flow *f, struct sockaddr_
 static void flow_start(struct sn_engine *e, struct tcp_flow *f)
 {
 	struct sockaddr_storage sa;
-	socklen_t salen;
 
 	f->state = FLOW_CONNECTING;
 	f->deadline = sn_now_ms() + e->cfg.tcp_connect_ms;
@@ -690,39 +810,23 @@ static void flow_start(struct sn_engine *e, struct tcp_flow *f)
 		flow_abort(e, f);
 		return;
 	}
-	salen = sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	f->fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (f->fd < 0) {
-		sn_log(e, SN_LOG_WARN, "tcp: socket: %s", strerror(errno));
-		e->st.tcp_limit_rst++;
-		flow_abort(e, f);
-		return;
-	}
-	if (connect(f->fd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS) {
-		sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport, strerror(errno));
-		e->st.tcp_refused++;
-		flow_abort(e, f);
-		return;
-	}
-	f->slot = sn_fd_add(e, f->fd, POLLOUT, flow_host_ready, f);
-	if (f->slot < 0) {
-		e->st.tcp_limit_rst++;
-		flow_abort(e, f);
-	}
+	flow_connect(e, f, &sa);
 }
 
 /**
- * sn_tcp_input4() - a guest TCP segment: new SYNs start flows, the rest go to lwIP
+ * sn_tcp_input() - a guest TCP segment: new SYNs start flows, the rest go to lwIP
  * @e:		engine
- * @p:		validated packet, payload at the IPv4 header; consumed
+ * @p:		validated packet, payload at the IP header; consumed
+ * @hlen:	length of the IP header and its extension headers
+ * @src:	the guest's address
+ * @dst:	the destination address
  */
-void sn_tcp_input4(struct sn_engine *e, struct pbuf *p)
+void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
+		  const ip_addr_t *dst)
 {
-	const struct ip_hdr *iph = p->payload;
-	u16_t hlen = (u16_t)(IPH_HL(iph) * 4);
 	struct tcp_hdr th;
 	struct tcp_flow *f;
-	ip4_addr_t g, d;
+	u16_t sum;
 
 	if (pbuf_copy_partial(p, &th, sizeof(th), hlen) != sizeof(th) ||
 	    TCPH_HDRLEN_BYTES(&th) < TCP_HLEN || p->tot_len < hlen + TCPH_HDRLEN_BYTES(&th)) {
@@ -733,43 +837,31 @@ void sn_tcp_input4(struct sn_engine *e, struct pbuf *p)
 	/* The checksum is verified here, once, before a SYN makes the host
 	 * dial out, and a bad one is counted; lwIP's own TCP check is off for
 	 * the guest netif (guestif.c) so it is not computed twice. */
-	{
-		ip4_addr_t s, dd;
-		u16_t sum;
-
-		ip4_addr_copy(s, iph->src);
-		ip4_addr_copy(dd, iph->dest);
-		pbuf_remove_header(p, hlen);
-		sum = inet_chksum_pseudo(p, IP_PROTO_TCP, p->tot_len, &s, &dd);
-		pbuf_add_header(p, hlen);
-		if (sum) {
-			e->st.drop_malformed++;
-			pbuf_free(p);
-			return;
-		}
-	}
-	if ((TCPH_FLAGS(&th) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN) {
-		sn_ip4_tcp_deliver(e, p);
+	pbuf_remove_header(p, hlen);
+	sum = ip_chksum_pseudo(p, IP_PROTO_TCP, p->tot_len, src, dst);
+	pbuf_add_header(p, hlen);
+	if (sum) {
+		e->st.drop_malformed++;
+		pbuf_free(p);
 		return;
 	}
 
-	ip4_addr_copy(g, iph->src);
-	ip4_addr_copy(d, iph->dest);
-	f = flow_find(e->tcp, &g, lwip_ntohs(th.src), &d, lwip_ntohs(th.dest));
+	if ((TCPH_FLAGS(&th) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+		goto deliver;
+	f = flow_find(e->tcp, src, lwip_ntohs(th.src), dst, lwip_ntohs(th.dest));
 	if (f && f->state == FLOW_CONNECTING) {
 		pbuf_free(p);		/* retransmitted SYN: still connecting */
 		return;
 	}
-	if (f) {
-		sn_ip4_tcp_deliver(e, p);
-		return;
-	}
-	f = flow_new(e, p, &th);
+	if (f)
+		goto deliver;
+	f = flow_new(e, src, dst, &th);
 	if (!f) {
 		pbuf_free(p);
 		return;
 	}
 	f->syn = p;
+	f->syn_hlen = hlen;
 	if (e->tcp->n_flows > e->cfg.max_tcp_flows) {
 		e->st.tcp_limit_rst++;
 		f->state = FLOW_CONNECTING;
@@ -777,6 +869,28 @@ void sn_tcp_input4(struct sn_engine *e, struct pbuf *p)
 		return;
 	}
 	flow_start(e, f);
+	return;
+
+deliver:
+	if (IP_IS_V6(dst))
+		sn_ip6_tcp_deliver(e, p, hlen);
+	else
+		sn_ip4_tcp_deliver(e, p);
+}
+
+/**
+ * sn_tcp_input4() - a guest IPv4 TCP segment
+ * @e:		engine
+ * @p:		validated packet, payload at the IPv4 header; consumed
+ */
+void sn_tcp_input4(struct sn_engine *e, struct pbuf *p)
+{
+	const struct ip_hdr *iph = p->payload;
+	ip_addr_t src, dst;
+
+	ip_addr_copy_from_ip4(src, iph->src);
+	ip_addr_copy_from_ip4(dst, iph->dest);
+	sn_tcp_input(e, p, (u16_t)(IPH_HL(iph) * 4), &src, &dst);
 }
 
 /**

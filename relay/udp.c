@@ -20,7 +20,10 @@
  *     drop): host access only goes through the gateway address;
  *   - 0.0.0.0/8, broadcast, multicast, the guest's own address, port 0:
  *     dropped (drop_unsupported);
- *   - anything else is dialled as is. connect() failing with ENETUNREACH or
+ *   - anything else is dialled as is, unless the datagram's TTL is 1 (or
+ *     0): then the gateway is the hop where it expires, and the guest gets
+ *     ICMP time exceeded from the gateway address instead (ttl_expired;
+ *     no session, nothing sent). connect() failing with ENETUNREACH or
  *     EHOSTUNREACH answers the guest with ICMP net/host unreachable.
  *
  * Guest to host
@@ -31,15 +34,49 @@
  *   is then polled for POLLOUT until the queue drains. Beyond the bound new
  *   datagrams are dropped (udp_drop_queue).
  *
+ *   The engine is a router, so a datagram leaves the host with the guest's
+ *   TTL minus one: the socket's IP_TTL is set before a datagram whose TTL
+ *   differs from the last one's (one setsockopt() per change, the value is
+ *   cached per session). Sessions to the host's loopback keep the default.
+ *   Each datagram sent leaves its first SN_UDP_QUOTE bytes (guest IP
+ *   header, UDP header, the start of the payload) in the session, for the
+ *   ICMP errors below.
+ *
  * Host to guest
  *   On POLLIN up to SN_UDP_RECV_BATCH datagrams are recv()ed into the
  *   relay's 64 KiB buffer and sent to the guest with sn_udp4_output() from
  *   the address and port the guest talked to (the gateway, not 127.0.0.1,
- *   for mapped sessions). Asynchronous errors the kernel reports on the
- *   socket (ECONNREFUSED after ICMP port unreachable, EHOSTUNREACH, ...)
- *   are counted and the session stays: turning them into ICMP errors for
- *   the guest (IP_RECVERR) is a later issue. Any other socket error ends
- *   the session.
+ *   for mapped sessions). Any socket error other than those below ends the
+ *   session.
+ *
+ * ICMP errors
+ *   Session sockets have IP_RECVERR on: an ICMP error about a datagram
+ *   (from the destination or a router on the way) is queued on the
+ *   socket's error queue with its type, code, info and the offender's
+ *   address, and the socket polls POLLERR. sn_udp_errqueue() reads the
+ *   queue (recvmsg(MSG_ERRQUEUE)) and sends the guest the same ICMP error
+ *   (destination unreachable with its code, fragmentation needed with the
+ *   next-hop MTU, time exceeded, parameter problem) from the offender's
+ *   address, quoting the session's last datagram as the guest sent it, so
+ *   that the guest's kernel finds the socket it belongs to (a connected
+ *   socket then sees ECONNREFUSED, traceroute sees its hop). The host's
+ *   loopback as offender becomes the gateway address. Fragmentation
+ *   needed is passed on only for a datagram the guest sent with DF (no
+ *   router would send it otherwise; the host fragments the rest itself).
+ *   Errors the host finds itself (SO_EE_ORIGIN_LOCAL, or send() failing
+ *   with ENETUNREACH, EHOSTUNREACH, EACCES/EPERM, EMSGSIZE) come from the
+ *   gateway address: sn_udp_errno_icmp() maps an errno to its ICMP error
+ *   for these, for connect() failures and for the error queue alike.
+ *   Every error read is counted (host_errors); the session stays.
+ *   The kernel also reports an error once as the return value of the next
+ *   send() or recv(): the queue is then read, and send() tried again.
+ *   An error about an earlier datagram of a session quotes the last one
+ *   (same addresses and ports, which is what the guest matches on; IP ID
+ *   and length may differ). Host sockets keep the kernel's path MTU
+ *   default (IP_PMTUDISC_WANT): DF on the wire, and datagrams bigger than
+ *   a path MTU the host has learnt are fragmented by the host rather than
+ *   refused. All ICMP errors to the guest share one rate limit
+ *   (netif/output.c). Only IPv4 for now.
  *
  * Bounds and lifetime
  *   The session table is one array of cfg.max_udp_sessions entries
@@ -55,6 +92,8 @@
  */
 
 #include <errno.h>
+#include <time.h>		/* struct timespec, for linux/errqueue.h */
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -81,6 +120,15 @@
 #define SN_UDP_RECV_BATCH	64
 /* Largest IPv4 UDP payload is 65507; one buffer holds any datagram. */
 #define SN_UDP_BUF_SIZE		65536
+/* Bytes of the last datagram sent kept for ICMP errors about it: the
+ * longest IP header, the UDP header and 28 bytes of payload (RFC 792 asks
+ * for the header and 8 bytes; Linux matches on the IP and UDP headers). */
+#define SN_UDP_QUOTE		96
+/* Error queue entries read from one socket per callback. */
+#define SN_UDP_ERRQ_BATCH	16
+/* ICMP unreachable code 13: communication administratively prohibited
+ * (RFC 1812 5.2.7.1), for a local firewall's EPERM/EACCES. */
+#define SN_ICMP_DUR_ADMIN	13
 /* Hash buckets: a power of two >= the session limit, within these bounds. */
 #define SN_UDP_BUCKETS_MIN	16U
 #define SN_UDP_BUCKETS_MAX	(1U << 20)
@@ -104,6 +152,9 @@
  * @q_bytes:	sum of their UDP payload lengths
  * @gen:	bumped when the session closes, so a loop that hands control
  *		away (sn_udp4_output()) notices its session went
+ * @ttl:	the socket's IP_TTL as last set, -1 while it is the default
+ * @quote_len:	bytes in @quote, 0 before the first datagram is sent
+ * @quote:	start of the last datagram sent, from the guest's IP header
  */
 struct sn_udp_sess {
 	struct sn_udp *u;
@@ -122,6 +173,9 @@ struct sn_udp_sess {
 	unsigned q_len;
 	size_t q_bytes;
 	uint32_t gen;
+	int ttl;
+	u16_t quote_len;
+	u8_t quote[SN_UDP_QUOTE];
 };
 
 /**
@@ -329,47 +383,336 @@ static void sn_udp_close(struct sn_udp *u, struct sn_udp_sess *s)
 }
 
 /**
+ * sn_udp_plen() - UDP payload length of a guest datagram
+ * @p:		the guest's packet, payload at the IP header, trimmed to the
+ *		UDP length
+ *
+ * Return: bytes of payload
+ */
+static size_t sn_udp_plen(const struct pbuf *p)
+{
+	const u8_t *ip = p->payload;
+
+	return (size_t)p->tot_len - (size_t)(ip[0] & 0x0f) * 4 - UDP_HLEN;
+}
+
+/**
+ * sn_udp_errno_icmp() - the ICMP error that stands for a local socket error
+ * @err:	errno from connect(), send() or an SO_EE_ORIGIN_LOCAL entry
+ * @type:	filled with the ICMP type
+ * @code:	filled with the ICMP code
+ *
+ * The one mapping from errno to ICMP for the relay: no route to the
+ * network or host, refused, too big for the path, forbidden by a local
+ * firewall (communication administratively prohibited, RFC 1812).
+ *
+ * Return: non-zero if @err has an ICMP error
+ */
+static int sn_udp_errno_icmp(int err, u8_t *type, u8_t *code)
+{
+	*type = ICMP_DUR;
+	switch (err) {
+	case ENETUNREACH:
+	case ENETDOWN:
+		*code = ICMP_DUR_NET;
+		return 1;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		*code = ICMP_DUR_HOST;
+		return 1;
+	case ECONNREFUSED:
+		*code = ICMP_DUR_PORT;
+		return 1;
+	case EMSGSIZE:
+		*code = ICMP_DUR_FRAG;
+		return 1;
+	case EACCES:
+	case EPERM:
+		*code = SN_ICMP_DUR_ADMIN;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/**
+ * sn_udp_err_src() - the address an ICMP error to the guest comes from
+ * @e:		engine
+ * @daddr:	the destination as the guest wrote it
+ * @off:	the offender the host reported (the router or host that sent
+ *		the ICMP error), or NULL for a local error
+ * @type:	ICMP type
+ * @code:	ICMP code
+ * @src:	filled with the source
+ *
+ * The offender as it is, except the host's loopback (a session dialled
+ * to 127.0.0.1 for the gateway), which is the gateway. Without an
+ * offender: the destination refuses a port or protocol itself, the
+ * gateway (the router that could not deliver) reports the rest.
+ */
+static void sn_udp_err_src(struct sn_engine *e, const ip4_addr_t *daddr,
+			   const struct sockaddr_in *off, u8_t type, u8_t code, ip4_addr_t *src)
+{
+	if (off && off->sin_family == AF_INET && off->sin_addr.s_addr != PP_HTONL(INADDR_ANY)) {
+		ip4_addr_set_u32(src, off->sin_addr.s_addr);
+		if (ip4_addr_isloopback(src))
+			ip4_addr_set_u32(src, e->cfg.gw_ip4.s_addr);
+		return;
+	}
+	if (type == ICMP_DUR && (code == ICMP_DUR_PORT || code == ICMP_DUR_PROTO))
+		*src = *daddr;
+	else
+		ip4_addr_set_u32(src, e->cfg.gw_ip4.s_addr);
+}
+
+/**
+ * sn_udp_reject() - answer a guest datagram with an ICMP error, free it
+ * @e:		engine
+ * @p:		the guest's packet, payload at the IP header; consumed
+ * @type:	ICMP type
+ * @code:	ICMP code
+ * @src:	source of the error
+ */
+static void sn_udp_reject(struct sn_engine *e, struct pbuf *p, u8_t type, u8_t code,
+			  const ip4_addr_t *src)
+{
+	sn_icmp4_error_pbuf(e, src, type, code, 0, p);
+	pbuf_free(p);
+}
+
+/**
+ * sn_udp_local_error() - answer a guest datagram the host could not send
+ * @e:		engine
+ * @daddr:	its destination as the guest wrote it
+ * @p:		the guest's packet, payload at the IP header; not freed
+ * @err:	errno of connect() or send()
+ * @mtu:	the path MTU, for EMSGSIZE
+ *
+ * Return: non-zero if an ICMP error was due (and tried)
+ */
+static int sn_udp_local_error(struct sn_engine *e, const ip4_addr_t *daddr,
+			      const struct pbuf *p, int err, u32_t mtu)
+{
+	u8_t type, code;
+	ip4_addr_t src;
+
+	if (!sn_udp_errno_icmp(err, &type, &code))
+		return 0;
+	if (code == ICMP_DUR_FRAG && !(pbuf_get_at(p, 6) & (IP_DF >> 8)))
+		return 0;
+	sn_udp_err_src(e, daddr, NULL, type, code, &src);
+	sn_icmp4_error_pbuf(e, &src, type, code, code == ICMP_DUR_FRAG ? mtu : 0, p);
+	return 1;
+}
+
+/**
+ * sn_udp_report() - pass one error queue entry on to the guest as ICMP
+ * @u:		relay
+ * @s:		session the entry was read from
+ * @ee:		the entry
+ * @off:	its offender (AF_UNSPEC when there is none)
+ *
+ * Quotes the session's last datagram. ICMP from the network: destination
+ * unreachable (fragmentation needed with the next-hop MTU, and only about
+ * a datagram sent with DF), time exceeded and parameter problem are
+ * passed on with their type and code; local errors go through
+ * sn_udp_errno_icmp(). Anything else is dropped.
+ */
+static void sn_udp_report(struct sn_udp *u, struct sn_udp_sess *s,
+			  const struct sock_extended_err *ee, const struct sockaddr_in *off)
+{
+	struct sn_engine *e = u->e;
+	u8_t type, code;
+	u32_t info = 0;
+	ip4_addr_t src;
+
+	if (s->quote_len < IP_HLEN)
+		return;
+	switch (ee->ee_origin) {
+	case SO_EE_ORIGIN_ICMP:
+		type = ee->ee_type;
+		code = ee->ee_code;
+		if (type == ICMP_PP)
+			info = ee->ee_info << 24;
+		else if (type != ICMP_DUR && type != ICMP_TE)
+			return;
+		break;
+	case SO_EE_ORIGIN_LOCAL:
+		if (!sn_udp_errno_icmp((int)ee->ee_errno, &type, &code))
+			return;
+		off = NULL;
+		break;
+	default:
+		return;
+	}
+	if (type == ICMP_DUR && code == ICMP_DUR_FRAG) {
+		if (!(s->quote[6] & (IP_DF >> 8)))
+			return;
+		info = ee->ee_info & 0xffff;
+	}
+	sn_udp_err_src(e, &s->daddr, off, type, code, &src);
+	sn_icmp4_error(e, &src, type, code, info, s->quote, s->quote_len);
+}
+
+/**
+ * sn_udp_errqueue() - read a session socket's error queue (IP_RECVERR)
+ * @u:		relay
+ * @s:		session
+ *
+ * Every entry is counted (host_errors) and passed on to the guest by
+ * sn_udp_report(). Reading the last ICMP entry also clears the error the
+ * socket would report on the next send() or recv().
+ *
+ * Return: entries read (at most SN_UDP_ERRQ_BATCH), or -1 if the session
+ *	   was closed meanwhile (an output callback fed the engine)
+ */
+static int sn_udp_errqueue(struct sn_udp *u, struct sn_udp_sess *s)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+				    sizeof(struct sockaddr_in))];
+	} ctl;
+	struct sock_extended_err ee;
+	struct sockaddr_in off;
+	struct cmsghdr *c;
+	struct msghdr mh;
+	struct iovec iov;
+	uint32_t gen = s->gen;
+	int i, got = 0, have;
+	u8_t data[64];
+
+	for (i = 0; i < SN_UDP_ERRQ_BATCH; i++) {
+		/* The data is the payload of the offending datagram: unused,
+		 * and not read into u->buf, which may hold a datagram that
+		 * sn_udp_send() is about to send again. */
+		iov.iov_base = data;
+		iov.iov_len = sizeof(data);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		if (recvmsg(s->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		got++;
+		u->e->st.host_errors++;
+
+		have = 0;
+		memset(&off, 0, sizeof(off));
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_IP || c->cmsg_type != IP_RECVERR ||
+			    c->cmsg_len < CMSG_LEN(sizeof(ee)))
+				continue;
+			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+			if (c->cmsg_len >= CMSG_LEN(sizeof(ee) + sizeof(off)))
+				memcpy(&off, CMSG_DATA(c) + sizeof(ee), sizeof(off));
+			have = 1;
+		}
+		if (!have)
+			continue;
+		sn_udp_report(u, s, &ee, &off);
+		if (s->gen != gen)
+			return -1;
+	}
+	return got;
+}
+
+/**
+ * sn_udp_set_ttl() - give the session's socket the TTL a datagram leaves with
+ * @u:		relay
+ * @s:		session
+ * @ttl:	wanted IP_TTL (the guest's TTL minus one)
+ */
+static void sn_udp_set_ttl(struct sn_udp *u, struct sn_udp_sess *s, int ttl)
+{
+	if (ttl < 1)
+		ttl = 1;
+	if (s->ttl == ttl)
+		return;
+	if (setsockopt(s->fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0) {
+		sn_log(u->e, SN_LOG_DEBUG, "udp: IP_TTL %d: %s", ttl, strerror(errno));
+		return;
+	}
+	s->ttl = ttl;
+}
+
+/**
  * sn_udp_send() - send one guest datagram on its session's socket
  * @u:		relay
  * @s:		session
- * @p:		datagram, payload at the UDP header, tot_len = UDP length;
- *		not freed
+ * @p:		the guest's packet, payload at the IP header, tot_len = IP
+ *		header + UDP length; not freed
  *
- * A pending asynchronous error (ECONNREFUSED from an earlier datagram) is
- * returned by send() instead of sending: it is counted and the send is
- * retried once.
+ * The socket's TTL becomes the datagram's minus one first (not for
+ * sessions to the host's loopback). A pending asynchronous error (say
+ * ECONNREFUSED about an earlier datagram) is returned by send() instead
+ * of sending: the error queue is read, which passes it on to the guest,
+ * and the send is tried once more. An error about this datagram itself
+ * (no route, a local firewall) answers the guest with its ICMP error,
+ * from the gateway.
  *
- * Return: 0 if sent or dropped for good, -1 if the socket is full (EAGAIN)
+ * Return: 0 if sent or dropped for good, -1 if the socket is full (EAGAIN),
+ *	   -2 if the session was closed meanwhile (an output callback fed
+ *	   the engine)
  */
 static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p)
 {
-	u16_t len = (u16_t)(p->tot_len - UDP_HLEN);
-	const void *data = (const u8_t *)p->payload + UDP_HLEN;
+	struct sn_engine *e = u->e;
+	const u8_t *ip = p->payload;
+	u16_t hl = (u16_t)((ip[0] & 0x0f) * 4);
+	u16_t len = (u16_t)sn_udp_plen(p);
+	const void *data = ip + hl + UDP_HLEN;
+	uint32_t gen = s->gen;
+	u8_t type, code;
+	int err, queued, mtu = 0;
+	socklen_t sl = sizeof(mtu);
 	ssize_t n;
 
+	if (s->daddr.addr != e->cfg.gw_ip4.s_addr)
+		sn_udp_set_ttl(u, s, ip[8] - 1);
 	if (p->len < p->tot_len) {
-		pbuf_copy_partial(p, u->buf, len, UDP_HLEN);
+		pbuf_copy_partial(p, u->buf, len, (u16_t)(hl + UDP_HLEN));
 		data = u->buf;
 	}
 
 	n = send(s->fd, data, len, MSG_NOSIGNAL);
-	if (n < 0 && (errno == EINTR || sn_udp_err_async(errno))) {
-		/* The error was about an earlier datagram (or a signal):
-		 * it is now cleared, this one was not sent. */
-		if (errno != EINTR)
-			u->n_async_err++;
+	if (n < 0 && errno == EINTR)
 		n = send(s->fd, data, len, MSG_NOSIGNAL);
+	if (n < 0 && sn_udp_err_async(errno)) {
+		err = errno;
+		queued = sn_udp_errqueue(u, s);
+		if (s->gen != gen)
+			return -2;
+		/* Nothing queued and an error with a local meaning: the host
+		 * has no route (or room) for this very datagram. Otherwise
+		 * the error was about an earlier one and is cleared now. */
+		if (queued == 0 && err != ECONNREFUSED && sn_udp_errno_icmp(err, &type, &code)) {
+			errno = err;
+		} else {
+			u->n_async_err++;
+			n = send(s->fd, data, len, MSG_NOSIGNAL);
+		}
 	}
 	if (n >= 0) {
-		u->e->st.udp_dgrams_up++;
+		e->st.udp_dgrams_up++;
+		s->quote_len = pbuf_copy_partial(p, s->quote, (u16_t)LWIP_MIN(p->tot_len,
+								    SN_UDP_QUOTE), 0);
 		return 0;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return -1;
 
+	err = errno;
 	u->n_send_err++;
-	sn_log(u->e, SN_LOG_DEBUG, "udp: send to port %u failed: %s",
-	       s->dport, strerror(errno));
+	sn_log(e, SN_LOG_DEBUG, "udp: send to port %u failed: %s", s->dport, strerror(err));
+	if (err == EMSGSIZE && getsockopt(s->fd, IPPROTO_IP, IP_MTU, &mtu, &sl) < 0)
+		mtu = 0;
+	if (sn_udp_local_error(e, &s->daddr, p, err, (u32_t)mtu) && s->gen != gen)
+		return -2;
 	return 0;
 }
 
@@ -383,7 +726,7 @@ static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p)
  */
 static void sn_udp_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p)
 {
-	size_t len = (size_t)p->tot_len - UDP_HLEN;
+	size_t len = sn_udp_plen(p);
 
 	if (s->q_len >= SN_UDP_QUEUE_DGRAMS || s->q_bytes + len > SN_UDP_QUEUE_BYTES) {
 		u->e->st.udp_drop_queue++;
@@ -404,22 +747,29 @@ static void sn_udp_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf 
  * @s:		session
  *
  * An empty queue turns POLLOUT off again.
+ *
+ * Return: 0, or -1 if the session was closed meanwhile
  */
-static void sn_udp_flush(struct sn_udp *u, struct sn_udp_sess *s)
+static int sn_udp_flush(struct sn_udp *u, struct sn_udp_sess *s)
 {
 	struct pbuf *p;
+	int r;
 
 	while (s->q_len) {
 		p = s->q[s->q_head];
-		if (sn_udp_send(u, s, p) < 0)
-			return;
+		r = sn_udp_send(u, s, p);
+		if (r == -2)
+			return -1;	/* the queue went with the session */
+		if (r < 0)
+			return 0;
 		s->q[s->q_head] = NULL;
 		s->q_head = (s->q_head + 1) % SN_UDP_QUEUE_DGRAMS;
 		s->q_len--;
-		s->q_bytes -= (size_t)p->tot_len - UDP_HLEN;
+		s->q_bytes -= sn_udp_plen(p);
 		pbuf_free(p);
 	}
 	sn_fd_events(u->e, s->slot, POLLIN);
+	return 0;
 }
 
 /**
@@ -445,11 +795,12 @@ static int sn_udp_recv(struct sn_udp *u, struct sn_udp_sess *s)
 			if (errno == EINTR)
 				continue;
 			if (sn_udp_err_async(errno)) {
-				/* The peer (or a router) answered with an ICMP
-				 * error. The guest should get it as ICMP too
-				 * (IP_RECVERR): a later issue. For now count it
-				 * and keep the session. */
+				/* The peer (or a router) answered a datagram
+				 * with an ICMP error: it is in the error queue
+				 * too, and goes to the guest from there. */
 				u->n_async_err++;
+				if (sn_udp_errqueue(u, s) < 0)
+					return -1;
 				continue;
 			}
 			sn_log(e, SN_LOG_DEBUG, "udp: session to port %u closed: %s",
@@ -477,11 +828,17 @@ static int sn_udp_recv(struct sn_udp *u, struct sn_udp_sess *s)
  * @ctx:	the session
  * @fd:		its socket
  * @revents:	poll() revents
+ *
+ * POLLERR: the error queue has entries (or, when it had no room for one,
+ * only the socket error is set: SO_ERROR clears it, or poll() would keep
+ * reporting it).
  */
 static void sn_udp_sock_ready(void *ctx, int fd, short revents)
 {
 	struct sn_udp_sess *s = ctx;
 	struct sn_udp *u = s->u;
+	int soerr, queued;
+	socklen_t sl = sizeof(soerr);
 
 	if (s->fd != fd)
 		return;
@@ -489,9 +846,16 @@ static void sn_udp_sock_ready(void *ctx, int fd, short revents)
 		sn_udp_close(u, s);
 		return;
 	}
-	if (revents & POLLOUT)
-		sn_udp_flush(u, s);
-	if (revents & (POLLIN | POLLERR))
+	if (revents & POLLERR) {
+		queued = sn_udp_errqueue(u, s);
+		if (queued < 0)
+			return;
+		if (queued == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+			u->n_async_err++;
+	}
+	if ((revents & POLLOUT) && sn_udp_flush(u, s) < 0)
+		return;
+	if (revents & POLLIN)
 		sn_udp_recv(u, s);
 }
 
@@ -574,11 +938,14 @@ static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip4_addr_t *gaddr
 	struct sockaddr_in any = { .sin_family = AF_INET };
 	struct sn_udp_sess *s;
 	unsigned b;
-	int fd, slot, err;
+	int fd, slot, err, on = 1;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
+	/* ICMP errors about our datagrams, with type, code and offender */
+	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on)) < 0)
+		sn_log(u->e, SN_LOG_DEBUG, "udp: IP_RECVERR: %s", strerror(errno));
 	if (bind(fd, (const struct sockaddr *)&any, sizeof(any)) < 0 ||
 	    connect(fd, (const struct sockaddr *)to, sizeof(*to)) < 0) {
 		err = errno;
@@ -604,6 +971,8 @@ static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip4_addr_t *gaddr
 	s->daddr = *daddr;
 	s->dport = dport;
 	s->last_ms = sn_now_ms();
+	s->ttl = -1;
+	s->quote_len = 0;
 	b = sn_udp_hash(u, gaddr, gport, daddr, dport);
 	s->hnext = u->bucket[b];
 	u->bucket[b] = s;
@@ -613,20 +982,6 @@ static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip4_addr_t *gaddr
 	u->e->st.udp_sessions++;
 	u->e->st.udp_sessions_active++;
 	return s;
-}
-
-/**
- * sn_udp_reject() - answer a guest datagram with ICMP unreachable, free it
- * @e:		engine
- * @p:		the datagram, payload at the UDP header; consumed
- * @iphlen:	length of the IP header in front of it
- * @code:	ICMP_DUR_* code
- */
-static void sn_udp_reject(struct sn_engine *e, struct pbuf *p, u16_t iphlen, u8_t code)
-{
-	if (!pbuf_add_header_force(p, iphlen))
-		sn_icmp4_unreach(e, p, code);
-	pbuf_free(p);
 }
 
 /**
@@ -642,8 +997,9 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 	struct sn_udp_sess *s;
 	struct sockaddr_in to;
 	struct udp_hdr uh;
-	ip4_addr_t src, dst;
+	ip4_addr_t src, dst, gw;
 	u16_t iphlen, ulen, sport, dport;
+	int err, r;
 
 	if (!u) {
 		e->st.drop_unsupported++;
@@ -666,16 +1022,19 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 	sport = lwip_ntohs(uh.src);
 	dport = lwip_ntohs(uh.dest);
 
-	/* From here on p is the UDP datagram exactly (header + payload). */
+	/* From here on p is the guest's IP header and UDP datagram exactly. */
 	pbuf_realloc(p, (u16_t)(iphlen + ulen));
-	if (pbuf_remove_header(p, iphlen))
-		goto malformed;
 	if (uh.chksum != 0) {
 		IF__NETIF_CHECKSUM_ENABLED(&e->netif, NETIF_CHECKSUM_CHECK_UDP) {
-			if (inet_chksum_pseudo(p, IP_PROTO_UDP, ulen, &src, &dst) != 0)
+			if (pbuf_remove_header(p, iphlen))
+				goto malformed;
+			r = inet_chksum_pseudo(p, IP_PROTO_UDP, ulen, &src, &dst) != 0;
+			pbuf_add_header_force(p, iphlen);
+			if (r)
 				goto malformed;
 		}
 	}
+	ip4_addr_set_u32(&gw, e->cfg.gw_ip4.s_addr);
 
 	switch (sn_udp_classify(e, &dst, dport, &to)) {
 	case SN_UDP_RELAY:
@@ -686,7 +1045,7 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 		return;
 	case SN_UDP_DENY:
 		e->st.host_denied++;
-		sn_udp_reject(e, p, iphlen, ICMP_DUR_PORT);
+		sn_udp_reject(e, p, ICMP_DUR, ICMP_DUR_PORT, &dst);
 		return;
 	case SN_UDP_DENY_SILENT:
 		e->st.host_denied++;
@@ -694,21 +1053,25 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 		return;
 	}
 
+	/* The gateway is the first hop: a datagram that would leave it with
+	 * TTL 0 expires here (traceroute's first probe). */
+	if (!ip4_addr_eq(&dst, &gw) && IPH_TTL(iph) <= 1) {
+		e->st.ttl_expired++;
+		sn_udp_reject(e, p, ICMP_TE, ICMP_TE_TTL, &gw);
+		return;
+	}
+
 	s = sn_udp_lookup(u, &src, sport, &dst, dport);
 	if (!s) {
 		s = sn_udp_open(u, &src, sport, &dst, dport, &to);
 		if (!s) {
+			err = errno;
 			u->n_open_err++;
 			sn_log(e, SN_LOG_DEBUG, "udp: no session to port %u: %s",
-			       dport, strerror(errno));
-			if (errno == ENETUNREACH) {
-				sn_udp_reject(e, p, iphlen, ICMP_DUR_NET);
-				return;
-			}
-			if (errno == EHOSTUNREACH) {
-				sn_udp_reject(e, p, iphlen, ICMP_DUR_HOST);
-				return;
-			}
+			       dport, strerror(err));
+			/* no route: ICMP net/host unreachable; no fd or
+			 * slot (EMFILE, ENOSPC): dropped, the guest retries */
+			sn_udp_local_error(e, &dst, p, err, 0);
 			pbuf_free(p);
 			return;
 		}
@@ -716,7 +1079,8 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 	sn_udp_touch(u, s);
 
 	/* Keep the guest's order: behind queued datagrams, or queue on EAGAIN. */
-	if (s->q_len || sn_udp_send(u, s, p) < 0) {
+	r = s->q_len ? -1 : sn_udp_send(u, s, p);
+	if (r == -1) {
 		sn_udp_enqueue(u, s, p);
 		return;
 	}

@@ -60,6 +60,9 @@ enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
  * @gw_ip4:		gateway and DNS address (default 10.0.2.2)
  * @guest_ip4:		the guest's address (default 10.0.2.15)
  * @prefix_len4:	guest subnet prefix length (default 24)
+ * @gw_ip6:		IPv6 gateway and DNS address (default fd00:2::2)
+ * @guest_ip6:		the guest's IPv6 address (default fd00:2::15)
+ * @prefix_len6:	guest IPv6 prefix length (default 64)
  * @mtu:		guest link MTU, 576..65520 (default 1500)
  * @dns_upstreams:	upstream resolvers; none means the host's resolv.conf
  * @n_dns_upstreams:	how many of @dns_upstreams are set
@@ -84,6 +87,9 @@ struct sn_config {
 	struct in_addr gw_ip4;
 	struct in_addr guest_ip4;
 	unsigned prefix_len4;
+	struct in6_addr gw_ip6;
+	struct in6_addr guest_ip6;
+	unsigned prefix_len6;
 	unsigned mtu;
 
 	struct sockaddr_storage dns_upstreams[SN_MAX_DNS_UPSTREAMS];
@@ -118,6 +124,13 @@ struct sn_stats {
 	uint64_t icmp_echo_local, icmp_echo_relayed, icmp_replies, icmp_drop;
 	uint64_t dns_queries, dns_answers, dns_servfail, dns_formerr, dns_drop_limit;
 	uint64_t host_denied;		/* to the gateway without host access */
+	uint64_t dhcp_offers, dhcp_acks, dhcp_naks;	/* DHCPv4 server replies sent */
+	uint64_t icmp_errors_sent;	/* ICMP errors to the guest (unreachable, ...) */
+	uint64_t icmp_errors_ratelimited; /* ICMP errors not sent: over the rate limit */
+	uint64_t ttl_expired;		/* guest UDP/echo with TTL <= 1 past the gateway */
+	uint64_t host_errors;		/* errors read from UDP/ping sockets' IP_RECVERR queues */
+	uint64_t ra_sent;		/* router advertisements sent (netif/ra.c) */
+	uint64_t dhcp6_replies;		/* DHCPv6 replies sent (netif/dhcp6.c) */
 };
 
 struct sn_engine;

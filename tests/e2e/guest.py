@@ -9,6 +9,13 @@
       Open N connections, wait until all N are established at once (a
       barrier), then send one HTTP/1.0 GET /n/<i> on each; every reply must
       be 200 with body "conn <i> TOKEN".
+  guest.py ra IFACE
+      Send a router solicitation on IFACE (raw ICMPv6 socket) and print the
+      first router advertisement's hop limit, MTU, prefixes and RDNSS
+      servers: "RA hoplimit=255 mtu=1500 prefix=fd00:2::/64 rdnss=fd00:2::2".
+  guest.py dhcp6 IFACE
+      Send a DHCPv6 INFORMATION-REQUEST on IFACE (RFC 8415, from port 546 to
+      ff02::1:2) and print the reply's DNS servers: "DNS fd00:2::2".
 
 Prints one line (OK ... / an error) and exits 0 only on success.
 """
@@ -94,11 +101,100 @@ def concurrent(addr, port, n, token):
     return 0
 
 
+def ra(iface):
+    idx = socket.if_nametoindex(iface)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+    s.settimeout(1)
+    # type 133, code 0, checksum (the kernel fills it in), reserved
+    rs = bytes([133, 0, 0, 0, 0, 0, 0, 0])
+    end = time.monotonic() + 10
+    next_rs = 0.0
+    while time.monotonic() < end:
+        if time.monotonic() >= next_rs:
+            s.sendto(rs, ("ff02::2", 0, 0, idx))
+            next_rs = time.monotonic() + 4
+        try:
+            msg, anc, _, src = s.recvmsg(65535, socket.CMSG_SPACE(4))
+        except socket.timeout:
+            continue
+        if len(msg) < 16 or msg[0] != 134:
+            continue
+        hop = -1
+        for level, typ, data in anc:
+            if level == socket.IPPROTO_IPV6 and typ == socket.IPV6_HOPLIMIT:
+                hop = int.from_bytes(data[:4], sys.byteorder)
+        out = [f"RA from={src[0]} hoplimit={hop} mflag={msg[5] >> 7} oflag={(msg[5] >> 6) & 1}"]
+        off = 16
+        while off + 2 <= len(msg) and msg[off + 1]:
+            t, ln = msg[off], msg[off + 1] * 8
+            o = msg[off:off + ln]
+            if t == 5 and ln == 8:
+                out.append(f"mtu={int.from_bytes(o[4:8], 'big')}")
+            elif t == 3 and ln == 32:
+                out.append(f"prefix={socket.inet_ntop(socket.AF_INET6, o[16:32])}/{o[2]}")
+            elif t == 25 and ln >= 24:
+                for a in range(8, ln, 16):
+                    out.append(f"rdnss={socket.inet_ntop(socket.AF_INET6, o[a:a + 16])}")
+            off += ln
+        print(" ".join(out))
+        return 0
+    print("no router advertisement within 10 s")
+    return 1
+
+
+def dhcp6(iface):
+    idx = socket.if_nametoindex(iface)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+    s.bind(("::", 546))
+    s.settimeout(2)
+    xid = os.urandom(3)
+    duid = bytes([0, 3, 0, 1]) + os.urandom(6)  # DUID-LL of a made-up MAC
+    msg = bytes([11]) + xid  # INFORMATION-REQUEST
+    msg += (1).to_bytes(2, "big") + len(duid).to_bytes(2, "big") + duid  # CLIENTID
+    msg += (6).to_bytes(2, "big") + (2).to_bytes(2, "big") + (23).to_bytes(2, "big")  # ORO
+    msg += (8).to_bytes(2, "big") + (2).to_bytes(2, "big") + b"\0\0"  # ELAPSED_TIME
+    for _ in range(4):
+        s.sendto(msg, ("ff02::1:2", 547, 0, idx))
+        try:
+            while True:
+                rep, _ = s.recvfrom(65535)
+                if len(rep) >= 4 and rep[0] == 7 and rep[1:4] == xid:
+                    break
+        except socket.timeout:
+            continue
+        off, dns, cid = 4, [], None
+        while off + 4 <= len(rep):
+            code = int.from_bytes(rep[off:off + 2], "big")
+            ln = int.from_bytes(rep[off + 2:off + 4], "big")
+            val = rep[off + 4:off + 4 + ln]
+            if code == 23:
+                dns += [socket.inet_ntop(socket.AF_INET6, val[a:a + 16]) for a in range(0, ln - 15, 16)]
+            elif code == 1:
+                cid = val
+            off += 4 + ln
+        if cid != duid:
+            print("reply without our CLIENTID")
+            return 1
+        print("DNS " + " ".join(dns))
+        return 0
+    print("no DHCPv6 reply")
+    return 1
+
+
 def main(argv):
     if len(argv) == 4 and argv[0] == "halfclose":
         return halfclose(argv[1], int(argv[2]), int(argv[3]))
     if len(argv) == 5 and argv[0] == "concurrent":
         return concurrent(argv[1], int(argv[2]), int(argv[3]), argv[4])
+    if len(argv) == 2 and argv[0] == "ra":
+        return ra(argv[1])
+    if len(argv) == 2 and argv[0] == "dhcp6":
+        return dhcp6(argv[1])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -6,6 +6,7 @@
  * multi-byte fields are written and read with put16/put32/get16/get32, so
  * nothing depends on host byte order or alignment.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <string.h>
@@ -156,7 +157,7 @@ size_t fr_tcp_frame(uint8_t *buf, const struct fr_tcp *t)
 	struct fr_ip4 ip = { .src = t->src, .dst = t->dst, .proto = FR_PROTO_TCP, .id = 2,
 			     .frag = FR_IP_DF };
 	uint8_t *s = buf + FR_L4_OFF;
-	size_t hlen = t->mss ? 24 : 20;
+	size_t hlen = 20 + (t->mss ? 4 : 0) + (t->ws_on ? 4 : 0), o = 20;
 
 	put16(s, t->sport);
 	put16(s + 2, t->dport);
@@ -168,9 +169,16 @@ size_t fr_tcp_frame(uint8_t *buf, const struct fr_tcp *t)
 	put16(s + 16, 0);
 	put16(s + 18, 0);		/* urgent pointer */
 	if (t->mss) {
-		s[20] = 2;		/* kind MSS */
-		s[21] = 4;
-		put16(s + 22, t->mss);
+		s[o] = 2;		/* kind MSS */
+		s[o + 1] = 4;
+		put16(s + o + 2, t->mss);
+		o += 4;
+	}
+	if (t->ws_on) {
+		s[o] = 1;		/* NOP, so the option ends on a word */
+		s[o + 1] = 3;		/* kind window scale */
+		s[o + 2] = 3;
+		s[o + 3] = t->ws;
 	}
 	if (t->len)
 		memcpy(s + hlen, t->data, t->len);
@@ -319,7 +327,23 @@ static int bad(char *why, size_t whylen, const char *fmt, ...)
 }
 
 /**
- * parse_l4() - take apart and check the transport part of an IPv4 packet
+ * l4_sum() - the transport checksum of a parsed packet, IPv4 or IPv6 pseudo-header
+ * @o:		parse state, IP fields filled
+ * @proto:	transport protocol
+ * @l4:		transport header and data
+ * @len:	their length
+ *
+ * Return: the checksum (0 if correct)
+ */
+static uint16_t l4_sum(const struct fr_parsed *o, uint8_t proto, const uint8_t *l4, size_t len)
+{
+	if (o->type == FR_ETH_IP6)
+		return fr_l4_cksum6(o->ip6_src, o->ip6_dst, proto, l4, len);
+	return fr_l4_cksum(o->ip_src, o->ip_dst, proto, l4, len);
+}
+
+/**
+ * parse_l4() - take apart and check the transport part of an IPv4 or IPv6 packet
  * @o:		parse state, IP fields filled
  * @why:	failure reason
  * @whylen:	its size
@@ -333,6 +357,22 @@ static int parse_l4(struct fr_parsed *o, char *why, size_t whylen)
 	uint16_t sum;
 
 	switch (o->ip_proto) {
+	case FR_PROTO_ICMP6:
+		if (o->type != FR_ETH_IP6)
+			break;
+		if (len < 4)
+			return bad(why, whylen, "ICMPv6 message truncated (%zu)", len);
+		o->icmp_type = l4[0];
+		o->icmp_code = l4[1];
+		if (len >= 8) {
+			o->icmp_id = get16(l4 + 4);
+			o->icmp_seq = get16(l4 + 6);
+		}
+		if ((sum = l4_sum(o, FR_PROTO_ICMP6, l4, len)))
+			return bad(why, whylen, "ICMPv6 checksum wrong (residue %#x)", sum);
+		o->payload = l4 + (len >= 8 ? 8 : len);
+		o->plen = len >= 8 ? len - 8 : 0;
+		return 0;
 	case FR_PROTO_TCP:
 		if (len < 20)
 			return bad(why, whylen, "TCP header truncated (%zu)", len);
@@ -358,9 +398,13 @@ static int parse_l4(struct fr_parsed *o, char *why, size_t whylen)
 				return bad(why, whylen, "TCP option %u malformed", kind);
 			if (kind == 2 && l4[i + 1] == 4)
 				o->mss = get16(l4 + i + 2);
+			if (kind == 3 && l4[i + 1] == 3) {
+				o->ws_on = 1;
+				o->ws = l4[i + 2];
+			}
 			i += l4[i + 1];
 		}
-		sum = fr_l4_cksum(o->ip_src, o->ip_dst, FR_PROTO_TCP, l4, len);
+		sum = l4_sum(o, FR_PROTO_TCP, l4, len);
 		if (sum)
 			return bad(why, whylen, "TCP checksum wrong (residue %#x)", sum);
 		o->payload = l4 + o->tcp_hlen;
@@ -375,12 +419,16 @@ static int parse_l4(struct fr_parsed *o, char *why, size_t whylen)
 		o->udp_csum = get16(l4 + 6);
 		if (o->udp_len != len)
 			return bad(why, whylen, "UDP length %u, IP payload %zu", o->udp_len, len);
-		if (o->udp_csum && (sum = fr_l4_cksum(o->ip_src, o->ip_dst, FR_PROTO_UDP, l4, len)))
+		if (!o->udp_csum && o->type == FR_ETH_IP6)
+			return bad(why, whylen, "UDP checksum zero in IPv6");
+		if (o->udp_csum && (sum = l4_sum(o, FR_PROTO_UDP, l4, len)))
 			return bad(why, whylen, "UDP checksum wrong (residue %#x)", sum);
 		o->payload = l4 + 8;
 		o->plen = len - 8;
 		return 0;
 	case FR_PROTO_ICMP:
+		if (o->type != FR_ETH_IP4)
+			break;
 		if (len < 8)
 			return bad(why, whylen, "ICMP message truncated (%zu)", len);
 		o->icmp_type = l4[0];
@@ -393,10 +441,64 @@ static int parse_l4(struct fr_parsed *o, char *why, size_t whylen)
 		o->plen = len - 8;
 		return 0;
 	default:
-		o->payload = l4;
-		o->plen = len;
-		return 0;
+		break;
 	}
+	o->payload = l4;
+	o->plen = len;
+	return 0;
+}
+
+/**
+ * parse_ip6() - take apart and check an IPv6 packet
+ * @f:		frame
+ * @len:	its length
+ * @o:		parse state, Ethernet fields filled
+ * @why:	failure reason
+ * @whylen:	its size
+ *
+ * The transport protocol goes in ip_proto too, so parse_l4() serves both.
+ *
+ * Return: 0 or -1
+ */
+static int parse_ip6(const uint8_t *f, size_t len, struct fr_parsed *o, char *why, size_t whylen)
+{
+	const uint8_t *h = f + FR_ETH_HLEN;
+	size_t off = 40;
+
+	if (len < FR_ETH_HLEN + 40)
+		return bad(why, whylen, "IPv6 header truncated (%zu)", len);
+	if (h[0] >> 4 != 6)
+		return bad(why, whylen, "IPv6 version %u", h[0] >> 4);
+	o->ip6 = h;
+	o->ip6_plen = get16(h + 4);
+	o->ip6_nexth = h[6];
+	o->ip6_hoplim = h[7];
+	memcpy(o->ip6_src, h + 8, 16);
+	memcpy(o->ip6_dst, h + 24, 16);
+	if (FR_ETH_HLEN + 40 + (size_t)o->ip6_plen > len)
+		return bad(why, whylen, "IPv6 payload length %u > frame %zu", o->ip6_plen, len);
+	if (o->ip6_nexth == 44) {		/* fragment header */
+		uint16_t fo;
+
+		if (o->ip6_plen < 8)
+			return bad(why, whylen, "IPv6 fragment header truncated");
+		o->ip6_frag = 1;
+		o->ip6_nexth = h[40];
+		fo = get16(h + 42);
+		off += 8;
+		if (fo & 0xfff9) {		/* offset or M: a real fragment */
+			o->ip_proto = o->ip6_nexth;
+			o->l4 = (fo & 0xfff8) ? NULL : h + off;
+			o->l4_len = (size_t)o->ip6_plen + 40 - off;
+			o->payload = h + off;
+			o->plen = o->l4_len;
+			return 0;
+		}
+	}
+	o->ip_proto = o->ip6_nexth;
+	o->l4 = h + off;
+	o->l4_len = (size_t)o->ip6_plen + 40 - off;
+	return parse_l4(o, why, whylen);
 }
 
 int fr_parse(const uint8_t *f, size_t len, struct fr_parsed *o, char *why, size_t whylen)
@@ -430,8 +532,10 @@ int fr_parse(const uint8_t *f, size_t len, struct fr_parsed *o, char *why, size_
 			return bad(why, whylen, "ARP not IPv4 over Ethernet");
 		return 0;
 	}
+	if (o->type == FR_ETH_IP6)
+		return parse_ip6(f, len, o, why, whylen);
 	if (o->type != FR_ETH_IP4)
-		return 0;		/* not checked further (IPv6 comes later) */
+		return 0;		/* not checked further */
 
 	h = f + FR_ETH_HLEN;
 	if (len < FR_ETH_HLEN + 20)
@@ -469,5 +573,99 @@ int fr_parse(const uint8_t *f, size_t len, struct fr_parsed *o, char *why, size_
 const char *fr_ip_str(uint32_t a, char buf[16])
 {
 	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+	return buf;
+}
+
+/* ---- IPv6 ---- */
+
+const uint8_t fr_gw_ip6[16] = { 0xfd, 0x00, 0x00, 0x02, [15] = 0x02 };
+const uint8_t fr_guest_ip6[16] = { 0xfd, 0x00, 0x00, 0x02, [15] = 0x15 };
+const uint8_t fr_gw_ll6[16] = { 0xfe, 0x80, [8] = 0x00, 0x73, 0x6e, 0xff, 0xfe, 0x00, 0x00, 0x01 };
+const uint8_t fr_guest_ll6[16] = { 0xfe, 0x80, [8] = 0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34,
+				   0x56 };
+const uint8_t fr_ip6_unspec[16];
+const uint8_t fr_ip6_allnodes[16] = { 0xff, 0x02, [15] = 0x01 };
+const uint8_t fr_ip6_allrouters[16] = { 0xff, 0x02, [15] = 0x02 };
+const uint8_t fr_ip6_dhcp6[16] = { 0xff, 0x02, [13] = 0x01, [15] = 0x02 };
+
+void fr_ip6_solnode(const uint8_t addr[16], uint8_t out[16])
+{
+	static const uint8_t pfx[13] = { 0xff, 0x02, [11] = 0x01, 0xff };
+
+	memcpy(out, pfx, 13);
+	memcpy(out + 13, addr + 13, 3);
+}
+
+void fr_ip6_mcast_mac(const uint8_t group[16], uint8_t mac[6])
+{
+	mac[0] = 0x33;
+	mac[1] = 0x33;
+	memcpy(mac + 2, group + 12, 4);
+}
+
+uint16_t fr_l4_cksum6(const uint8_t src[16], const uint8_t dst[16], uint8_t nexth,
+		      const void *l4, size_t len)
+{
+	uint8_t ph[40];
+
+	memcpy(ph, src, 16);
+	memcpy(ph + 16, dst, 16);
+	put32(ph + 32, (uint32_t)len);
+	put32(ph + 36, nexth);		/* three zero bytes, then next header */
+	return fr_fold(fr_sum(fr_sum(0, ph, sizeof(ph)), l4, len));
+}
+
+size_t fr_ip6_frame(uint8_t *buf, const uint8_t *dst_mac, const uint8_t src[16],
+		    const uint8_t dst[16], uint8_t nexth, uint8_t hoplim, const void *l4,
+		    size_t len)
+{
+	uint8_t mac[6], *h;
+
+	if (!dst_mac && dst[0] == 0xff) {
+		fr_ip6_mcast_mac(dst, mac);
+		dst_mac = mac;
+	}
+	h = buf + fr_eth(buf, dst_mac ? dst_mac : fr_gw_mac, fr_guest_mac, FR_ETH_IP6);
+	put32(h, 0x60000000u);		/* version 6, traffic class 0, flow 0 */
+	put16(h + 4, (uint16_t)len);
+	h[6] = nexth;
+	h[7] = hoplim ? hoplim : 64;
+	memcpy(h + 8, src, 16);
+	memcpy(h + 24, dst, 16);
+	memmove(h + 40, l4, len);
+	return FR_L4_OFF6 + len;
+}
+
+size_t fr_icmp6_frame(uint8_t *buf, const uint8_t src[16], const uint8_t dst[16],
+		      uint8_t hoplim, const void *msg, size_t len)
+{
+	uint8_t *m = buf + FR_L4_OFF6;
+
+	memmove(m, msg, len);
+	put16(m + 2, 0);
+	put16(m + 2, fr_l4_cksum6(src, dst, FR_PROTO_ICMP6, m, len));
+	return fr_ip6_frame(buf, NULL, src, dst, FR_PROTO_ICMP6, hoplim, m, len);
+}
+
+size_t fr_udp6_frame(uint8_t *buf, const uint8_t src[16], uint16_t sport, const uint8_t dst[16],
+		     uint16_t dport, const void *data, size_t len)
+{
+	uint8_t *u = buf + FR_L4_OFF6;
+	uint16_t sum;
+
+	put16(u, sport);
+	put16(u + 2, dport);
+	put16(u + 4, (uint16_t)(8 + len));
+	put16(u + 6, 0);
+	memmove(u + 8, data, len);
+	sum = fr_l4_cksum6(src, dst, FR_PROTO_UDP, u, 8 + len);
+	put16(u + 6, sum ? sum : 0xffff);	/* RFC 8200 8.1: never zero */
+	return fr_ip6_frame(buf, NULL, src, dst, FR_PROTO_UDP, 64, u, 8 + len);
+}
+
+const char *fr_ip6_str(const uint8_t addr[16], char buf[46])
+{
+	if (!inet_ntop(AF_INET6, addr, buf, 46))
+		snprintf(buf, 46, "?");
 	return buf;
 }

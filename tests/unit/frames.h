@@ -3,8 +3,8 @@
  * DOC: frames - an independent frame generator and parser for unit tests
  *
  * Everything here is written from the RFCs (791, 792, 793, 768, 826, 1071,
- * 1035), not from lwIP: the tests must not share a bug with the code they
- * test. Frames are built into caller buffers; every builder returns the
+ * 1035; for IPv6 8200, 4291, 4443, 4861, 8415), not from lwIP: the tests
+ * must not share a bug with the code they test. Frames are built into caller buffers; every builder returns the
  * frame length. Addresses and ports are given in host byte order.
  *
  * The IPv4 header is always 20 bytes (no options), so in a built frame the
@@ -121,6 +121,8 @@ struct fr_ip4 {
  * @mss:	MSS option value, 0 for none
  * @data:	payload
  * @len:	payload length
+ * @ws_on:	add the window scale option (RFC 7323), shift @ws
+ * @ws:		its shift count (0..14)
  */
 struct fr_tcp {
 	uint32_t src, dst;
@@ -131,6 +133,7 @@ struct fr_tcp {
 	uint16_t mss;
 	const void *data;
 	size_t len;
+	uint8_t ws_on, ws;
 };
 
 size_t fr_eth(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], uint16_t type);
@@ -231,6 +234,8 @@ size_t fr_dns_answer_a(uint8_t *buf, const uint8_t *query, size_t qlen, uint32_t
  * @l4_len:	IP payload length
  * @sport..:	transport fields
  * @mss:	TCP MSS option, 0 if absent
+ * @ws_on:	TCP window scale option present
+ * @ws:		its shift count
  * @payload:	transport payload
  * @plen:	its length
  */
@@ -255,12 +260,20 @@ struct fr_parsed {
 	uint32_t seq, ack;
 	uint8_t flags, tcp_hlen;
 	uint16_t win, mss;
+	uint8_t ws_on, ws;
 	uint16_t udp_len, udp_csum;
 	uint8_t icmp_type, icmp_code;
 	uint16_t icmp_id, icmp_seq;
 
 	const uint8_t *payload;
 	size_t plen;
+
+	/* IPv6 (type == FR_ETH_IP6); l4, sport.., payload as for IPv4 */
+	const uint8_t *ip6;
+	uint8_t ip6_src[16], ip6_dst[16];
+	uint8_t ip6_nexth, ip6_hoplim;	/* the transport's, after a fragment header */
+	uint16_t ip6_plen;
+	uint8_t ip6_frag;		/* a fragment header was present */
 };
 
 /**
@@ -281,5 +294,110 @@ struct fr_parsed {
 int fr_parse(const uint8_t *frame, size_t len, struct fr_parsed *out, char *why, size_t whylen);
 
 const char *fr_ip_str(uint32_t addr, char buf[16]);
+
+/* ---- IPv6 (RFC 8200, 4443, 4861, 8415) ----
+ *
+ * The IPv6 header is always 40 bytes with no extension headers, so in a
+ * built frame the transport header starts at FR_L4_OFF6. fr_parse() also
+ * checks IPv6 frames: version, payload length within the frame, ICMPv6,
+ * UDP (checksum mandatory) and TCP checksums with the IPv6 pseudo-header;
+ * a fragment header is skipped (transport checks only for an atomic
+ * fragment), other extension headers are left unparsed.
+ */
+
+#define FR_L4_OFF6	(FR_ETH_HLEN + 40)
+#define FR_PROTO_ICMP6	58
+
+extern const uint8_t fr_gw_ip6[16];	/* fd00:2::2 */
+extern const uint8_t fr_guest_ip6[16];	/* fd00:2::15 */
+extern const uint8_t fr_gw_ll6[16];	/* fe80::73:6eff:fe00:1 (EUI-64 of fr_gw_mac) */
+extern const uint8_t fr_guest_ll6[16];	/* fe80::5054:ff:fe12:3456 (of fr_guest_mac) */
+extern const uint8_t fr_ip6_unspec[16];	/* :: */
+extern const uint8_t fr_ip6_allnodes[16];	/* ff02::1 */
+extern const uint8_t fr_ip6_allrouters[16];	/* ff02::2 */
+extern const uint8_t fr_ip6_dhcp6[16];	/* ff02::1:2, All_DHCP_Relay_Agents_and_Servers */
+
+/**
+ * fr_ip6_solnode() - the solicited-node multicast address of @addr (RFC 4291 2.7.1)
+ * @addr:	unicast address
+ * @out:	ff02::1:ffXX:XXXX
+ */
+void fr_ip6_solnode(const uint8_t addr[16], uint8_t out[16]);
+
+/**
+ * fr_ip6_mcast_mac() - the Ethernet address of an IPv6 group (RFC 2464 7)
+ * @group:	multicast address
+ * @mac:	33:33 and the group's last 32 bits
+ */
+void fr_ip6_mcast_mac(const uint8_t group[16], uint8_t mac[6]);
+
+/**
+ * fr_l4_cksum6() - TCP/UDP/ICMPv6 checksum with the IPv6 pseudo-header (RFC 8200 8.1)
+ * @src:	source address
+ * @dst:	destination address
+ * @nexth:	FR_PROTO_TCP, FR_PROTO_UDP or FR_PROTO_ICMP6
+ * @l4:		transport header and data
+ * @len:	their length
+ *
+ * Return: the checksum (0 if @l4 carries a correct one)
+ */
+uint16_t fr_l4_cksum6(const uint8_t src[16], const uint8_t dst[16], uint8_t nexth,
+		      const void *l4, size_t len);
+
+/**
+ * fr_ip6_frame() - Ethernet (guest MAC -> @dst_mac) + IPv6 + @l4
+ * @buf:	output
+ * @dst_mac:	Ethernet destination (NULL: the gateway's MAC, or the group's
+ *		MAC when @dst is multicast)
+ * @src:	IPv6 source
+ * @dst:	IPv6 destination
+ * @nexth:	next header
+ * @hoplim:	hop limit (0 means 64)
+ * @l4:		transport bytes, copied (checksums must already be in them)
+ * @len:	their length
+ *
+ * Return: frame length
+ */
+size_t fr_ip6_frame(uint8_t *buf, const uint8_t *dst_mac, const uint8_t src[16],
+		    const uint8_t dst[16], uint8_t nexth, uint8_t hoplim, const void *l4,
+		    size_t len);
+
+/**
+ * fr_icmp6_frame() - an ICMPv6 message in a frame, its checksum filled in
+ * @buf:	output
+ * @src:	IPv6 source
+ * @dst:	IPv6 destination
+ * @hoplim:	hop limit (255 for neighbour discovery)
+ * @msg:	the message from its type byte on; bytes 2..3 are overwritten
+ * @len:	its length (>= 4)
+ *
+ * Return: frame length
+ */
+size_t fr_icmp6_frame(uint8_t *buf, const uint8_t src[16], const uint8_t dst[16],
+		      uint8_t hoplim, const void *msg, size_t len);
+
+/**
+ * fr_udp6_frame() - a UDP datagram in IPv6, with its (mandatory) checksum
+ * @buf:	output
+ * @src:	source address
+ * @sport:	source port
+ * @dst:	destination address
+ * @dport:	destination port
+ * @data:	payload
+ * @len:	its length
+ *
+ * Return: frame length
+ */
+size_t fr_udp6_frame(uint8_t *buf, const uint8_t src[16], uint16_t sport, const uint8_t dst[16],
+		     uint16_t dport, const void *data, size_t len);
+
+/**
+ * fr_ip6_str() - an IPv6 address as text
+ * @addr:	address
+ * @buf:	output
+ *
+ * Return: @buf
+ */
+const char *fr_ip6_str(const uint8_t addr[16], char buf[46]);
 
 #endif /* SANDNET_TEST_FRAMES_H */

@@ -61,6 +61,8 @@ static int h_capture(void *user, const void *frame, size_t len)
 {
 	struct h_frame *f;
 	char why[160] = "";
+	int dhcp_bcast, ip6_mcast;
+	uint8_t gmac[6];
 
 	(void)user;
 	if (H.output_fail)
@@ -85,10 +87,22 @@ static int h_capture(void *user, const void *frame, size_t len)
 		      H.n_frames, len, why);
 	ck_assert_msg(!memcmp(f->p.src_mac, fr_gw_mac, 6),
 		      "frame #%zu not from the gateway MAC", H.n_frames);
-	ck_assert_msg(!memcmp(f->p.dst_mac, fr_guest_mac, 6) ||
+	/* DHCP replies may be broadcast: the client has no address yet */
+	dhcp_bcast = f->p.type == FR_ETH_IP4 && f->p.ip_proto == FR_PROTO_UDP &&
+		     f->p.sport == 67 && f->p.dport == 68 && f->p.ip_dst == 0xffffffff &&
+		     !memcmp(f->p.dst_mac, fr_bcast_mac, 6);
+	/* IPv6 to a group (router advertisements, neighbour solicitations)
+	 * goes to the group's MAC */
+	ip6_mcast = f->p.type == FR_ETH_IP6 && f->p.ip6_dst[0] == 0xff;
+	if (ip6_mcast) {
+		fr_ip6_mcast_mac(f->p.ip6_dst, gmac);
+		ck_assert_msg(!memcmp(f->p.dst_mac, gmac, 6),
+			      "frame #%zu to an IPv6 group not to its MAC", H.n_frames);
+	}
+	ck_assert_msg(!memcmp(f->p.dst_mac, fr_guest_mac, 6) || dhcp_bcast || ip6_mcast ||
 			      (f->p.type == FR_ETH_ARP && !memcmp(f->p.dst_mac, fr_bcast_mac, 6)),
 		      "frame #%zu (type %#x) not to the guest MAC", H.n_frames, f->p.type);
-	if (f->p.type == FR_ETH_IP4)
+	if (f->p.type == FR_ETH_IP4 && !dhcp_bcast)
 		ck_assert_msg(f->p.ip_dst == FR_GUEST_IP, "frame #%zu not to the guest address",
 			      H.n_frames);
 	return 0;
@@ -348,6 +362,19 @@ void h_take_all(void)
 
 	for (i = 0; i < H.n_frames; i++)
 		H.frames[i].taken = 1;
+}
+
+void h_forget_taken(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < H.n_frames; i++) {
+		if (H.frames[i].taken)
+			free(H.frames[i].data);
+		else
+			H.frames[n++] = H.frames[i];	/* parsed pointers follow data */
+	}
+	H.n_frames = n;
 }
 
 int h_match(const struct fr_parsed *p, const void *arg)

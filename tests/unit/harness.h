@@ -5,7 +5,9 @@
  * h_start() creates the engine with cfg.output set to a capture: every
  * frame the engine emits is copied, parsed with fr_parse() and asserted
  * well formed (checksums included) and addressed from the gateway's MAC to
- * the guest's. Tests then wait for frames with h_wait(), which runs the
+ * the guest's (or broadcast: ARP, and DHCP replies to 255.255.255.255:68;
+ * or, for IPv6 to a group such as ff02::1, the group's 33:33 MAC).
+ * Tests then wait for frames with h_wait(), which runs the
  * engine's poll loop (sn_engine_pollfds(), poll(), sn_engine_dispatch()) in
  * small steps until a matching frame shows up or a bound of wall-clock
  * time passes.
@@ -163,6 +165,14 @@ size_t h_untaken(void);
  * h_take_all() - mark every captured frame taken
  */
 void h_take_all(void);
+
+/**
+ * h_forget_taken() - free the frames already taken, keeping the rest
+ *
+ * For long transfers: the capture then holds only what is unread. Every
+ * pointer h_find()/h_wait() returned before is invalid afterwards.
+ */
+void h_forget_taken(void);
 
 /* ---- predicates ---- */
 

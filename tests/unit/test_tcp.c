@@ -6,13 +6,16 @@
  * sequence bookkeeping) against listeners on 127.0.0.1, reached through the
  * gateway address with cfg.allow_host_loopback. Covers: SYN-ACK only once
  * the host connect() is up, data both ways, half-close both ways, RST for
- * refused / denied / over the flow limit / connect timeout, ISNs.
+ * refused / denied / over the flow limit / connect timeout, ISNs, and
+ * window-based backpressure both ways with bounded memory.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -31,12 +34,21 @@ static uint8_t fb[FR_MAX];
  * @rcv_nxt:	next sequence number expected from the engine
  * @host:	the accepted host socket, -1 before
  * @fin:	the engine's FIN was received (and acknowledged)
+ * @win:	window field of the guest's segments (0 means 65535)
+ * @ws_on:	the guest's SYN offers window scaling, shift @ws
+ * @ws:		the guest's shift (its own windows are sent unscaled regardless:
+ *		@win is what goes on the wire)
+ * @snd_scale:	the engine's shift, from its SYN-ACK (0 unless both offered)
+ * @syn_win:	the window of the engine's SYN-ACK (never scaled)
  */
 struct gconn {
 	uint16_t gport, dport;
 	uint32_t iss, irs, snd_nxt, rcv_nxt;
 	int host;
 	int fin;
+	uint16_t win;
+	uint8_t ws_on, ws, snd_scale;
+	uint16_t syn_win;
 };
 
 static void gc_init(struct gconn *c, uint16_t gport, uint16_t dport, uint32_t iss)
@@ -62,7 +74,8 @@ static int gc_send(struct gconn *c, uint8_t flags, const void *data, size_t len)
 	size_t n = fr_tcp_frame(fb, &(struct fr_tcp){
 		.src = FR_GUEST_IP, .dst = FR_GW_IP, .sport = c->gport, .dport = c->dport,
 		.seq = c->snd_nxt, .ack = (flags & FR_ACK) ? c->rcv_nxt : 0, .flags = flags,
-		.mss = (flags & FR_SYN) ? 1460 : 0, .data = data, .len = len });
+		.win = c->win, .mss = (flags & FR_SYN) ? 1460 : 0, .data = data, .len = len,
+		.ws_on = (flags & FR_SYN) && c->ws_on, .ws = c->ws });
 
 	c->snd_nxt += (uint32_t)len + !!(flags & FR_SYN) + !!(flags & FR_FIN);
 	return h_send(fb, n);
@@ -120,6 +133,11 @@ static void gc_synack(struct gconn *c, int ms)
 	ck_assert_uint_eq(p->ack, c->iss + 1);
 	ck_assert_uint_eq(p->plen, 0);
 	ck_assert_msg(p->mss > 0 && p->mss <= 1460, "SYN-ACK MSS %u", p->mss);
+	/* RFC 7323 2.2: window scaling only in answer to a SYN that offered it */
+	ck_assert_msg(!p->ws_on || c->ws_on, "SYN-ACK scales windows the SYN did not offer");
+	ck_assert_msg(!p->ws_on || p->ws <= 14, "SYN-ACK window scale %u", p->ws);
+	c->snd_scale = c->ws_on && p->ws_on ? p->ws : 0;
+	c->syn_win = p->win;
 	c->irs = p->seq;
 	c->rcv_nxt = p->seq + 1;
 }
@@ -483,6 +501,335 @@ START_TEST(bulk_both_ways)
 }
 END_TEST
 
+/* ---- backpressure, both ways, with bounded memory ---- */
+
+#define BP_CAP		(64ull << 20)	/* a writer never offers more than this */
+#define BP_BOUND	(16ull << 20)	/* backpressure must bite before this */
+#define BP_HELD		(2ull << 20)	/* what the engine itself may hold: lwIP's
+					 * TCP_SND_BUF / TCP_WND are 1 MiB */
+#define BP_MSS		1460
+#define BP_EXTRA	(512 * 1024)	/* sent after the stall, to see it resume */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* byte @i of a test stream: a hash of its position, so any lost, repeated
+ * or reordered stretch shows */
+static uint8_t bp_byte(uint64_t i)
+{
+	return (uint8_t)((i * 0x9e3779b97f4a7c15ull) >> 56);
+}
+
+static void bp_fill(uint8_t *buf, uint64_t off, size_t len)
+{
+	for (size_t k = 0; k < len; k++)
+		buf[k] = bp_byte(off + k);
+}
+
+/* the stream offset of the first byte of @buf (stream bytes from @off on)
+ * that is wrong, or UINT64_MAX if all are right */
+static uint64_t bp_check(const uint8_t *buf, uint64_t off, size_t len)
+{
+	for (size_t k = 0; k < len; k++)
+		if (buf[k] != bp_byte(off + k))
+			return off + k;
+	return UINT64_MAX;
+}
+
+START_TEST(backpressure_host_to_guest)
+{
+	enum { WIN0 = 8192 };
+	static uint8_t chunk[64 * 1024];
+	const struct fr_parsed *p;
+	struct seg_want data = { .min_plen = 1 }, any = { 0 };
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16), stalled = 0, shut = 0, first = 1;
+	uint64_t written = 0, filled = UINT64_MAX, got = 0, total, t0, last, held, bad;
+	size_t i;
+	ssize_t n;
+
+	/* the guest offers a small window on its handshake ACK, then says
+	 * nothing: no ACK of any data, no window update */
+	gc_init(&c, 40013, port, 0xfffff000u);
+	c.win = WIN0;
+	gc_connect(&c, lfd);
+	data.c = any.c = &c;
+
+	/* phase 1: the host writes until its socket stays full for 500 ms */
+	t0 = last = mono_ms();
+	while (written < BP_CAP && mono_ms() - t0 < 5000) {
+		if (filled != written) {
+			bp_fill(chunk, written, sizeof(chunk));
+			filled = written;
+		}
+		n = send(c.host, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			written += (uint64_t)n;
+			last = mono_ms();
+			h_step(0);
+			continue;
+		}
+		ck_assert_msg(n < 0 && errno == EAGAIN, "host send: %zd (%s)", n, strerror(errno));
+		if (mono_ms() - last >= 500) {
+			stalled = 1;
+			break;
+		}
+		h_step(10);
+	}
+	held = h_stats().tcp_bytes_down;
+	fprintf(stderr, "backpressure host->guest: host send() %s after %llu bytes "
+		"(%llu taken by the engine, guest window %u)\n",
+		stalled ? "blocked" : "still not blocked", (unsigned long long)written,
+		(unsigned long long)held, WIN0);
+	ck_assert_msg(stalled, "the host wrote %llu bytes in %llu ms without blocking: "
+		      "the engine drains the socket for a guest that ACKs nothing",
+		      (unsigned long long)written, (unsigned long long)(mono_ms() - t0));
+	ck_assert_msg(written < BP_BOUND, "host send() blocked only after %llu bytes",
+		      (unsigned long long)written);
+	ck_assert_msg(held <= BP_HELD, "the engine took %llu bytes from the host for a guest "
+		      "that ACKs nothing", (unsigned long long)held);
+	/* nothing was sent beyond the guest's window (retransmissions aside) */
+	for (i = 0; i < H.n_frames; i++) {
+		const struct fr_parsed *q = &H.frames[i].p;
+
+		if (H.frames[i].taken || !seg_pred(q, &data))
+			continue;
+		ck_assert_msg((int32_t)(q->seq + (uint32_t)q->plen - (c.irs + 1 + WIN0)) <= 0,
+			      "segment %u+%zu beyond the guest's window (%u)",
+			      q->seq - c.irs - 1, q->plen, WIN0);
+	}
+
+	/* phase 2: the guest takes what it got, ACKs and opens its window; the
+	 * host writes BP_EXTRA more and closes */
+	total = written + BP_EXTRA;
+	c.win = 65535;
+	t0 = mono_ms();
+	while (!c.fin && mono_ms() - t0 < 8000) {
+		int ack = first;
+
+		first = 0;
+		if (written < total) {
+			size_t want = total - written < sizeof(chunk) ? total - written : sizeof(chunk);
+
+			if (filled != written) {
+				bp_fill(chunk, written, sizeof(chunk));
+				filled = written;
+			}
+			n = send(c.host, chunk, want, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n > 0)
+				written += (uint64_t)n;
+			else
+				ck_assert_msg(errno == EAGAIN, "host send: %s", strerror(errno));
+		} else if (!shut) {
+			ck_assert_int_eq(shutdown(c.host, SHUT_WR), 0);
+			shut = 1;
+		}
+		h_step(1);
+		while ((p = h_find(seg_pred, &any))) {
+			uint32_t have = c.rcv_nxt - p->seq;	/* bytes of it already taken */
+
+			ck_assert_msg(!(p->flags & (FR_RST | FR_SYN)), "flags %#x", p->flags);
+			ack = 1;
+			if ((int32_t)(p->seq - c.rcv_nxt) > 0)
+				continue;	/* past a hole (cannot happen here): dup ACK */
+			if (p->plen > have) {
+				bad = bp_check(p->payload + have, got, p->plen - have);
+				ck_assert_msg(bad == UINT64_MAX, "guest got a wrong byte at offset %llu",
+					      (unsigned long long)bad);
+				got += p->plen - have;
+				c.rcv_nxt += (uint32_t)(p->plen - have);
+				ck_assert_msg(got <= total, "guest got %llu bytes, %llu were written",
+					      (unsigned long long)got, (unsigned long long)total);
+			}
+			if ((p->flags & FR_FIN) && p->seq + (uint32_t)p->plen == c.rcv_nxt && !c.fin) {
+				c.rcv_nxt++;
+				c.fin = 1;
+			}
+		}
+		h_forget_taken();
+		if (ack)
+			gc_send(&c, FR_ACK, NULL, 0);
+	}
+	ck_assert_msg(c.fin, "guest got %llu of %llu bytes and no FIN",
+		      (unsigned long long)got, (unsigned long long)total);
+	ck_assert_uint_eq(got, total);
+	ck_assert_uint_eq(h_stats().tcp_bytes_down, total);
+	gc_send(&c, FR_ACK | FR_FIN, NULL, 0);
+	ck_assert_ptr_nonnull(gc_wait_ack(&c, c.snd_nxt, H_WAIT_MS));
+}
+END_TEST
+
+/**
+ * bp_listen() - a 127.0.0.1 listener whose connections get a small SO_RCVBUF
+ * @port:	filled
+ * @rcvbuf:	SO_RCVBUF, set before listen() so the accepted socket inherits it
+ *
+ * Return: the listener (tracked)
+ */
+static int bp_listen(uint16_t *port, int rcvbuf)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	int fd = h_track_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/**
+ * struct bp_snd - the guest's view of the engine's receive window
+ * @una:	highest ACK seen
+ * @right:	right edge: that ACK plus its window, scaled
+ * @win:	window field of that ACK (unscaled)
+ * @acks:	ACKs seen
+ */
+struct bp_snd {
+	uint32_t una, right;
+	uint16_t win;
+	uint64_t acks;
+};
+
+/**
+ * bp_take_acks() - update @s from the engine's segments captured so far
+ * @c:		connection
+ * @s:		window state
+ */
+static void bp_take_acks(const struct gconn *c, struct bp_snd *s)
+{
+	struct seg_want w = { .c = c, .flags = FR_ACK };
+	const struct fr_parsed *p;
+
+	while ((p = h_find(seg_pred, &w))) {
+		ck_assert_msg(!(p->flags & (FR_RST | FR_SYN | FR_FIN)) && !p->plen,
+			      "unexpected segment from the engine (flags %#x, %zu bytes)",
+			      p->flags, p->plen);
+		ck_assert_msg((int32_t)(p->ack - c->snd_nxt) <= 0, "engine ACKs %u, beyond %u",
+			      p->ack - c->iss, c->snd_nxt - c->iss);
+		if ((int32_t)(p->ack - s->una) < 0)
+			continue;	/* older than one already seen */
+		s->una = p->ack;
+		s->win = p->win;
+		s->right = p->ack + ((uint32_t)p->win << c->snd_scale);
+		s->acks++;
+	}
+	h_forget_taken();
+}
+
+/**
+ * bp_send_window() - send stream bytes from @*sent on, in MSS-sized
+ *		      segments, as far as the window allows and at most to @limit
+ * @c:		connection
+ * @s:		window state
+ * @sent:	stream offset, advanced
+ * @limit:	stream offset not to go past
+ */
+static void bp_send_window(struct gconn *c, const struct bp_snd *s, uint64_t *sent,
+			   uint64_t limit)
+{
+	static uint8_t seg[BP_MSS];
+	int32_t usable = (int32_t)(s->right - c->snd_nxt);
+
+	while (usable > 0 && *sent < limit) {
+		size_t l = BP_MSS;
+
+		if ((int32_t)l > usable)
+			l = (size_t)usable;
+		if (l > limit - *sent)
+			l = (size_t)(limit - *sent);
+		bp_fill(seg, *sent, l);
+		gc_send(c, FR_ACK, seg, l);
+		*sent += l;
+		usable -= (int32_t)l;
+	}
+}
+
+START_TEST(backpressure_guest_to_host)
+{
+	static uint8_t buf[256 * 1024];
+	struct bp_snd s;
+	struct gconn c;
+	uint16_t port;
+	int lfd = bp_listen(&port, 64 * 1024), zero = 0, fin_sent = 0, eof = 0;
+	uint64_t sent = 0, got = 0, total, t0, held, bad;
+	ssize_t n;
+
+	/* the guest offers window scaling, so the engine may announce its
+	 * 1 MiB window; without it the window would stay <= 65535 */
+	gc_init(&c, 40014, port, 0x80000000u);
+	c.ws_on = 1;
+	c.ws = 7;
+	gc_connect(&c, lfd);
+	s = (struct bp_snd){ .una = c.snd_nxt, .right = c.snd_nxt + c.syn_win,
+			     .win = c.syn_win };
+
+	/* phase 1: the host never reads; the guest fills the engine's window
+	 * until the engine has ACKed everything with window 0 */
+	t0 = mono_ms();
+	while (sent < BP_CAP && mono_ms() - t0 < 5000) {
+		bp_send_window(&c, &s, &sent, BP_CAP);
+		h_step((int32_t)(s.right - c.snd_nxt) > 0 ? 0 : 5);
+		bp_take_acks(&c, &s);
+		if (s.win == 0 && s.una == c.snd_nxt) {
+			zero = 1;
+			break;
+		}
+	}
+	held = sent - h_stats().tcp_bytes_up;
+	fprintf(stderr, "backpressure guest->host: %s after %llu bytes "
+		"(%llu held by the engine, window scale %u)\n",
+		zero ? "zero window" : "still no zero window", (unsigned long long)sent,
+		(unsigned long long)held, c.snd_scale);
+	ck_assert_msg(zero, "the guest sent %llu bytes in %llu ms and the window never closed "
+		      "(last ack +%u, window %u << %u): the engine buffers without bound",
+		      (unsigned long long)sent, (unsigned long long)(mono_ms() - t0),
+		      s.una - c.iss, s.win, c.snd_scale);
+	ck_assert_msg(sent < BP_BOUND, "window closed only after %llu bytes",
+		      (unsigned long long)sent);
+	ck_assert_msg(held <= BP_HELD, "the engine holds %llu bytes the host has not taken",
+		      (unsigned long long)held);
+
+	/* phase 2: the host reads everything; the window must reopen for
+	 * BP_EXTRA more bytes and the FIN */
+	total = sent + BP_EXTRA;
+	t0 = mono_ms();
+	while (!eof && mono_ms() - t0 < 8000) {
+		bp_send_window(&c, &s, &sent, total);
+		if (sent == total && !fin_sent && (int32_t)(s.right - c.snd_nxt) > 0) {
+			gc_send(&c, FR_ACK | FR_FIN, NULL, 0);
+			fin_sent = 1;
+		}
+		h_step(1);
+		bp_take_acks(&c, &s);
+		while ((n = recv(c.host, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			bad = bp_check(buf, got, (size_t)n);
+			ck_assert_msg(bad == UINT64_MAX, "host got a wrong byte at offset %llu",
+				      (unsigned long long)bad);
+			got += (uint64_t)n;
+		}
+		if (n == 0)
+			eof = 1;
+		else
+			ck_assert_msg(errno == EAGAIN, "host recv: %s", strerror(errno));
+	}
+	ck_assert_msg(eof, "host got %llu of %llu bytes and no EOF (guest sent %llu, acked %u)",
+		      (unsigned long long)got, (unsigned long long)total,
+		      (unsigned long long)sent, s.una - c.iss - 1);
+	ck_assert_uint_eq(got, total);
+	ck_assert_uint_eq(h_stats().tcp_bytes_up, total);
+}
+END_TEST
+
 /* ---- refusals ---- */
 
 START_TEST(refused_rst)
@@ -677,6 +1024,13 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, host_close_first);
 	tcase_add_test(tc, guest_rst_closes_host);
 	tcase_add_test(tc, bulk_both_ways);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("backpressure");
+	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, backpressure_host_to_guest);
+	tcase_add_test(tc, backpressure_guest_to_host);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("denied");
