@@ -57,6 +57,37 @@ def dhcp(mtype, dst, ciaddr=b"\0" * 4):
     return eth(0x800, ip(17, dst, u))
 
 
+G6 = bytes.fromhex("fd000002000000000000000000000015")
+GW6 = bytes.fromhex("fd000002000000000000000000000002")
+LL6 = bytes.fromhex("fe800000000000005073fffe00000001")
+
+
+def ip6(nexth, src, dst, payload, hop=64):
+    return struct.pack("!IHBB", 0x60000000, len(payload), nexth, hop) + src + dst + payload
+
+
+def l6sum(nexth, src, dst, seg):
+    return csum(src + dst + struct.pack("!IxxxB", len(seg), nexth) + seg)
+
+
+def icmp6(src, dst, typ, body, hop=64):
+    m = struct.pack("!BBH", typ, 0, 0) + body
+    m = m[:2] + struct.pack("!H", l6sum(58, src, dst, m)) + m[4:]
+    return eth(0x86DD, ip6(58, src, dst, m, hop))
+
+
+def tcp6(dst, dport, flags, seq=1000):
+    t = struct.pack("!HHIIBBHHH", 40002, dport, seq, 0, 0x50, flags, 65535, 0, 0)
+    t = t[:16] + struct.pack("!H", l6sum(6, G6, dst, t)) + t[18:]
+    return eth(0x86DD, ip6(6, G6, dst, t))
+
+
+def udp6(src, dst, sport, dport, data):
+    u = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+    u = u[:6] + struct.pack("!H", l6sum(17, src, dst, u) or 0xFFFF) + u[8:]
+    return eth(0x86DD, ip6(17, src, dst, u))
+
+
 def main():
     arp = eth(0x806, struct.pack("!HHBBH", 1, 0x800, 6, 4, 1) + GM + G + b"\0" * 6 + GW)
     icmp = struct.pack("!BBHHH", 8, 0, 0, 7, 1) + b"ping" * 8
@@ -64,6 +95,20 @@ def main():
     query = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + \
         b"\x03www\x07example\x04test\x00" + struct.pack("!HH", 1, 1)
     pub = bytes([192, 0, 2, 10])
+    pub6 = bytes.fromhex("20010db8000200000000000000000010")
+    sol = bytes.fromhex("ff0200000000000000000001ff000099")
+    seeds6 = {
+        "ndp_ns": [icmp6(LL6, sol, 135, b"\0" * 4 + bytes.fromhex("fd000002000000000000000000000099")
+                         + b"\x01\x01" + GM, hop=255)],
+        "ndp_rs": [icmp6(LL6, bytes.fromhex("ff020000000000000000000000000002"), 133,
+                         b"\0" * 4 + b"\x01\x01" + GM, hop=255)],
+        "ping6_gw": [icmp6(G6, GW6, 128, struct.pack("!HH", 7, 1) + b"ping" * 8)],
+        "ping6_pub": [icmp6(G6, pub6, 128, struct.pack("!HH", 7, 1) + b"ping" * 8)],
+        "tcp6_syn": [tcp6(GW6, 8080, 0x02), tcp6(pub6, 80, 0x02)],
+        "udp6": [udp6(G6, pub6, 40003, 7, b"hello"), udp6(G6, GW6, 40004, 53, b"\x12\x34" + b"\0" * 10)],
+        "dhcp6": [udp6(LL6, bytes.fromhex("ff020000000000000000000000010002"), 546, 547,
+                       bytes([11, 1, 2, 3]) + struct.pack("!HH", 6, 2) + struct.pack("!H", 23))],
+    }
     seeds = {
         "arp": [arp],
         "ping": [arp, eth(0x800, ip(1, GW, icmp))],
@@ -79,6 +124,7 @@ def main():
                  eth(0x800, ip(17, pub, b"\1" * 16, flags=0x0002))],
     }
     os.makedirs(HERE, exist_ok=True)
+    seeds.update(seeds6)
     for name, frames in seeds.items():
         with open(os.path.join(HERE, name), "wb") as f:
             f.write(b"".join(struct.pack("!H", len(x)) + x for x in frames))
