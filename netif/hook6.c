@@ -23,12 +23,17 @@
  * - UDP to port 547 (DHCPv6, ff02::1:2 or the gateway): netif/dhcp6.c;
  * - TCP to any address: the TCP relay (relay/tcp.c), which feeds lwIP
  *   through sn_ip6_tcp_deliver() once the host connect() succeeded;
- * - everything else is counted and dropped (other UDP, ICMPv6 echo to other
- *   addresses and DNS over IPv6 come with their relays).
+ * - UDP to port 53 of any unicast address: the DNS forwarder (relay/dns.c);
+ * - other unicast UDP: the UDP relay (relay/udp.c), the gateway included
+ *   (host access to ::1 or 127.0.0.1);
+ * - ICMPv6 echo requests to any other unicast address: the ICMP relay
+ *   (relay/icmp.c, ICMPv6 ping sockets);
+ * - everything else is counted and dropped.
  *
  * An IPv4-mapped or -compatible address is never a way around the IPv4
  * rules: such sources are spoofing, such destinations are dialled as the
- * IPv4 address they carry (relay/tcp.c).
+ * IPv4 address they carry (relay/tcp.c, relay/udp.c, relay/dns.c; echo
+ * to them is dropped: no ICMPv6 ping socket reaches an IPv4 host).
  */
 #include <string.h>
 
@@ -117,7 +122,10 @@ static uint64_t *hook6_transport(struct sn_engine *e, struct pbuf **pp, struct n
 		case IP6_NEXTH_ROUTING:
 			return &e->st.drop_unsupported;
 		case IP6_NEXTH_FRAGMENT:
-			if (pbuf_copy_partial(p, &frag_off, 2, off + 2) != 2 ||
+			/* the whole fragment header, in the first pbuf (ip6_reass()
+			 * asserts it is) */
+			if (p->len < off + 8 ||
+			    pbuf_copy_partial(p, &frag_off, 2, off + 2) != 2 ||
 			    pbuf_copy_partial(p, ext, 1, off) != 1)
 				return &e->st.drop_malformed;
 			if (!(frag_off & PP_HTONS(IP6_FRAG_OFFSET_MASK | IP6_FRAG_MORE_FLAG))) {
@@ -185,7 +193,7 @@ static void hook6_proxy_na(struct sn_engine *e, const ip6_addr_t *src, const ip6
 }
 
 /**
- * hook6_icmp6() - neighbour discovery and echo: lwIP, proxy NDP, or drop
+ * hook6_icmp6() - neighbour discovery and echo: lwIP, proxy NDP, ICMP relay
  * @e:		engine
  * @p:		packet, payload at the IPv6 header
  * @hlen:	offset of the ICMPv6 header
@@ -214,6 +222,15 @@ static int hook6_icmp6(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip
 				e->st.icmp_echo_local++;
 			return 0;
 		}
+		if (type == ICMP6_TYPE_EREQ) {
+			ip_addr_t s, d;
+
+			/* echo to any other unicast address: ping sockets */
+			ip_addr_copy_from_ip6(s, *src);
+			ip_addr_copy_from_ip6(d, *dst);
+			sn_icmp_input(e, p, hlen, &s, &d);	/* relay/icmp.c */
+			return 1;
+		}
 		return hook6_drop(p, &e->st.drop_unsupported);
 	}
 
@@ -231,21 +248,23 @@ static int hook6_icmp6(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip
 }
 
 /**
- * hook6_udp() - UDP from the guest: DHCPv6 to port 547, the rest dropped
+ * hook6_udp() - UDP from the guest: DNS, DHCPv6 or the UDP relay
  * @e:		engine
  * @p:		packet, payload at the IPv6 header
  * @hlen:	offset of the UDP header
  * @src:	source address
  * @dst:	destination address
  *
- * The UDP relay for IPv6 (and DNS over IPv6) comes next: until then every
- * other datagram, and every one to a group but DHCPv6's, is dropped.
+ * Port 53 of any unicast address goes to the DNS forwarder (relay/dns.c),
+ * port 547 to DHCPv6, everything else unicast to the UDP relay
+ * (relay/udp.c); datagrams to a group other than DHCPv6's are dropped.
  *
  * Return: 1 (consumed)
  */
 static int hook6_udp(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip6_addr_t *src,
 		     const ip6_addr_t *dst)
 {
+	ip_addr_t s, d;
 	u16_t dport;
 
 	if (pbuf_copy_partial(p, &dport, 2, (u16_t)(hlen + 2)) != 2)
@@ -254,7 +273,15 @@ static int hook6_udp(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip6_
 		sn_dhcp6_input(e, p, hlen, src, dst);	/* netif/dhcp6.c */
 		return 1;
 	}
-	return hook6_drop(p, &e->st.drop_unsupported);
+	if (ip6_addr_ismulticast(dst))
+		return hook6_drop(p, &e->st.drop_unsupported);
+	ip_addr_copy_from_ip6(s, *src);
+	ip_addr_copy_from_ip6(d, *dst);
+	if (dport == PP_HTONS(53))
+		sn_dns_input(e, p, hlen, &s, &d);	/* relay/dns.c */
+	else
+		sn_udp_input(e, p, hlen, &s, &d);	/* relay/udp.c */
+	return 1;
 }
 
 /**

@@ -16,13 +16,24 @@
  * query already in flight (same guest port, destination, ID and bytes) is
  * dropped: the one in flight answers it.
  *
- * Upstreams: a query to the gateway (cfg.gw_ip4) goes to the configured
+ * Upstreams: a query to the gateway (cfg.gw_ip4, or over IPv6 cfg.gw_ip6
+ * and the gateway's link-local address) goes to the configured
  * cfg.dns_upstreams, or when there are none to the IPv4 "nameserver" lines
  * of cfg.resolv_conf (re-read when its mtime, size or inode changes, with
  * stat() at most once per second). A query to any other address goes to
  * that address's port 53 only: a guest that names its own resolver gets it.
  * The list is copied into the slot when the query arrives, so a resolv.conf
  * change never disturbs a query in flight.
+ *
+ * IPv6: sn_dns_input() takes queries of both families (sn_dns_input4()
+ * is its IPv4 wrapper; netif/hook6.c calls it for IPv6). A slot keeps the
+ * address the guest asked and the guest's own address; the answer goes
+ * back from the one to the other through sn_udp_output(), over IPv6 with
+ * the mandatory UDP checksum. The transport of the query does not decide
+ * the upstream's family: a query to fd00:2::2 goes to the same upstreams
+ * as one to 10.0.2.2, and AAAA answers, like every other record type,
+ * pass unchanged. An IPv4-mapped destination is the IPv4 address it
+ * carries; ::1 is refused like 127.0.0.0/8 (SERVFAIL, host_denied).
  *
  * Sockets and ownership: a slot owns exactly one UDP socket at a time,
  * connect()ed to its current upstream (kernel-chosen source port), so only
@@ -74,6 +85,7 @@
 #include "core/engine.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/ip6_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/prot/dns.h"
 #include "lwip/prot/ip.h"
@@ -117,7 +129,9 @@ union sn_dns_addr {
  * @fd:		socket connect()ed to @up[@cur], -1 between attempts
  * @slot:	engine fd-table slot of @fd, -1 if none
  * @deadline:	when the current upstream has had its time
- * @orig_dst:	address the guest sent the query to (answers come from it)
+ * @orig_dst:	address the guest sent the query to (answers come from it),
+ *		IPv4 or IPv6
+ * @guest_addr:	the guest's source address (answers go to it)
  * @guest_port:	guest's source port, host order
  * @id:		DNS ID, host order
  * @len:	bytes in @msg
@@ -133,7 +147,8 @@ struct sn_dns_query {
 	int fd;
 	int slot;
 	uint32_t deadline;
-	ip4_addr_t orig_dst;
+	ip_addr_t orig_dst;
+	ip_addr_t guest_addr;
 	uint16_t guest_port;
 	uint16_t id;
 	uint16_t len;
@@ -345,14 +360,15 @@ static void dns_error_header(uint8_t *h, uint8_t rcode, uint16_t qdcount)
  * dns_send() - send a DNS message to the guest from the address it asked
  * @e:		engine
  * @from:	the query's original destination
+ * @gaddr:	the guest's address
  * @gport:	guest port
  * @m:		message
  * @len:	its length
  */
-static void dns_send(struct sn_engine *e, const ip4_addr_t *from,
+static void dns_send(struct sn_engine *e, const ip_addr_t *from, const ip_addr_t *gaddr,
 		     uint16_t gport, const uint8_t *m, size_t len)
 {
-	err_t err = sn_udp4_output(e, from, DNS_SERVER_PORT, gport, m, len);
+	err_t err = sn_udp_output(e, from, DNS_SERVER_PORT, gaddr, gport, m, len);
 
 	if (err != ERR_OK)
 		sn_log(e, SN_LOG_DEBUG, "dns: output to guest port %u: err %d",
@@ -363,13 +379,14 @@ static void dns_send(struct sn_engine *e, const ip4_addr_t *from,
  * dns_formerr() - answer the query in dns_buf with FORMERR
  * @e:		engine
  * @dst:	address the guest sent it to
+ * @gaddr:	the guest's address
  * @gport:	guest port
  * @len:	query length in dns_buf
  *
  * The reply keeps the question section if every question parses, else it
  * is the bare header.
  */
-static void dns_formerr(struct sn_engine *e, const ip4_addr_t *dst,
+static void dns_formerr(struct sn_engine *e, const ip_addr_t *dst, const ip_addr_t *gaddr,
 			uint16_t gport, size_t len)
 {
 	uint16_t qd = get16(dns_buf + 4);
@@ -381,7 +398,7 @@ static void dns_formerr(struct sn_engine *e, const ip4_addr_t *dst,
 	}
 	dns_error_header(dns_buf, DNS_RCODE_FORMERR, qd);
 	e->st.dns_formerr++;
-	dns_send(e, dst, gport, dns_buf, end);
+	dns_send(e, dst, gaddr, gport, dns_buf, end);
 }
 
 /**
@@ -423,7 +440,7 @@ static void dns_servfail(struct sn_engine *e, struct sn_dns_query *q)
 	e->st.dns_servfail++;
 	sn_log(e, SN_LOG_DEBUG, "dns: id %u: no upstream answered, SERVFAIL",
 	       q->id);
-	dns_send(e, &q->orig_dst, q->guest_port, dns_buf, q->qend);
+	dns_send(e, &q->orig_dst, &q->guest_addr, q->guest_port, dns_buf, q->qend);
 	dns_query_free(e, q);
 }
 
@@ -510,7 +527,7 @@ static void dns_answer(struct sn_engine *e, struct sn_dns_query *q, size_t n)
 		n = q->qend;
 	}
 	e->st.dns_answers++;
-	dns_send(e, &q->orig_dst, q->guest_port, dns_buf, n);
+	dns_send(e, &q->orig_dst, &q->guest_addr, q->guest_port, dns_buf, n);
 	dns_query_free(e, q);
 }
 
@@ -673,22 +690,42 @@ static void dns_upstreams(struct sn_engine *e, struct sn_dns_query *q)
 	struct sn_dns *d = e->dns;
 	unsigned i;
 
+	const ip6_addr_t *d6 = ip_2_ip6(&q->orig_dst);
+	int v6 = IP_IS_V6(&q->orig_dst);
+	u32_t d4 = v6 ? 0 : ip4_addr_get_u32(ip_2_ip4(&q->orig_dst));
+	ip4_addr_t a4;
+
 	q->n_up = 0;
-	if (ip4_addr_get_u32(&q->orig_dst) != e->cfg.gw_ip4.s_addr) {
+	/* An IPv4-mapped or -compatible destination is the IPv4 address it
+	 * carries, with the IPv4 rules. */
+	if (v6 && (ip6_addr_isipv4mappedipv6(d6) || ip6_addr_isipv4compat(d6))) {
+		v6 = 0;
+		d4 = d6->addr[3];
+	}
+	/* the gateway: fd00:2::2, or one of its other addresses (link-local) */
+	if (v6 ? netif_get_ip6_addr_match(&e->netif, d6) < 0 : d4 != e->cfg.gw_ip4.s_addr) {
 		/* Policy issue: the egress check for this destination
 		 * hooks in here. The host's own loopback is reached only
 		 * as the gateway: no upstream, so the guest gets SERVFAIL. */
 		struct sockaddr_in *sin = &q->up[0].sin;
+		struct sockaddr_in6 *sin6 = &q->up[0].sin6;
 
-		if (ip4_addr_isloopback(&q->orig_dst)) {
+		ip4_addr_set_u32(&a4, d4);
+		if (v6 ? ip6_addr_isloopback(d6) : ip4_addr_isloopback(&a4)) {
 			e->st.host_denied++;
 			return;
 		}
-
-		memset(sin, 0, sizeof(*sin));
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(DNS_SERVER_PORT);
-		sin->sin_addr.s_addr = ip4_addr_get_u32(&q->orig_dst);
+		if (v6) {
+			memset(sin6, 0, sizeof(*sin6));
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(DNS_SERVER_PORT);
+			memcpy(&sin6->sin6_addr, d6->addr, 16);
+		} else {
+			memset(sin, 0, sizeof(*sin));
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(DNS_SERVER_PORT);
+			sin->sin_addr.s_addr = d4;
+		}
 		q->n_up = 1;
 		return;
 	}
@@ -712,40 +749,37 @@ static void dns_upstreams(struct sn_engine *e, struct sn_dns_query *q)
 /**
  * dns_udp_take() - validate a guest UDP datagram and copy its payload out
  * @e:		engine
- * @p:		packet, payload at the IPv4 header; not freed, left at the UDP
+ * @p:		packet, payload at the IP header; not freed, left at the UDP
  *		header and cut to the UDP length
- * @dst:	filled with the destination address
+ * @iphl:	offset of the UDP header
+ * @src:	the guest's address
+ * @dst:	the destination address
  * @sport:	filled with the source (guest) port, host order
  * @len:	filled with the payload length, now in dns_buf
  *
  * Return: 0, or -1 if the UDP header is malformed or the checksum wrong
  */
-static int dns_udp_take(struct sn_engine *e, struct pbuf *p, ip4_addr_t *dst,
-			uint16_t *sport, size_t *len)
+static int dns_udp_take(struct sn_engine *e, struct pbuf *p, u16_t iphl,
+			const ip_addr_t *src, const ip_addr_t *dst, uint16_t *sport, size_t *len)
 {
-	struct ip_hdr ih;
 	struct udp_hdr uh;
-	ip4_addr_t src;
-	u16_t iphl, ulen;
+	u16_t ulen;
 
-	if (pbuf_copy_partial(p, &ih, sizeof(ih), 0) != sizeof(ih))
-		return -1;
-	iphl = IPH_HL_BYTES(&ih);
-	if (iphl < sizeof(ih) ||
-	    pbuf_copy_partial(p, &uh, sizeof(uh), iphl) != sizeof(uh))
+	if (pbuf_copy_partial(p, &uh, sizeof(uh), iphl) != sizeof(uh))
 		return -1;
 	ulen = lwip_ntohs(uh.len);
 	if (ulen < sizeof(uh) || ulen > p->tot_len - iphl)
 		return -1;
-	ip4_addr_copy(src, ih.src);
-	ip4_addr_copy(*dst, ih.dest);
 	if (pbuf_remove_header(p, iphl))
 		return -1;
 	pbuf_realloc(p, ulen);		/* drop bytes past the UDP length */
 
+	/* the checksum is optional over IPv4 only (RFC 8200 8.1) */
+	if (uh.chksum == 0 && IP_IS_V6(dst))
+		return -1;
 	if (uh.chksum != 0 &&
 	    NETIF_CHECKSUM_ENABLED(&e->netif, NETIF_CHECKSUM_CHECK_UDP) &&
-	    inet_chksum_pseudo(p, IP_PROTO_UDP, ulen, &src, dst) != 0)
+	    ip_chksum_pseudo(p, IP_PROTO_UDP, ulen, src, dst) != 0)
 		return -1;
 
 	*sport = lwip_ntohs(uh.src);
@@ -759,13 +793,14 @@ static int dns_udp_take(struct sn_engine *e, struct pbuf *p, ip4_addr_t *dst,
  * dns_find() - a slot holding the same query from the same guest socket
  * @d:		relay state
  * @dst:	the query's destination
+ * @gaddr:	the guest's address
  * @gport:	guest port
  * @len:	query length in dns_buf
  *
  * Return: the slot, or NULL
  */
-static struct sn_dns_query *dns_find(struct sn_dns *d, const ip4_addr_t *dst,
-				     uint16_t gport, size_t len)
+static struct sn_dns_query *dns_find(struct sn_dns *d, const ip_addr_t *dst,
+				     const ip_addr_t *gaddr, uint16_t gport, size_t len)
 {
 	unsigned i;
 
@@ -773,7 +808,7 @@ static struct sn_dns_query *dns_find(struct sn_dns *d, const ip4_addr_t *dst,
 		struct sn_dns_query *q = &d->q[i];
 
 		if (q->used && q->guest_port == gport && q->len == len &&
-		    ip4_addr_eq(&q->orig_dst, dst) &&
+		    ip_addr_eq(&q->orig_dst, dst) && ip_addr_eq(&q->guest_addr, gaddr) &&
 		    memcmp(q->msg, dns_buf, len) == 0)
 			return q;
 	}
@@ -803,27 +838,32 @@ static struct sn_dns_query *dns_alloc(struct sn_dns *d)
 }
 
 /**
- * sn_dns_input4() - a guest UDP datagram to port 53 of any IPv4 address
+ * sn_dns_input() - a guest UDP datagram to port 53 of any address
  * @e:		engine
- * @p:		packet, payload at its validated IPv4 header; consumed
+ * @p:		packet, payload at its validated IPv4 or IPv6 header; consumed
+ * @hlen:	offset of the UDP header
+ * @src:	the guest's address
+ * @dst:	the destination address (IPv4-mapped: the IPv4 address)
  */
-void sn_dns_input4(struct sn_engine *e, struct pbuf *p)
+void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
+		  const ip_addr_t *dst_)
 {
 	struct sn_dns *d = e->dns;
 	struct sn_dns_query *q;
 	uint16_t gport;
-	ip4_addr_t dst;
+	ip_addr_t dst = *dst_;
 	size_t len, qend = SIZEOF_DNS_HDR;
 	int bad;
 
-	bad = dns_udp_take(e, p, &dst, &gport, &len);
+	bad = dns_udp_take(e, p, hlen, src, &dst, &gport, &len);
 	pbuf_free(p);
 	if (bad || len < SIZEOF_DNS_HDR || (dns_buf[2] & DNS_FLAG1_RESPONSE)) {
 		e->st.drop_malformed++;
 		return;
 	}
-	if (!d || ip4_addr_ismulticast(&dst) ||
-	    ip4_addr_isbroadcast(&dst, &e->netif)) {
+	if (!d || (IP_IS_V6(&dst) ? ip6_addr_ismulticast(ip_2_ip6(&dst)) :
+		   (ip4_addr_ismulticast(ip_2_ip4(&dst)) ||
+		    ip4_addr_isbroadcast(ip_2_ip4(&dst), &e->netif)))) {
 		e->st.drop_unsupported++;
 		return;
 	}
@@ -831,14 +871,14 @@ void sn_dns_input4(struct sn_engine *e, struct pbuf *p)
 
 	if (get16(dns_buf + 4) != 1 || len > SN_DNS_QUERY_MAX ||
 	    dns_skip_questions(dns_buf, len, 1, &qend) < 0) {
-		dns_formerr(e, &dst, gport, len);
+		dns_formerr(e, &dst, src, gport, len);
 		return;
 	}
 
 	/* Policy issue: name filtering hooks in here (a denied name is
 	 * answered NXDOMAIN, never REFUSED). */
 
-	if (dns_find(d, &dst, gport, len))
+	if (dns_find(d, &dst, src, gport, len))
 		return;		/* retransmission: the query in flight answers */
 	q = dns_alloc(d);
 	if (!q) {
@@ -851,13 +891,34 @@ void sn_dns_input4(struct sn_engine *e, struct pbuf *p)
 	q->qend = (uint16_t)qend;
 	q->id = get16(dns_buf);
 	q->guest_port = gport;
-	ip4_addr_copy(q->orig_dst, dst);
+	q->orig_dst = dst;
+	q->guest_addr = *src;
 	q->max_answer = dns_edns_size(q->msg, len, qend);
 	q->fd = -1;
 	q->slot = -1;
 	q->cur = 0;
 	dns_upstreams(e, q);
 	dns_try(e, q);
+}
+
+/**
+ * sn_dns_input4() - a guest UDP datagram to port 53 of any IPv4 address
+ * @e:		engine
+ * @p:		packet, payload at its validated IPv4 header; consumed
+ */
+void sn_dns_input4(struct sn_engine *e, struct pbuf *p)
+{
+	const struct ip_hdr *iph = p->payload;
+	ip_addr_t src, dst;
+
+	if (p->len < IP_HLEN) {
+		e->st.drop_malformed++;
+		pbuf_free(p);
+		return;
+	}
+	ip_addr_copy_from_ip4(src, iph->src);
+	ip_addr_copy_from_ip4(dst, iph->dest);
+	sn_dns_input(e, p, IPH_HL_BYTES(iph), &src, &dst);
 }
 
 /**

@@ -7,16 +7,19 @@
  * and the echo replies back. The gateway's own echo is answered by lwIP.
  *
  * Flow
- *   One flow per (destination, guest echo identifier). A flow owns one
- *   ping socket: socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), non-blocking,
+ *   One flow per (destination, guest echo identifier), IPv4 or IPv6 in one
+ *   table. A flow owns one ping socket: socket(AF_INET, SOCK_DGRAM,
+ *   IPPROTO_ICMP), or socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6) for
+ *   ICMPv6 echo (same permission: net.ipv4.ping_group_range), non-blocking,
  *   connect()ed to the destination. The kernel gives the socket its own
  *   identifier, rewrites the one in every request we send and fills the
  *   checksum; it delivers to the socket only replies carrying that
  *   identifier. Sequence numbers and payload pass through unchanged.
  *
  * Guest to host
- *   sn_icmp_input4() checks the ICMP message (at least 8 bytes, checksum
- *   over the whole message, echo request with code 0), finds or opens the
+ *   sn_icmp_input() checks the ICMP message (at least 8 bytes, checksum
+ *   over the whole message, with the pseudo header for ICMPv6; echo
+ *   request with code 0), finds or opens the
  *   flow and send()s the message. Echo is best effort: a full socket or a
  *   send error drops the request (icmp_drop), nothing is queued.
  *   As in the UDP relay, the gateway is a hop: a request with TTL 1 (or 0)
@@ -28,11 +31,18 @@
  *   On POLLIN up to SN_ICMP_RECV_BATCH replies are recv()ed (ICMP header
  *   and payload, with the kernel's identifier). The guest's identifier is
  *   put back, the checksum recomputed with lwIP's inet_chksum(), and the
- *   reply goes to the guest with sn_ip4_output() from the destination
- *   address.
+ *   reply goes to the guest with sn_ip4_output() (sn_ip6_output(), to the
+ *   guest address the request came from) from the destination address.
+ *   The destinations relayed are unicast addresses other than the
+ *   gateway's and the guest's: the host's loopback (127/8, ::1) is denied
+ *   (host_denied), and IPv4-mapped or -compatible IPv6 destinations are
+ *   dropped (no ICMPv6 ping socket reaches an IPv4 host; dialling them
+ *   over ICMPv4 would need echo translation).
  *
  * ICMP errors
- *   Ping sockets have IP_RECVERR on. An ICMP error about a request
+ *   Ping sockets have IP_RECVERR (IPV6_RECVERR) on; ICMPv6 errors
+ *   (unreachable, packet too big with the MTU, time exceeded, parameter
+ *   problem) go to the guest through sn_icmp6_error(). An ICMP error about a request
  *   (destination unreachable, time exceeded, parameter problem) lands in
  *   the socket's error queue with the offender's address and the request
  *   as it left the host; sn_icmp_errqueue() sends the guest the same error
@@ -73,10 +83,13 @@
 #include "lwip/icmp.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/ip6_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/prot/icmp.h"
+#include "lwip/prot/icmp6.h"
 #include "lwip/prot/ip.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
 #include "netif/guestif.h"
 #include "relay/relay.h"
 
@@ -87,8 +100,10 @@
 #define SN_ICMP_BUF_SIZE	65536
 /* ICMP echo header: type, code, checksum, identifier, sequence number. */
 #define SN_ICMP_ECHO_HLEN	8
-/* Longest IPv4 header, kept per flow for ICMP errors about its requests. */
-#define SN_ICMP_IPH_MAX		60
+/* Longest IP header kept per flow for ICMP errors about its requests: an
+ * IPv4 header with options, or an IPv6 header and 40 bytes of extension
+ * headers (longer ones are not relayed). */
+#define SN_ICMP_IPH_MAX		80
 /* Most of a request quoted back to the guest (RFC 1812: 576 bytes in all). */
 #define SN_ICMP_QUOTE_MAX	(576 - IP_HLEN - 8)
 /* Error queue entries read from one socket per callback. */
@@ -99,7 +114,8 @@
  * @ic:		the relay, for socket callbacks
  * @fd:		connected ping socket, -1 when the entry is free
  * @slot:	engine fd slot of @fd
- * @dst:	destination address (replies' source)
+ * @dst:	destination address (replies' source), IPv4 or IPv6
+ * @gaddr:	the guest's address (IPv6 replies' destination)
  * @id:		guest's echo identifier, network order
  * @last_ms:	time of the last request or reply
  * @gen:	bumped when the flow closes, so a loop that hands control
@@ -112,7 +128,8 @@ struct sn_icmp_flow {
 	struct sn_icmp *ic;
 	int fd;
 	int slot;
-	ip4_addr_t dst;
+	ip_addr_t dst;
+	ip_addr_t gaddr;
 	u16_t id;
 	uint32_t last_ms;
 	uint32_t gen;
@@ -198,19 +215,26 @@ static u16_t sn_icmp_cksum_adjust(u16_t sum, u16_t old, u16_t new)
  * back from send() already) is dropped.
  */
 static void sn_icmp_report(struct sn_icmp *ic, struct sn_icmp_flow *f,
-			   const struct sock_extended_err *ee, const struct sockaddr_in *off,
+			   const struct sock_extended_err *ee, const struct sockaddr_storage *off,
 			   const u8_t *req, size_t len)
 {
 	struct sn_engine *e = ic->e;
 	struct icmp_echo_hdr *h = (struct icmp_echo_hdr *)ic->quote;
 	u8_t type = ee->ee_type, code = ee->ee_code;
+	int v6 = IP_IS_V6(&f->dst);
 	u32_t info = 0;
-	ip4_addr_t src;
+	ip_addr_t src;
 	u16_t sum;
 
-	if (ee->ee_origin != SO_EE_ORIGIN_ICMP || !f->iphlen || len < SN_ICMP_ECHO_HLEN)
+	if (ee->ee_origin != (v6 ? SO_EE_ORIGIN_ICMP6 : SO_EE_ORIGIN_ICMP) || !f->iphlen ||
+	    len < SN_ICMP_ECHO_HLEN)
 		return;
-	if (type == ICMP_PP) {
+	if (v6) {
+		if (type == ICMP6_TYPE_PTB || type == ICMP6_TYPE_PP)
+			info = ee->ee_info;
+		else if (type != ICMP6_TYPE_DUR && type != ICMP6_TYPE_TE)
+			return;
+	} else if (type == ICMP_PP) {
 		info = ee->ee_info << 24;
 	} else if (type == ICMP_DUR && code == ICMP_DUR_FRAG) {
 		if (!(f->iph[6] & (IP_DF >> 8)))
@@ -231,11 +255,24 @@ static void sn_icmp_report(struct sn_icmp *ic, struct sn_icmp_flow *f,
 	memmove(ic->quote + f->iphlen, ic->quote, len);
 	memcpy(ic->quote, f->iph, f->iphlen);
 
-	if (off->sin_family == AF_INET && off->sin_addr.s_addr != PP_HTONL(INADDR_ANY))
-		ip4_addr_set_u32(&src, off->sin_addr.s_addr);
+	if (v6) {
+		const struct sockaddr_in6 *o = (const struct sockaddr_in6 *)off;
+
+		ip_addr_set_zero_ip6(&src);
+		if (off->ss_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&o->sin6_addr) &&
+		    !IN6_IS_ADDR_LOOPBACK(&o->sin6_addr))
+			memcpy(ip_2_ip6(&src)->addr, &o->sin6_addr, 16);
+		else
+			memcpy(ip_2_ip6(&src)->addr, &e->cfg.gw_ip6, 16);
+		sn_icmp6_error(e, ip_2_ip6(&src), type, code, info, ic->quote, f->iphlen + len);
+		return;
+	}
+	if (off->ss_family == AF_INET &&
+	    ((const struct sockaddr_in *)off)->sin_addr.s_addr != PP_HTONL(INADDR_ANY))
+		ip_addr_set_ip4_u32_val(src, ((const struct sockaddr_in *)off)->sin_addr.s_addr);
 	else
-		ip4_addr_set_u32(&src, e->cfg.gw_ip4.s_addr);
-	sn_icmp4_error(e, &src, type, code, info, ic->quote, f->iphlen + len);
+		ip_addr_set_ip4_u32_val(src, e->cfg.gw_ip4.s_addr);
+	sn_icmp4_error(e, ip_2_ip4(&src), type, code, info, ic->quote, f->iphlen + len);
 }
 
 /**
@@ -251,10 +288,11 @@ static int sn_icmp_errqueue(struct sn_icmp *ic, struct sn_icmp_flow *f)
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
-				    sizeof(struct sockaddr_in))];
+				    sizeof(struct sockaddr_in6))];
 	} ctl;
 	struct sock_extended_err ee;
-	struct sockaddr_in off;
+	struct sockaddr_storage off;
+	size_t olen;
 	struct cmsghdr *c;
 	struct msghdr mh;
 	struct iovec iov;
@@ -282,12 +320,15 @@ static int sn_icmp_errqueue(struct sn_icmp *ic, struct sn_icmp_flow *f)
 		have = 0;
 		memset(&off, 0, sizeof(off));
 		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != SOL_IP || c->cmsg_type != IP_RECVERR ||
+			if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+			      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
 			    c->cmsg_len < CMSG_LEN(sizeof(ee)))
 				continue;
 			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			if (c->cmsg_len >= CMSG_LEN(sizeof(ee) + sizeof(off)))
-				memcpy(&off, CMSG_DATA(c) + sizeof(ee), sizeof(off));
+			olen = c->cmsg_len - CMSG_LEN(sizeof(ee));
+			if (olen > sizeof(struct sockaddr_in6))
+				olen = sizeof(struct sockaddr_in6);
+			memcpy(&off, CMSG_DATA(c) + sizeof(ee), olen);
 			have = 1;
 		}
 		if (!have)
@@ -308,8 +349,9 @@ static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 {
 	struct sn_engine *e = ic->e;
 	struct icmp_echo_hdr *h = (struct icmp_echo_hdr *)ic->buf;
+	int v6 = IP_IS_V6(&f->dst);
 	uint32_t gen = f->gen;
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	socklen_t fromlen;
 	struct pbuf *p;
 	ssize_t n;
@@ -334,7 +376,12 @@ static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 			continue;
 		}
 		if (n < SN_ICMP_ECHO_HLEN || n > SN_ICMP_MSG_MAX ||
-		    h->type != ICMP_ER || from.sin_addr.s_addr != f->dst.addr) {
+		    (v6 ? h->type != ICMP6_TYPE_EREP ||
+			  memcmp(&((struct sockaddr_in6 *)&from)->sin6_addr,
+				 ip_2_ip6(&f->dst)->addr, 16) :
+			  h->type != ICMP_ER ||
+			  ((struct sockaddr_in *)&from)->sin_addr.s_addr !=
+				  ip4_addr_get_u32(ip_2_ip4(&f->dst)))) {
 			e->st.icmp_drop++;
 			continue;
 		}
@@ -342,7 +389,8 @@ static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 		f->last_ms = sn_now_ms();
 		h->id = f->id;
 		h->chksum = 0;
-		h->chksum = inet_chksum(ic->buf, (u16_t)n);
+		if (!v6)
+			h->chksum = inet_chksum(ic->buf, (u16_t)n);
 
 		p = pbuf_alloc(PBUF_IP, (u16_t)n, PBUF_RAM);
 		if (!p || pbuf_take(p, ic->buf, (u16_t)n) != ERR_OK) {
@@ -351,7 +399,15 @@ static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 			e->st.icmp_drop++;
 			continue;
 		}
-		err = sn_ip4_output(e, p, &f->dst, IP_PROTO_ICMP);
+		if (v6) {
+			((struct icmp_echo_hdr *)p->payload)->chksum =
+				ip6_chksum_pseudo(p, IP6_NEXTH_ICMP6, p->tot_len,
+						  ip_2_ip6(&f->dst), ip_2_ip6(&f->gaddr));
+			err = sn_ip6_output(e, p, ip_2_ip6(&f->dst), ip_2_ip6(&f->gaddr),
+					    IP6_NEXTH_ICMP6);
+		} else {
+			err = sn_ip4_output(e, p, ip_2_ip4(&f->dst), IP_PROTO_ICMP);
+		}
 		pbuf_free(p);
 		if (err != ERR_OK)
 			e->st.icmp_drop++;
@@ -404,7 +460,7 @@ static void sn_icmp_sock_ready(void *ctx, int fd, short revents)
  *
  * Return: the flow of (@dst, @id), or NULL
  */
-static struct sn_icmp_flow *sn_icmp_lookup(struct sn_icmp *ic, const ip4_addr_t *dst,
+static struct sn_icmp_flow *sn_icmp_lookup(struct sn_icmp *ic, const ip_addr_t *dst,
 					   u16_t id, struct sn_icmp_flow **victim)
 {
 	uint32_t now = sn_now_ms();
@@ -419,7 +475,7 @@ static struct sn_icmp_flow *sn_icmp_lookup(struct sn_icmp *ic, const ip4_addr_t 
 				*victim = f;
 			continue;
 		}
-		if (f->id == id && ip4_addr_eq(&f->dst, dst))
+		if (f->id == id && ip_addr_eq(&f->dst, dst))
 			return f;
 		if (!*victim || ((*victim)->fd >= 0 &&
 				 now - f->last_ms > now - (*victim)->last_ms))
@@ -438,12 +494,15 @@ static struct sn_icmp_flow *sn_icmp_lookup(struct sn_icmp *ic, const ip4_addr_t 
  * Return: 0, or -1 (counted by the caller; EACCES/EPERM logged once)
  */
 static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
-			const ip4_addr_t *dst, u16_t id)
+			const ip_addr_t *dst, const ip_addr_t *gaddr, u16_t id)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct sockaddr_storage to;
+	int v6 = IP_IS_V6(dst);
+	socklen_t tl = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	int fd, slot, on = 1;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
 	if (fd < 0) {
 		if ((errno == EACCES || errno == EPERM) && !ic->warned) {
 			ic->warned = 1;
@@ -453,10 +512,18 @@ static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 		return -1;
 	}
 	/* ICMP errors about our requests, with type, code and offender */
-	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on)) < 0)
-		sn_log(ic->e, SN_LOG_DEBUG, "icmp: IP_RECVERR: %s", strerror(errno));
-	to.sin_addr.s_addr = dst->addr;
-	if (connect(fd, (const struct sockaddr *)&to, sizeof(to)) < 0) {
+	if ((v6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on)) :
+		  setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on))) < 0)
+		sn_log(ic->e, SN_LOG_DEBUG, "icmp: RECVERR: %s", strerror(errno));
+	memset(&to, 0, sizeof(to));
+	if (v6) {
+		((struct sockaddr_in6 *)&to)->sin6_family = AF_INET6;
+		memcpy(&((struct sockaddr_in6 *)&to)->sin6_addr, ip_2_ip6(dst)->addr, 16);
+	} else {
+		((struct sockaddr_in *)&to)->sin_family = AF_INET;
+		((struct sockaddr_in *)&to)->sin_addr.s_addr = ip4_addr_get_u32(ip_2_ip4(dst));
+	}
+	if (connect(fd, (const struct sockaddr *)&to, tl) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -473,6 +540,7 @@ static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 	f->fd = fd;
 	f->slot = slot;
 	f->dst = *dst;
+	f->gaddr = *gaddr;
 	f->id = id;
 	f->last_ms = sn_now_ms();
 	f->ttl = -1;
@@ -482,20 +550,77 @@ static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 }
 
 /**
- * sn_icmp_input4() - an ICMP message from the guest to relay
+ * sn_icmp_dst_ok() - may an echo request to this address be relayed
  * @e:		engine
- * @p:		IPv4 packet (payload at the IP header, validated and
- *		reassembled by the hook); consumed
+ * @dst:	destination, IPv4 or IPv6
+ *
+ * Counts what it refuses: the host's loopback (reached only as the
+ * gateway) in host_denied, the rest (not unicast, the gateway's or the
+ * guest's own address, IPv4-mapped and -compatible IPv6 addresses, which
+ * ICMPv6 cannot reach) in drop_unsupported.
+ *
+ * Return: non-zero if it may
  */
-void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
+static int sn_icmp_dst_ok(struct sn_engine *e, const ip_addr_t *dst)
+{
+	if (IP_IS_V6(dst)) {
+		const ip6_addr_t *d6 = ip_2_ip6(dst);
+
+		if (ip6_addr_isipv4mappedipv6(d6) || ip6_addr_isipv4compat(d6)) {
+			u32_t a = lwip_ntohl(d6->addr[3]);
+
+			if ((a >> 24) == 127)
+				e->st.host_denied++;
+			else
+				e->st.drop_unsupported++;
+			return 0;
+		}
+		if (ip6_addr_isloopback(d6)) {
+			e->st.host_denied++;
+			return 0;
+		}
+		if (ip6_addr_isany(d6) || ip6_addr_islinklocal(d6) || ip6_addr_ismulticast(d6) ||
+		    !memcmp(d6->addr, &e->cfg.gw_ip6, 16) ||
+		    !memcmp(d6->addr, &e->cfg.guest_ip6, 16)) {
+			e->st.drop_unsupported++;
+			return 0;
+		}
+		return 1;
+	}
+
+	u32_t a = ip4_addr_get_u32(ip_2_ip4(dst));
+
+	if (ip4_addr_isloopback(ip_2_ip4(dst))) {
+		e->st.host_denied++;
+		return 0;
+	}
+	if ((a & PP_HTONL(0xff000000UL)) == 0 || ip4_addr_ismulticast(ip_2_ip4(dst)) ||
+	    ip4_addr_isbroadcast(ip_2_ip4(dst), &e->netif) || a == PP_HTONL(0xffffffffUL) ||
+	    a == e->cfg.gw_ip4.s_addr || a == e->cfg.guest_ip4.s_addr) {
+		e->st.drop_unsupported++;
+		return 0;
+	}
+	return 1;
+}
+
+/**
+ * sn_icmp_input() - an ICMP or ICMPv6 echo request from the guest to relay
+ * @e:		engine
+ * @p:		packet (payload at the IP header, validated and reassembled
+ *		by the hook); consumed
+ * @iphlen:	offset of the ICMP header (after IPv6 extension headers)
+ * @src:	the guest's address
+ * @dst:	the destination
+ */
+void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t iphlen, const ip_addr_t *src,
+		   const ip_addr_t *dst)
 {
 	struct sn_icmp *ic = e->icmp;
-	const struct ip_hdr *iph = p->payload;
 	struct sn_icmp_flow *f, *victim;
 	struct icmp_echo_hdr h;
-	ip4_addr_t dst, gw;
-	u16_t iphlen, len;
-	u32_t a;
+	int v6 = IP_IS_V6(dst);
+	ip_addr_t gw;
+	u16_t len;
 	int ttl;
 
 	if (!ic) {
@@ -503,36 +628,35 @@ void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
 		pbuf_free(p);
 		return;
 	}
-	if (p->len < IP_HLEN)
+	if (iphlen > SN_ICMP_IPH_MAX || p->tot_len < iphlen + SN_ICMP_ECHO_HLEN)
 		goto malformed;
-	iphlen = IPH_HL_BYTES(iph);
-	ip4_addr_copy(dst, iph->dest);
-	ttl = IPH_TTL(iph);
-	if (iphlen > SN_ICMP_IPH_MAX || p->tot_len < iphlen + SN_ICMP_ECHO_HLEN ||
-	    pbuf_remove_header(p, iphlen))
+	ttl = pbuf_get_at(p, v6 ? 7 : 8);
+	/* keep the guest's IP header for ICMP errors (copied into the flow
+	 * once the request is sent) */
+	if (pbuf_copy_partial(p, ic->quote, iphlen, 0) != iphlen || pbuf_remove_header(p, iphlen))
 		goto malformed;
 	len = p->tot_len;
 
-	IF__NETIF_CHECKSUM_ENABLED(&e->netif, NETIF_CHECKSUM_CHECK_ICMP) {
-		if (inet_chksum_pbuf(p) != 0)
+	if (v6) {
+		/* the ICMPv6 checksum covers a pseudo header: always checked */
+		if (ip6_chksum_pseudo(p, IP6_NEXTH_ICMP6, len, ip_2_ip6(src), ip_2_ip6(dst)) != 0)
 			goto malformed;
+	} else {
+		IF__NETIF_CHECKSUM_ENABLED(&e->netif, NETIF_CHECKSUM_CHECK_ICMP) {
+			if (inet_chksum_pbuf(p) != 0)
+				goto malformed;
+		}
 	}
 	if (pbuf_copy_partial(p, &h, sizeof(h), 0) != sizeof(h))
 		goto malformed;
 
-	/* The host's own loopback is reached only as the gateway. */
-	a = dst.addr;
-	if (ip4_addr_isloopback(&dst)) {
-		e->st.host_denied++;
+	/* Echo requests to a unicast address that is not ours only. */
+	if (h.type != (v6 ? ICMP6_TYPE_EREQ : ICMP_ECHO) || h.code != 0) {
+		e->st.drop_unsupported++;
 		pbuf_free(p);
 		return;
 	}
-	/* Echo requests to a unicast address that is not ours only. */
-	if (h.type != ICMP_ECHO || h.code != 0 || (a & PP_HTONL(0xff000000UL)) == 0 ||
-	    ip4_addr_ismulticast(&dst) || ip4_addr_isbroadcast(&dst, &e->netif) ||
-	    a == PP_HTONL(0xffffffffUL) || a == e->cfg.gw_ip4.s_addr ||
-	    a == e->cfg.guest_ip4.s_addr) {
-		e->st.drop_unsupported++;
+	if (!sn_icmp_dst_ok(e, dst)) {
 		pbuf_free(p);
 		return;
 	}
@@ -540,16 +664,24 @@ void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
 	/* The gateway is the first hop: the request expires here. */
 	if (ttl <= 1) {
 		e->st.ttl_expired++;
-		ip4_addr_set_u32(&gw, e->cfg.gw_ip4.s_addr);
-		if (!pbuf_add_header_force(p, iphlen))
-			sn_icmp4_error_pbuf(e, &gw, ICMP_TE, ICMP_TE_TTL, 0, p);
+		if (!pbuf_add_header_force(p, iphlen)) {
+			if (v6) {
+				ip_addr_set_zero_ip6(&gw);
+				memcpy(ip_2_ip6(&gw)->addr, &e->cfg.gw_ip6, 16);
+				sn_icmp6_error_pbuf(e, ip_2_ip6(&gw), ICMP6_TYPE_TE, ICMP6_TE_HL, 0,
+						    p);
+			} else {
+				ip_addr_set_ip4_u32_val(gw, e->cfg.gw_ip4.s_addr);
+				sn_icmp4_error_pbuf(e, ip_2_ip4(&gw), ICMP_TE, ICMP_TE_TTL, 0, p);
+			}
+		}
 		pbuf_free(p);
 		return;
 	}
 
-	f = sn_icmp_lookup(ic, &dst, h.id, &victim);
+	f = sn_icmp_lookup(ic, dst, h.id, &victim);
 	if (!f) {
-		if (sn_icmp_open(ic, victim, &dst, h.id) < 0) {
+		if (sn_icmp_open(ic, victim, dst, src, h.id) < 0) {
 			e->st.icmp_drop++;
 			pbuf_free(p);
 			return;
@@ -557,14 +689,20 @@ void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
 		f = victim;
 	}
 	f->last_ms = sn_now_ms();
+	f->gaddr = *src;
 
 	/* it leaves the host one hop further on */
 	if (f->ttl != ttl - 1) {
-		if (setsockopt(f->fd, IPPROTO_IP, IP_TTL, &(int){ ttl - 1 }, sizeof(int)) == 0)
+		int r = v6 ? setsockopt(f->fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &(int){ ttl - 1 },
+					sizeof(int)) :
+			     setsockopt(f->fd, IPPROTO_IP, IP_TTL, &(int){ ttl - 1 }, sizeof(int));
+
+		if (r == 0)
 			f->ttl = ttl - 1;
 		else
-			sn_log(e, SN_LOG_DEBUG, "icmp: IP_TTL %d: %s", ttl - 1, strerror(errno));
+			sn_log(e, SN_LOG_DEBUG, "icmp: TTL %d: %s", ttl - 1, strerror(errno));
 	}
+	memcpy(f->iph, ic->quote, iphlen);
 	if (pbuf_copy_partial(p, ic->buf, len, 0) != len)
 		goto drop;
 	if (send(f->fd, ic->buf, len, MSG_NOSIGNAL) < 0) {
@@ -579,7 +717,6 @@ void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
 		    send(f->fd, ic->buf, len, MSG_NOSIGNAL) < 0)
 			goto drop;
 	}
-	memcpy(f->iph, iph, iphlen);
 	f->iphlen = (u8_t)iphlen;
 	e->st.icmp_echo_relayed++;
 	pbuf_free(p);
@@ -593,6 +730,27 @@ drop:
 malformed:
 	e->st.drop_malformed++;
 	pbuf_free(p);
+}
+
+/**
+ * sn_icmp_input4() - an IPv4 ICMP message from the guest to relay
+ * @e:		engine
+ * @p:		IPv4 packet (payload at the IP header, validated and
+ *		reassembled by the hook); consumed
+ */
+void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
+{
+	const struct ip_hdr *iph = p->payload;
+	ip_addr_t src, dst;
+
+	if (p->len < IP_HLEN) {
+		e->st.drop_malformed++;
+		pbuf_free(p);
+		return;
+	}
+	ip_addr_copy_from_ip4(src, iph->src);
+	ip_addr_copy_from_ip4(dst, iph->dest);
+	sn_icmp_input(e, p, IPH_HL_BYTES(iph), &src, &dst);
 }
 
 /**

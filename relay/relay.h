@@ -26,18 +26,26 @@ void sn_tcp_tick(struct sn_engine *e);
 int sn_udp_init(struct sn_engine *e);
 void sn_udp_fini(struct sn_engine *e);
 void sn_udp_input4(struct sn_engine *e, struct pbuf *p);
+void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
+		  const ip_addr_t *dst);
+err_t sn_udp_output(struct sn_engine *e, const ip_addr_t *src, u16_t sport,
+		    const ip_addr_t *dst, u16_t dport, const void *data, size_t len);
 void sn_udp_tick(struct sn_engine *e);
 
 /* icmp.c */
 int sn_icmp_init(struct sn_engine *e);
 void sn_icmp_fini(struct sn_engine *e);
 void sn_icmp_input4(struct sn_engine *e, struct pbuf *p);
+void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
+		   const ip_addr_t *dst);
 void sn_icmp_tick(struct sn_engine *e);
 
 /* dns.c */
 int sn_dns_init(struct sn_engine *e);
 void sn_dns_fini(struct sn_engine *e);
 void sn_dns_input4(struct sn_engine *e, struct pbuf *p);
+void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
+		  const ip_addr_t *dst);
 void sn_dns_tick(struct sn_engine *e);
 /**
  * sn_dns_upstream() - the upstream resolver the gateway forwards to first

@@ -7,27 +7,39 @@
  *
  * Session
  *   One session per (guest address:port, destination address:port) as the
- *   guest wrote it. A session owns exactly one host socket: AF_INET,
- *   SOCK_DGRAM, non-blocking, bound to the wildcard (the kernel picks the
- *   port) and connect()ed to the destination, so the kernel accepts replies
- *   from that peer only. Destination 53 never arrives here (dns.c has it).
+ *   guest wrote it, IPv4 or IPv6: one table for both families, keyed by
+ *   lwIP's ip_addr_t. A session owns exactly one host socket: AF_INET or
+ *   AF_INET6 (the family of the address dialled, which for IPv4-mapped
+ *   destinations and host access may differ from the guest's), SOCK_DGRAM,
+ *   non-blocking, bound to the wildcard (the kernel picks the port) and
+ *   connect()ed to the destination, so the kernel accepts replies from
+ *   that peer only. Destination 53 never arrives here (dns.c has it).
  *
  * Destinations
- *   - the gateway (cfg.gw_ip4) stands for the host: with
- *     cfg.allow_host_loopback the socket connects to 127.0.0.1 on the same
- *     port, otherwise the guest gets ICMP port unreachable (host_denied);
- *   - 127.0.0.0/8 written directly is never dialled (host_denied, silent
- *     drop): host access only goes through the gateway address;
- *   - 0.0.0.0/8, broadcast, multicast, the guest's own address, port 0:
- *     dropped (drop_unsupported);
- *   - anything else is dialled as is, unless the datagram's TTL is 1 (or
- *     0): then the gateway is the hop where it expires, and the guest gets
- *     ICMP time exceeded from the gateway address instead (ttl_expired;
- *     no session, nothing sent). connect() failing with ENETUNREACH or
+ *   - the gateway (cfg.gw_ip4, cfg.gw_ip6) stands for the host: with
+ *     cfg.allow_host_loopback the socket connects to the host's loopback
+ *     of the guest's family (127.0.0.1 or ::1) on the same port, or to the
+ *     other one when only that one has a socket bound to the port
+ *     (sn_udp_host_target(): a bind() probe, as UDP has no handshake to
+ *     fail over on); otherwise the guest gets ICMP port unreachable
+ *     (host_denied);
+ *   - 127.0.0.0/8 or ::1 written directly is never dialled (host_denied,
+ *     silent drop): host access only goes through the gateway address;
+ *   - an IPv4-mapped (::ffff:a.b.c.d) or -compatible (::a.b.c.d) IPv6
+ *     destination is the IPv4 address it carries, with every IPv4 rule,
+ *     dialled over AF_INET; replies and errors still come from the mapped
+ *     address the guest wrote;
+ *   - 0.0.0.0/8, broadcast, multicast, the guest's own address, IPv6
+ *     unspecified and link-local, port 0: dropped (drop_unsupported);
+ *   - anything else is dialled as is, unless the datagram's TTL (hop
+ *     limit) is 1 (or 0): then the gateway is the hop where it expires, and
+ *     the guest gets ICMP (ICMPv6) time exceeded from the gateway address
+ *     instead (ttl_expired; no session, nothing sent). connect() failing with ENETUNREACH or
  *     EHOSTUNREACH answers the guest with ICMP net/host unreachable.
  *
  * Guest to host
- *   sn_udp_input4() validates the UDP header (length, checksum), finds or
+ *   sn_udp_input() validates the UDP header (length, checksum; a zero
+ *   checksum is accepted over IPv4 only, RFC 8200 8.1), finds or
  *   opens the session and send()s the payload. If the socket is full
  *   (EAGAIN) the datagram (the pbuf itself, no copy) waits in a per-session
  *   queue bounded by SN_UDP_QUEUE_DGRAMS and SN_UDP_QUEUE_BYTES; the socket
@@ -35,7 +47,8 @@
  *   datagrams are dropped (udp_drop_queue).
  *
  *   The engine is a router, so a datagram leaves the host with the guest's
- *   TTL minus one: the socket's IP_TTL is set before a datagram whose TTL
+ *   TTL minus one: the socket's IP_TTL (IPV6_UNICAST_HOPS for an AF_INET6
+ *   socket) is set before a datagram whose TTL
  *   differs from the last one's (one setsockopt() per change, the value is
  *   cached per session). Sessions to the host's loopback keep the default.
  *   Each datagram sent leaves its first SN_UDP_QUOTE bytes (guest IP
@@ -44,13 +57,15 @@
  *
  * Host to guest
  *   On POLLIN up to SN_UDP_RECV_BATCH datagrams are recv()ed into the
- *   relay's 64 KiB buffer and sent to the guest with sn_udp4_output() from
- *   the address and port the guest talked to (the gateway, not 127.0.0.1,
- *   for mapped sessions). Any socket error other than those below ends the
+ *   relay's 64 KiB buffer and sent to the guest with sn_udp_output()
+ *   (sn_udp4_output() or sn_udp6_output(), which always fills in the UDP
+ *   checksum) from the address and port the guest talked to (the gateway,
+ *   not 127.0.0.1 or ::1, for host sessions), to the guest address the
+ *   session came from. Any socket error other than those below ends the
  *   session.
  *
  * ICMP errors
- *   Session sockets have IP_RECVERR on: an ICMP error about a datagram
+ *   Session sockets have IP_RECVERR (IPV6_RECVERR) on: an ICMP error about a datagram
  *   (from the destination or a router on the way) is queued on the
  *   socket's error queue with its type, code, info and the offender's
  *   address, and the socket polls POLLERR. sn_udp_errqueue() reads the
@@ -76,7 +91,13 @@
  *   default (IP_PMTUDISC_WANT): DF on the wire, and datagrams bigger than
  *   a path MTU the host has learnt are fragmented by the host rather than
  *   refused. All ICMP errors to the guest share one rate limit
- *   (netif/output.c). Only IPv4 for now.
+ *   (netif/output.c). An IPv6 guest gets ICMPv6: port unreachable is
+ *   type 1 code 4, packet too big type 2 with the MTU (at least 1280),
+ *   hop limit exceeded type 3 (sn_icmp6_error(), quoting up to 1280
+ *   bytes' worth). An error of the other family (an IPv4-mapped
+ *   destination dialled over AF_INET, or host access on the other
+ *   loopback) is translated by sn_udp_translate(): time exceeded to time
+ *   exceeded, the rest by the errno the kernel gave it.
  *
  * Bounds and lifetime
  *   The session table is one array of cfg.max_udp_sessions entries
@@ -106,9 +127,12 @@
 #include "lwip/icmp.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/ip6_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/prot/ip.h"
+#include "lwip/prot/icmp6.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
 #include "lwip/prot/udp.h"
 #include "netif/guestif.h"
 #include "relay/relay.h"
@@ -123,7 +147,7 @@
 /* Bytes of the last datagram sent kept for ICMP errors about it: the
  * longest IP header, the UDP header and 28 bytes of payload (RFC 792 asks
  * for the header and 8 bytes; Linux matches on the IP and UDP headers). */
-#define SN_UDP_QUOTE		96
+#define SN_UDP_QUOTE		128
 /* Error queue entries read from one socket per callback. */
 #define SN_UDP_ERRQ_BATCH	16
 /* ICMP unreachable code 13: communication administratively prohibited
@@ -152,7 +176,11 @@
  * @q_bytes:	sum of their UDP payload lengths
  * @gen:	bumped when the session closes, so a loop that hands control
  *		away (sn_udp4_output()) notices its session went
- * @ttl:	the socket's IP_TTL as last set, -1 while it is the default
+ * @ttl:	the socket's IP_TTL / IPV6_UNICAST_HOPS as last set, -1 while
+ *		it is the default
+ * @fam:	the host socket's family (AF_INET or AF_INET6)
+ * @host:	dialled to the host's loopback (the gateway): TTL untouched
+ * @q_hlen:	offset of the UDP header in each queued datagram
  * @quote_len:	bytes in @quote, 0 before the first datagram is sent
  * @quote:	start of the last datagram sent, from the guest's IP header
  */
@@ -160,8 +188,8 @@ struct sn_udp_sess {
 	struct sn_udp *u;
 	int fd;
 	int slot;
-	ip4_addr_t gaddr;
-	ip4_addr_t daddr;
+	ip_addr_t gaddr;
+	ip_addr_t daddr;
 	u16_t gport;
 	u16_t dport;
 	uint32_t last_ms;
@@ -174,6 +202,9 @@ struct sn_udp_sess {
 	size_t q_bytes;
 	uint32_t gen;
 	int ttl;
+	int fam;
+	int host;
+	u16_t q_hlen[SN_UDP_QUEUE_DGRAMS];
 	u16_t quote_len;
 	u8_t quote[SN_UDP_QUOTE];
 };
@@ -263,12 +294,18 @@ static int sn_udp_err_async(int err)
  *
  * Return: bucket index
  */
-static unsigned sn_udp_hash(const struct sn_udp *u, const ip4_addr_t *gaddr,
-			    u16_t gport, const ip4_addr_t *daddr, u16_t dport)
+static unsigned sn_udp_hash(const struct sn_udp *u, const ip_addr_t *gaddr,
+			    u16_t gport, const ip_addr_t *daddr, u16_t dport)
 {
-	uint32_t h = gaddr->addr * 0x9e3779b1U;
+	uint32_t h = IP_GET_TYPE(gaddr) * 0x9e3779b1U;
+	int i;
 
-	h = (h ^ daddr->addr) * 0x85ebca6bU;
+	for (i = 0; i < (IP_IS_V6(gaddr) ? 4 : 1); i++) {
+		h = (h ^ (IP_IS_V6(gaddr) ? ip_2_ip6(gaddr)->addr[i] :
+			  ip4_addr_get_u32(ip_2_ip4(gaddr)))) * 0x9e3779b1U;
+		h = (h ^ (IP_IS_V6(daddr) ? ip_2_ip6(daddr)->addr[i] :
+			  ip4_addr_get_u32(ip_2_ip4(daddr)))) * 0x85ebca6bU;
+	}
 	h = (h ^ (((uint32_t)gport << 16) | dport)) * 0xc2b2ae35U;
 	h ^= h >> 16;
 	return h & u->bucket_mask;
@@ -284,14 +321,14 @@ static unsigned sn_udp_hash(const struct sn_udp *u, const ip4_addr_t *gaddr,
  *
  * Return: the session, or NULL
  */
-static struct sn_udp_sess *sn_udp_lookup(struct sn_udp *u, const ip4_addr_t *gaddr,
-					 u16_t gport, const ip4_addr_t *daddr, u16_t dport)
+static struct sn_udp_sess *sn_udp_lookup(struct sn_udp *u, const ip_addr_t *gaddr,
+					 u16_t gport, const ip_addr_t *daddr, u16_t dport)
 {
 	struct sn_udp_sess *s = u->bucket[sn_udp_hash(u, gaddr, gport, daddr, dport)];
 
 	for (; s; s = s->hnext) {
 		if (s->gport == gport && s->dport == dport &&
-		    ip4_addr_eq(&s->gaddr, gaddr) && ip4_addr_eq(&s->daddr, daddr))
+		    ip_addr_eq(&s->gaddr, gaddr) && ip_addr_eq(&s->daddr, daddr))
 			return s;
 	}
 	return NULL;
@@ -386,49 +423,55 @@ static void sn_udp_close(struct sn_udp *u, struct sn_udp_sess *s)
  * sn_udp_plen() - UDP payload length of a guest datagram
  * @p:		the guest's packet, payload at the IP header, trimmed to the
  *		UDP length
+ * @hlen:	offset of the UDP header
  *
  * Return: bytes of payload
  */
-static size_t sn_udp_plen(const struct pbuf *p)
+static size_t sn_udp_plen(const struct pbuf *p, u16_t hlen)
 {
-	const u8_t *ip = p->payload;
-
-	return (size_t)p->tot_len - (size_t)(ip[0] & 0x0f) * 4 - UDP_HLEN;
+	return (size_t)p->tot_len - hlen - UDP_HLEN;
 }
 
 /**
  * sn_udp_errno_icmp() - the ICMP error that stands for a local socket error
  * @err:	errno from connect(), send() or an SO_EE_ORIGIN_LOCAL entry
+ * @v6:		the guest's packet is IPv6: an ICMPv6 type and code
  * @type:	filled with the ICMP type
  * @code:	filled with the ICMP code
  *
  * The one mapping from errno to ICMP for the relay: no route to the
  * network or host, refused, too big for the path, forbidden by a local
- * firewall (communication administratively prohibited, RFC 1812).
+ * firewall (communication administratively prohibited, RFC 1812; RFC
+ * 4443's code 1).
  *
  * Return: non-zero if @err has an ICMP error
  */
-static int sn_udp_errno_icmp(int err, u8_t *type, u8_t *code)
+static int sn_udp_errno_icmp(int err, int v6, u8_t *type, u8_t *code)
 {
-	*type = ICMP_DUR;
+	*type = v6 ? ICMP6_TYPE_DUR : ICMP_DUR;
 	switch (err) {
 	case ENETUNREACH:
 	case ENETDOWN:
-		*code = ICMP_DUR_NET;
+		*code = v6 ? ICMP6_DUR_NO_ROUTE : ICMP_DUR_NET;
 		return 1;
 	case EHOSTUNREACH:
 	case EHOSTDOWN:
-		*code = ICMP_DUR_HOST;
+		*code = v6 ? ICMP6_DUR_ADDRESS : ICMP_DUR_HOST;
 		return 1;
 	case ECONNREFUSED:
-		*code = ICMP_DUR_PORT;
+		*code = v6 ? ICMP6_DUR_PORT : ICMP_DUR_PORT;
 		return 1;
 	case EMSGSIZE:
-		*code = ICMP_DUR_FRAG;
+		if (v6) {
+			*type = ICMP6_TYPE_PTB;
+			*code = 0;
+		} else {
+			*code = ICMP_DUR_FRAG;
+		}
 		return 1;
 	case EACCES:
 	case EPERM:
-		*code = SN_ICMP_DUR_ADMIN;
+		*code = v6 ? ICMP6_DUR_PROHIBITED : SN_ICMP_DUR_ADMIN;
 		return 1;
 	default:
 		return 0;
@@ -436,47 +479,124 @@ static int sn_udp_errno_icmp(int err, u8_t *type, u8_t *code)
 }
 
 /**
- * sn_udp_err_src() - the address an ICMP error to the guest comes from
- * @e:		engine
- * @daddr:	the destination as the guest wrote it
- * @off:	the offender the host reported (the router or host that sent
- *		the ICMP error), or NULL for a local error
+ * sn_udp_is_toobig() - is this ICMP error "fragmentation needed" / "packet too big"
+ * @v6:		ICMPv6 type and code
  * @type:	ICMP type
  * @code:	ICMP code
- * @src:	filled with the source
+ *
+ * Return: non-zero if it is
+ */
+static int sn_udp_is_toobig(int v6, u8_t type, u8_t code)
+{
+	return v6 ? type == ICMP6_TYPE_PTB : (type == ICMP_DUR && code == ICMP_DUR_FRAG);
+}
+
+/**
+ * sn_udp_gw() - the gateway address of a family
+ * @e:		engine
+ * @v6:		IPv6 (cfg.gw_ip6) or IPv4 (cfg.gw_ip4)
+ * @gw:		filled
+ */
+static void sn_udp_gw(struct sn_engine *e, int v6, ip_addr_t *gw)
+{
+	if (v6) {
+		ip_addr_set_zero_ip6(gw);
+		memcpy(ip_2_ip6(gw)->addr, &e->cfg.gw_ip6, 16);
+	} else {
+		ip_addr_set_ip4_u32_val(*gw, e->cfg.gw_ip4.s_addr);
+	}
+}
+
+/**
+ * sn_udp_err_src() - the address an ICMP error to the guest comes from
+ * @e:		engine
+ * @daddr:	the destination as the guest wrote it (its family is the
+ *		guest packet's)
+ * @off:	the offender the host reported (the router or host that sent
+ *		the ICMP error), or NULL for a local error
+ * @port_err:	the error is port (or protocol) unreachable
+ * @src:	filled with the source, in @daddr's family
  *
  * The offender as it is, except the host's loopback (a session dialled
- * to 127.0.0.1 for the gateway), which is the gateway. Without an
- * offender: the destination refuses a port or protocol itself, the
- * gateway (the router that could not deliver) reports the rest.
+ * to 127.0.0.1 or ::1 for the gateway), which is the gateway. An IPv4
+ * offender for an IPv6 guest packet (a destination that was IPv4-mapped)
+ * is written IPv4-mapped. Without a usable offender: the destination
+ * refuses a port or protocol itself, the gateway (the router that could
+ * not deliver) reports the rest.
  */
-static void sn_udp_err_src(struct sn_engine *e, const ip4_addr_t *daddr,
-			   const struct sockaddr_in *off, u8_t type, u8_t code, ip4_addr_t *src)
+static void sn_udp_err_src(struct sn_engine *e, const ip_addr_t *daddr,
+			   const struct sockaddr_storage *off, int port_err, ip_addr_t *src)
 {
-	if (off && off->sin_family == AF_INET && off->sin_addr.s_addr != PP_HTONL(INADDR_ANY)) {
-		ip4_addr_set_u32(src, off->sin_addr.s_addr);
-		if (ip4_addr_isloopback(src))
-			ip4_addr_set_u32(src, e->cfg.gw_ip4.s_addr);
-		return;
+	int v6 = IP_IS_V6(daddr);
+
+	if (off && off->ss_family == AF_INET) {
+		const struct sockaddr_in *o = (const struct sockaddr_in *)off;
+
+		if (o->sin_addr.s_addr != PP_HTONL(INADDR_ANY)) {
+			if ((lwip_ntohl(o->sin_addr.s_addr) >> 24) == 127) {
+				sn_udp_gw(e, v6, src);
+			} else if (v6) {
+				ip_addr_set_zero_ip6(src);
+				ip_2_ip6(src)->addr[2] = PP_HTONL(0xffffUL);
+				ip_2_ip6(src)->addr[3] = o->sin_addr.s_addr;
+			} else {
+				ip_addr_set_ip4_u32_val(*src, o->sin_addr.s_addr);
+			}
+			return;
+		}
+	} else if (off && off->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *o = (const struct sockaddr_in6 *)off;
+
+		if (!IN6_IS_ADDR_UNSPECIFIED(&o->sin6_addr)) {
+			if (IN6_IS_ADDR_LOOPBACK(&o->sin6_addr) || !v6) {
+				sn_udp_gw(e, v6, src);
+			} else {
+				ip_addr_set_zero_ip6(src);
+				memcpy(ip_2_ip6(src)->addr, &o->sin6_addr, 16);
+			}
+			return;
+		}
 	}
-	if (type == ICMP_DUR && (code == ICMP_DUR_PORT || code == ICMP_DUR_PROTO))
+	if (port_err)
 		*src = *daddr;
 	else
-		ip4_addr_set_u32(src, e->cfg.gw_ip4.s_addr);
+		sn_udp_gw(e, v6, src);
+}
+
+/**
+ * sn_udp_icmp_send() - send an ICMP error of the guest packet's family
+ * @e:		engine
+ * @src:	source of the error (IPv4 or IPv6, as the quote)
+ * @type:	ICMP or ICMPv6 type
+ * @code:	code
+ * @info:	the 32 bits after the checksum, host order
+ * @quote:	the guest's packet from its IP header on
+ * @len:	bytes at @quote
+ */
+static void sn_udp_icmp_send(struct sn_engine *e, const ip_addr_t *src, u8_t type, u8_t code,
+			     u32_t info, const void *quote, size_t len)
+{
+	if (IP_IS_V6(src))
+		sn_icmp6_error(e, ip_2_ip6(src), type, code, info, quote, len);
+	else
+		sn_icmp4_error(e, ip_2_ip4(src), type, code, info, quote, len);
 }
 
 /**
  * sn_udp_reject() - answer a guest datagram with an ICMP error, free it
  * @e:		engine
  * @p:		the guest's packet, payload at the IP header; consumed
- * @type:	ICMP type
+ * @type:	ICMP type (ICMPv6 for an IPv6 packet)
  * @code:	ICMP code
- * @src:	source of the error
+ * @src:	source of the error, of the packet's family
  */
 static void sn_udp_reject(struct sn_engine *e, struct pbuf *p, u8_t type, u8_t code,
-			  const ip4_addr_t *src)
+			  const ip_addr_t *src)
 {
-	sn_icmp4_error_pbuf(e, src, type, code, 0, p);
+	if (IP_IS_V6(src))
+		sn_icmp6_error_pbuf(e, ip_2_ip6(src), type, code, 0, p);
+	else
+		sn_icmp4_error_pbuf(e, ip_2_ip4(src), type, code, 0, p);
 	pbuf_free(p);
 }
 
@@ -488,20 +608,86 @@ static void sn_udp_reject(struct sn_engine *e, struct pbuf *p, u8_t type, u8_t c
  * @err:	errno of connect() or send()
  * @mtu:	the path MTU, for EMSGSIZE
  *
+ * Fragmentation needed only for an IPv4 datagram sent with DF (IPv6 is
+ * never fragmented by routers: packet too big always).
+ *
  * Return: non-zero if an ICMP error was due (and tried)
  */
-static int sn_udp_local_error(struct sn_engine *e, const ip4_addr_t *daddr,
+static int sn_udp_local_error(struct sn_engine *e, const ip_addr_t *daddr,
 			      const struct pbuf *p, int err, u32_t mtu)
 {
+	int v6 = IP_IS_V6(daddr);
 	u8_t type, code;
-	ip4_addr_t src;
+	ip_addr_t src;
+	u8_t buf[SN_UDP_QUOTE];
+	u16_t n;
 
-	if (!sn_udp_errno_icmp(err, &type, &code))
+	if (!sn_udp_errno_icmp(err, v6, &type, &code))
 		return 0;
-	if (code == ICMP_DUR_FRAG && !(pbuf_get_at(p, 6) & (IP_DF >> 8)))
+	if (!v6 && code == ICMP_DUR_FRAG && type == ICMP_DUR &&
+	    !(pbuf_get_at(p, 6) & (IP_DF >> 8)))
 		return 0;
-	sn_udp_err_src(e, daddr, NULL, type, code, &src);
-	sn_icmp4_error_pbuf(e, &src, type, code, code == ICMP_DUR_FRAG ? mtu : 0, p);
+	sn_udp_err_src(e, daddr, NULL, err == ECONNREFUSED, &src);
+	if (!sn_udp_is_toobig(v6, type, code))
+		mtu = 0;
+	if (v6) {
+		if (mtu && mtu < 1280)
+			mtu = 1280;
+		n = pbuf_copy_partial(p, buf, sizeof(buf), 0);
+		sn_icmp6_error(e, ip_2_ip6(&src), type, code, mtu, buf, n);
+	} else {
+		sn_icmp4_error_pbuf(e, ip_2_ip4(&src), type, code, mtu, p);
+	}
+	return 1;
+}
+
+/**
+ * sn_udp_translate() - an error queue entry as an ICMP error of the guest's family
+ * @ee:		the entry (SO_EE_ORIGIN_ICMP or SO_EE_ORIGIN_ICMP6)
+ * @v6:		the guest's packet is IPv6
+ * @type:	filled with the type to send
+ * @code:	filled with the code
+ * @info:	filled with the 32-bit field (MTU, pointer, or 0)
+ *
+ * An error of the guest's own family passes with its type and code
+ * (destination unreachable, too big, time exceeded, parameter problem).
+ * Across families (an IPv6 guest talking to an IPv4-mapped address, or
+ * the gateway dialled at the other family's loopback) time exceeded maps
+ * to time exceeded and the rest through the entry's errno, the way the
+ * kernel itself understood it.
+ *
+ * Return: non-zero if there is something to send
+ */
+static int sn_udp_translate(const struct sock_extended_err *ee, int v6, u8_t *type,
+			    u8_t *code, u32_t *info)
+{
+	int e6 = ee->ee_origin == SO_EE_ORIGIN_ICMP6;
+
+	*info = 0;
+	if (e6 == v6) {
+		*type = ee->ee_type;
+		*code = ee->ee_code;
+		if (v6) {
+			if (*type == ICMP6_TYPE_PTB || *type == ICMP6_TYPE_PP)
+				*info = ee->ee_info;
+			return *type == ICMP6_TYPE_DUR || *type == ICMP6_TYPE_PTB ||
+			       *type == ICMP6_TYPE_TE || *type == ICMP6_TYPE_PP;
+		}
+		if (*type == ICMP_PP)
+			*info = ee->ee_info << 24;
+		else if (*type == ICMP_DUR && *code == ICMP_DUR_FRAG)
+			*info = ee->ee_info & 0xffff;
+		return *type == ICMP_DUR || *type == ICMP_TE || *type == ICMP_PP;
+	}
+	if ((e6 && ee->ee_type == ICMP6_TYPE_TE) || (!e6 && ee->ee_type == ICMP_TE)) {
+		*type = v6 ? ICMP6_TYPE_TE : ICMP_TE;
+		*code = 0;
+		return 1;
+	}
+	if (!sn_udp_errno_icmp((int)ee->ee_errno, v6, type, code))
+		return 0;
+	if (sn_udp_is_toobig(v6, *type, *code))
+		*info = ee->ee_info;
 	return 1;
 }
 
@@ -514,48 +700,55 @@ static int sn_udp_local_error(struct sn_engine *e, const ip4_addr_t *daddr,
  *
  * Quotes the session's last datagram. ICMP from the network: destination
  * unreachable (fragmentation needed with the next-hop MTU, and only about
- * a datagram sent with DF), time exceeded and parameter problem are
- * passed on with their type and code; local errors go through
- * sn_udp_errno_icmp(). Anything else is dropped.
+ * an IPv4 datagram sent with DF), packet too big, time exceeded and
+ * parameter problem are passed on (sn_udp_translate()); local errors go
+ * through sn_udp_errno_icmp(). Anything else is dropped.
  */
 static void sn_udp_report(struct sn_udp *u, struct sn_udp_sess *s,
-			  const struct sock_extended_err *ee, const struct sockaddr_in *off)
+			  const struct sock_extended_err *ee, const struct sockaddr_storage *off)
 {
 	struct sn_engine *e = u->e;
+	int v6 = IP_IS_V6(&s->daddr);
 	u8_t type, code;
 	u32_t info = 0;
-	ip4_addr_t src;
+	ip_addr_t src;
 
-	if (s->quote_len < IP_HLEN)
+	if (s->quote_len < (v6 ? IP6_HLEN : IP_HLEN))
 		return;
 	switch (ee->ee_origin) {
 	case SO_EE_ORIGIN_ICMP:
-		type = ee->ee_type;
-		code = ee->ee_code;
-		if (type == ICMP_PP)
-			info = ee->ee_info << 24;
-		else if (type != ICMP_DUR && type != ICMP_TE)
+	case SO_EE_ORIGIN_ICMP6:
+		if (!sn_udp_translate(ee, v6, &type, &code, &info))
 			return;
 		break;
 	case SO_EE_ORIGIN_LOCAL:
-		if (!sn_udp_errno_icmp((int)ee->ee_errno, &type, &code))
+		if (!sn_udp_errno_icmp((int)ee->ee_errno, v6, &type, &code))
 			return;
+		if (sn_udp_is_toobig(v6, type, code))
+			info = ee->ee_info;
 		off = NULL;
 		break;
 	default:
 		return;
 	}
-	if (type == ICMP_DUR && code == ICMP_DUR_FRAG) {
-		if (!(s->quote[6] & (IP_DF >> 8)))
+	if (sn_udp_is_toobig(v6, type, code)) {
+		if (!v6 && !(s->quote[6] & (IP_DF >> 8)))
 			return;
-		info = ee->ee_info & 0xffff;
+		if (!v6)
+			info &= 0xffff;
+		else if (info < 1280)
+			info = 1280;
 	}
-	sn_udp_err_src(e, &s->daddr, off, type, code, &src);
-	sn_icmp4_error(e, &src, type, code, info, s->quote, s->quote_len);
+	sn_udp_err_src(e, &s->daddr, off,
+		       v6 ? (type == ICMP6_TYPE_DUR && code == ICMP6_DUR_PORT) :
+			    (type == ICMP_DUR && (code == ICMP_DUR_PORT || code == ICMP_DUR_PROTO)),
+		       &src);
+	sn_udp_icmp_send(e, &src, type, code, info, s->quote, s->quote_len);
 }
 
 /**
- * sn_udp_errqueue() - read a session socket's error queue (IP_RECVERR)
+ * sn_udp_errqueue() - read a session socket's error queue (IP_RECVERR,
+ *		       IPV6_RECVERR)
  * @u:		relay
  * @s:		session
  *
@@ -571,15 +764,16 @@ static int sn_udp_errqueue(struct sn_udp *u, struct sn_udp_sess *s)
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
-				    sizeof(struct sockaddr_in))];
+				    sizeof(struct sockaddr_in6))];
 	} ctl;
 	struct sock_extended_err ee;
-	struct sockaddr_in off;
+	struct sockaddr_storage off;
 	struct cmsghdr *c;
 	struct msghdr mh;
 	struct iovec iov;
 	uint32_t gen = s->gen;
 	int i, got = 0, have;
+	size_t olen;
 	u8_t data[64];
 
 	for (i = 0; i < SN_UDP_ERRQ_BATCH; i++) {
@@ -604,12 +798,15 @@ static int sn_udp_errqueue(struct sn_udp *u, struct sn_udp_sess *s)
 		have = 0;
 		memset(&off, 0, sizeof(off));
 		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != SOL_IP || c->cmsg_type != IP_RECVERR ||
+			if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+			      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
 			    c->cmsg_len < CMSG_LEN(sizeof(ee)))
 				continue;
 			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			if (c->cmsg_len >= CMSG_LEN(sizeof(ee) + sizeof(off)))
-				memcpy(&off, CMSG_DATA(c) + sizeof(ee), sizeof(off));
+			olen = c->cmsg_len - CMSG_LEN(sizeof(ee));
+			if (olen > sizeof(struct sockaddr_in6))
+				olen = sizeof(struct sockaddr_in6);
+			memcpy(&off, CMSG_DATA(c) + sizeof(ee), olen);
 			have = 1;
 		}
 		if (!have)
@@ -625,16 +822,22 @@ static int sn_udp_errqueue(struct sn_udp *u, struct sn_udp_sess *s)
  * sn_udp_set_ttl() - give the session's socket the TTL a datagram leaves with
  * @u:		relay
  * @s:		session
- * @ttl:	wanted IP_TTL (the guest's TTL minus one)
+ * @ttl:	wanted IP_TTL or IPV6_UNICAST_HOPS (the guest's minus one)
  */
 static void sn_udp_set_ttl(struct sn_udp *u, struct sn_udp_sess *s, int ttl)
 {
+	int r;
+
 	if (ttl < 1)
 		ttl = 1;
 	if (s->ttl == ttl)
 		return;
-	if (setsockopt(s->fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0) {
-		sn_log(u->e, SN_LOG_DEBUG, "udp: IP_TTL %d: %s", ttl, strerror(errno));
+	if (s->fam == AF_INET6)
+		r = setsockopt(s->fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl));
+	else
+		r = setsockopt(s->fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+	if (r < 0) {
+		sn_log(u->e, SN_LOG_DEBUG, "udp: TTL %d: %s", ttl, strerror(errno));
 		return;
 	}
 	s->ttl = ttl;
@@ -646,9 +849,10 @@ static void sn_udp_set_ttl(struct sn_udp *u, struct sn_udp_sess *s, int ttl)
  * @s:		session
  * @p:		the guest's packet, payload at the IP header, tot_len = IP
  *		header + UDP length; not freed
+ * @hlen:	offset of the UDP header in @p
  *
- * The socket's TTL becomes the datagram's minus one first (not for
- * sessions to the host's loopback). A pending asynchronous error (say
+ * The socket's TTL (hop limit) becomes the datagram's minus one first (not
+ * for sessions to the host's loopback). A pending asynchronous error (say
  * ECONNREFUSED about an earlier datagram) is returned by send() instead
  * of sending: the error queue is read, which passes it on to the guest,
  * and the send is tried once more. An error about this datagram itself
@@ -659,23 +863,23 @@ static void sn_udp_set_ttl(struct sn_udp *u, struct sn_udp_sess *s, int ttl)
  *	   -2 if the session was closed meanwhile (an output callback fed
  *	   the engine)
  */
-static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p)
+static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, u16_t hlen)
 {
 	struct sn_engine *e = u->e;
 	const u8_t *ip = p->payload;
-	u16_t hl = (u16_t)((ip[0] & 0x0f) * 4);
-	u16_t len = (u16_t)sn_udp_plen(p);
-	const void *data = ip + hl + UDP_HLEN;
+	int v6 = IP_IS_V6(&s->daddr);
+	u16_t len = (u16_t)sn_udp_plen(p, hlen);
+	const void *data = ip + hlen + UDP_HLEN;
 	uint32_t gen = s->gen;
 	u8_t type, code;
 	int err, queued, mtu = 0;
 	socklen_t sl = sizeof(mtu);
 	ssize_t n;
 
-	if (s->daddr.addr != e->cfg.gw_ip4.s_addr)
-		sn_udp_set_ttl(u, s, ip[8] - 1);
+	if (!s->host)
+		sn_udp_set_ttl(u, s, (v6 ? ip[7] : ip[8]) - 1);
 	if (p->len < p->tot_len) {
-		pbuf_copy_partial(p, u->buf, len, (u16_t)(hl + UDP_HLEN));
+		pbuf_copy_partial(p, u->buf, len, (u16_t)(hlen + UDP_HLEN));
 		data = u->buf;
 	}
 
@@ -690,7 +894,8 @@ static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p)
 		/* Nothing queued and an error with a local meaning: the host
 		 * has no route (or room) for this very datagram. Otherwise
 		 * the error was about an earlier one and is cleared now. */
-		if (queued == 0 && err != ECONNREFUSED && sn_udp_errno_icmp(err, &type, &code)) {
+		if (queued == 0 && err != ECONNREFUSED &&
+		    sn_udp_errno_icmp(err, v6, &type, &code)) {
 			errno = err;
 		} else {
 			u->n_async_err++;
@@ -709,7 +914,9 @@ static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p)
 	err = errno;
 	u->n_send_err++;
 	sn_log(e, SN_LOG_DEBUG, "udp: send to port %u failed: %s", s->dport, strerror(err));
-	if (err == EMSGSIZE && getsockopt(s->fd, IPPROTO_IP, IP_MTU, &mtu, &sl) < 0)
+	if (err == EMSGSIZE &&
+	    (s->fam == AF_INET6 ? getsockopt(s->fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &sl) :
+				  getsockopt(s->fd, IPPROTO_IP, IP_MTU, &mtu, &sl)) < 0)
 		mtu = 0;
 	if (sn_udp_local_error(e, &s->daddr, p, err, (u32_t)mtu) && s->gen != gen)
 		return -2;
@@ -721,12 +928,14 @@ static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p)
  * @u:		relay
  * @s:		session
  * @p:		datagram as for sn_udp_send(); consumed
+ * @hlen:	offset of its UDP header
  *
  * The first queued datagram turns on POLLOUT for the session's socket.
  */
-static void sn_udp_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p)
+static void sn_udp_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, u16_t hlen)
 {
-	size_t len = sn_udp_plen(p);
+	size_t len = sn_udp_plen(p, hlen);
+	unsigned i;
 
 	if (s->q_len >= SN_UDP_QUEUE_DGRAMS || s->q_bytes + len > SN_UDP_QUEUE_BYTES) {
 		u->e->st.udp_drop_queue++;
@@ -734,7 +943,9 @@ static void sn_udp_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf 
 		return;
 	}
 
-	s->q[(s->q_head + s->q_len) % SN_UDP_QUEUE_DGRAMS] = p;
+	i = (s->q_head + s->q_len) % SN_UDP_QUEUE_DGRAMS;
+	s->q[i] = p;
+	s->q_hlen[i] = hlen;
 	s->q_len++;
 	s->q_bytes += len;
 	if (s->q_len == 1)
@@ -753,11 +964,13 @@ static void sn_udp_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf 
 static int sn_udp_flush(struct sn_udp *u, struct sn_udp_sess *s)
 {
 	struct pbuf *p;
+	u16_t hlen;
 	int r;
 
 	while (s->q_len) {
 		p = s->q[s->q_head];
-		r = sn_udp_send(u, s, p);
+		hlen = s->q_hlen[s->q_head];
+		r = sn_udp_send(u, s, p, hlen);
 		if (r == -2)
 			return -1;	/* the queue went with the session */
 		if (r < 0)
@@ -765,11 +978,31 @@ static int sn_udp_flush(struct sn_udp *u, struct sn_udp_sess *s)
 		s->q[s->q_head] = NULL;
 		s->q_head = (s->q_head + 1) % SN_UDP_QUEUE_DGRAMS;
 		s->q_len--;
-		s->q_bytes -= sn_udp_plen(p);
+		s->q_bytes -= sn_udp_plen(p, hlen);
 		pbuf_free(p);
 	}
 	sn_fd_events(u->e, s->slot, POLLIN);
 	return 0;
+}
+
+/**
+ * sn_udp_output() - send a UDP datagram to the guest, IPv4 or IPv6
+ * @e:		engine
+ * @src:	source address (the address the guest talked to)
+ * @sport:	source port, host order
+ * @dst:	the guest's address (same family as @src)
+ * @dport:	guest port, host order
+ * @data:	payload
+ * @len:	its length
+ *
+ * Return: ERR_OK or lwIP's error
+ */
+err_t sn_udp_output(struct sn_engine *e, const ip_addr_t *src, u16_t sport,
+		    const ip_addr_t *dst, u16_t dport, const void *data, size_t len)
+{
+	if (IP_IS_V6(src))
+		return sn_udp6_output(e, ip_2_ip6(src), sport, ip_2_ip6(dst), dport, data, len);
+	return sn_udp4_output(e, ip_2_ip4(src), sport, dport, data, len);
 }
 
 /**
@@ -811,7 +1044,8 @@ static int sn_udp_recv(struct sn_udp *u, struct sn_udp_sess *s)
 
 		sn_udp_touch(u, s);
 		e->st.udp_dgrams_down++;
-		err = sn_udp4_output(e, &s->daddr, s->dport, s->gport, u->buf, (size_t)n);
+		err = sn_udp_output(e, &s->daddr, s->dport, &s->gaddr, s->gport, u->buf,
+				    (size_t)n);
 		if (err != ERR_OK)
 			sn_log(e, SN_LOG_DEBUG, "udp: reply of %zd bytes not sent: %d",
 			       n, (int)err);
@@ -860,38 +1094,169 @@ static void sn_udp_sock_ready(void *ctx, int fd, short revents)
 }
 
 /**
+ * sn_udp_loopback_bound() - does a UDP socket listen on this loopback port
+ * @fam:	AF_INET (127.0.0.1) or AF_INET6 (::1)
+ * @port:	port, host order
+ *
+ * A probe: bind() a throwaway socket (IPV6_V6ONLY for ::1, no
+ * SO_REUSEADDR) to the address and see whether the port is taken. A
+ * service bound to the wildcard of that family, or to the loopback
+ * itself, makes it fail with EADDRINUSE.
+ *
+ * Return: 1 if bound, 0 if free, -1 if unknown (a privileged port the
+ *	   process may not bind, no socket)
+ */
+static int sn_udp_loopback_bound(int fam, u16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, r, on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (fam == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = lwip_htons(port);
+		a->sin6_addr = in6addr_loopback;
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = lwip_htons(port);
+		a->sin_addr.s_addr = PP_HTONL(INADDR_LOOPBACK);
+		sl = sizeof(*a);
+	}
+	fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (fam == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	r = bind(fd, (struct sockaddr *)&ss, sl);
+	if (r < 0)
+		r = errno == EADDRINUSE ? 1 : -1;
+	close(fd);
+	return r;
+}
+
+/**
+ * sn_udp_host_target() - where the gateway's port is dialled on the host
+ * @fam:	the guest's family (AF_INET or AF_INET6)
+ * @port:	port, host order
+ * @to:		filled with 127.0.0.1 or ::1, port @port
+ *
+ * The loopback of the guest's family, unless nothing listens there and
+ * something does on the other one (a service on 127.0.0.1 only, reached
+ * from an IPv6 guest through fd00:2::2, and the other way round). UDP
+ * has no handshake to try one and then the other, so the choice is made
+ * once, when the session opens, by sn_udp_loopback_bound().
+ */
+static void sn_udp_host_target(int fam, u16_t port, struct sockaddr_storage *to)
+{
+	int other = fam == AF_INET6 ? AF_INET : AF_INET6;
+
+	if (sn_udp_loopback_bound(fam, port) != 1 && sn_udp_loopback_bound(other, port) == 1)
+		fam = other;
+	memset(to, 0, sizeof(*to));
+	if (fam == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)to;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = lwip_htons(port);
+		a->sin6_addr = in6addr_loopback;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)to;
+
+		a->sin_family = AF_INET;
+		a->sin_port = lwip_htons(port);
+		a->sin_addr.s_addr = PP_HTONL(INADDR_LOOPBACK);
+	}
+}
+
+/**
+ * sn_udp_classify4() - decide where an IPv4 destination may go
+ * @e:		engine
+ * @a:		the address, network order
+ * @fam:	the loopback tried first for host access (AF_INET: an IPv4
+ *		or IPv4-mapped gateway address)
+ * @dport:	destination port, host order
+ * @to:		filled with the address to connect() to for SN_UDP_RELAY
+ *
+ * Return: enum sn_udp_verdict
+ */
+static enum sn_udp_verdict sn_udp_classify4(struct sn_engine *e, u32_t a, int fam,
+					    u16_t dport, struct sockaddr_storage *to)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)to;
+	ip4_addr_t d;
+
+	ip4_addr_set_u32(&d, a);
+	memset(to, 0, sizeof(*to));
+	sin->sin_family = AF_INET;
+	sin->sin_port = lwip_htons(dport);
+	sin->sin_addr.s_addr = a;
+
+	if (a == e->cfg.gw_ip4.s_addr) {
+		if (!e->cfg.allow_host_loopback)
+			return SN_UDP_DENY;
+		sn_udp_host_target(fam, dport, to);
+		return SN_UDP_RELAY;
+	}
+	if (ip4_addr_isloopback(&d))
+		return SN_UDP_DENY_SILENT;
+	if ((a & PP_HTONL(0xff000000UL)) == 0 || ip4_addr_ismulticast(&d) ||
+	    ip4_addr_isbroadcast(&d, &e->netif) || a == PP_HTONL(0xffffffffUL) ||
+	    a == e->cfg.guest_ip4.s_addr)
+		return SN_UDP_DROP;
+	return SN_UDP_RELAY;
+}
+
+/**
  * sn_udp_classify() - decide where a guest datagram may go
  * @e:		engine
  * @daddr:	destination the guest wrote
  * @dport:	destination port, host order
  * @to:		filled with the address to connect() to for SN_UDP_RELAY
  *
+ * IPv6 mirrors IPv4 (and relay/tcp.c's flow_target()): the gateway
+ * fd00:2::2 is the host, the loopback ::1 written directly is denied,
+ * unspecified, link-local, multicast and the guest's own address are not
+ * relayed. An IPv4-mapped (::ffff:a.b.c.d) or -compatible (::a.b.c.d)
+ * destination is the IPv4 address it carries, dialled over AF_INET with
+ * every IPv4 rule: ::ffff:127.0.0.1 is loopback, ::ffff:10.0.2.2 the
+ * gateway.
+ *
  * Return: enum sn_udp_verdict
  */
-static enum sn_udp_verdict sn_udp_classify(struct sn_engine *e, const ip4_addr_t *daddr,
-					   u16_t dport, struct sockaddr_in *to)
+static enum sn_udp_verdict sn_udp_classify(struct sn_engine *e, const ip_addr_t *daddr,
+					   u16_t dport, struct sockaddr_storage *to)
 {
-	u32_t a = daddr->addr;
-
-	memset(to, 0, sizeof(*to));
-	to->sin_family = AF_INET;
-	to->sin_port = lwip_htons(dport);
-	to->sin_addr.s_addr = a;
+	const ip6_addr_t *d6 = ip_2_ip6(daddr);
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)to;
 
 	if (dport == 0)
 		return SN_UDP_DROP;
-	if (a == e->cfg.gw_ip4.s_addr) {
+	if (!IP_IS_V6(daddr))
+		return sn_udp_classify4(e, ip4_addr_get_u32(ip_2_ip4(daddr)), AF_INET, dport, to);
+
+	if (ip6_addr_isipv4mappedipv6(d6) || ip6_addr_isipv4compat(d6))
+		return sn_udp_classify4(e, d6->addr[3], AF_INET, dport, to);
+	if (!memcmp(d6->addr, &e->cfg.gw_ip6, 16)) {
 		if (!e->cfg.allow_host_loopback)
 			return SN_UDP_DENY;
-		to->sin_addr.s_addr = PP_HTONL(INADDR_LOOPBACK);
+		sn_udp_host_target(AF_INET6, dport, to);
 		return SN_UDP_RELAY;
 	}
-	if (ip4_addr_isloopback(daddr))
+	if (ip6_addr_isloopback(d6))
 		return SN_UDP_DENY_SILENT;
-	if ((a & PP_HTONL(0xff000000UL)) == 0 || ip4_addr_ismulticast(daddr) ||
-	    ip4_addr_isbroadcast(daddr, &e->netif) || a == PP_HTONL(0xffffffffUL) ||
-	    a == e->cfg.guest_ip4.s_addr)
+	if (ip6_addr_isany(d6) || ip6_addr_islinklocal(d6) || ip6_addr_ismulticast(d6) ||
+	    !memcmp(d6->addr, &e->cfg.guest_ip6, 16))
 		return SN_UDP_DROP;
+	memset(to, 0, sizeof(*to));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = lwip_htons(dport);
+	memcpy(&sin6->sin6_addr, d6->addr, 16);
 	return SN_UDP_RELAY;
 }
 
@@ -926,28 +1291,33 @@ static struct sn_udp_sess *sn_udp_take_entry(struct sn_udp *u)
  * @gport:	guest port, host order
  * @daddr:	destination as the guest wrote it
  * @dport:	destination port, host order
- * @to:		where the socket connects
+ * @to:		where the socket connects (AF_INET or AF_INET6)
  *
  * Return: the new session, or NULL with errno set (socket(), connect(), or
  *	   ENOSPC when the engine has no fd slot left)
  */
-static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip4_addr_t *gaddr, u16_t gport,
-				       const ip4_addr_t *daddr, u16_t dport,
-				       const struct sockaddr_in *to)
+static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip_addr_t *gaddr, u16_t gport,
+				       const ip_addr_t *daddr, u16_t dport,
+				       const struct sockaddr_storage *to)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET };
+	struct sockaddr_storage any;
 	struct sn_udp_sess *s;
+	int fam = to->ss_family;
+	socklen_t sl = fam == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	unsigned b;
 	int fd, slot, err, on = 1;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	memset(&any, 0, sizeof(any));
+	any.ss_family = (sa_family_t)fam;
+	fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
 	/* ICMP errors about our datagrams, with type, code and offender */
-	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on)) < 0)
-		sn_log(u->e, SN_LOG_DEBUG, "udp: IP_RECVERR: %s", strerror(errno));
-	if (bind(fd, (const struct sockaddr *)&any, sizeof(any)) < 0 ||
-	    connect(fd, (const struct sockaddr *)to, sizeof(*to)) < 0) {
+	if ((fam == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on)) :
+			       setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on))) < 0)
+		sn_log(u->e, SN_LOG_DEBUG, "udp: RECVERR: %s", strerror(errno));
+	if (bind(fd, (const struct sockaddr *)&any, sl) < 0 ||
+	    connect(fd, (const struct sockaddr *)to, sl) < 0) {
 		err = errno;
 		close(fd);
 		errno = err;
@@ -972,6 +1342,10 @@ static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip4_addr_t *gaddr
 	s->dport = dport;
 	s->last_ms = sn_now_ms();
 	s->ttl = -1;
+	s->fam = fam;
+	s->host = fam == AF_INET6 ?
+		IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)to)->sin6_addr) :
+		(lwip_ntohl(((const struct sockaddr_in *)to)->sin_addr.s_addr) >> 24) == 127;
 	s->quote_len = 0;
 	b = sn_udp_hash(u, gaddr, gport, daddr, dport);
 	s->hnext = u->bucket[b];
@@ -985,58 +1359,61 @@ static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip4_addr_t *gaddr
 }
 
 /**
- * sn_udp_input4() - a UDP datagram from the guest to relay
+ * sn_udp_input() - a UDP datagram from the guest to relay, IPv4 or IPv6
  * @e:		engine
- * @p:		IPv4 packet (payload at the IP header, validated and
- *		reassembled by the hook); consumed
+ * @p:		packet (payload at the IP header, validated and reassembled by
+ *		the hook); consumed
+ * @hlen:	offset of the UDP header (after IPv6 extension headers)
+ * @src:	the guest's address
+ * @dst:	the destination address, as the guest wrote it
  */
-void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
+void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
+		  const ip_addr_t *dst)
 {
 	struct sn_udp *u = e->udp;
-	const struct ip_hdr *iph = p->payload;
+	int v6 = IP_IS_V6(dst);
 	struct sn_udp_sess *s;
-	struct sockaddr_in to;
+	struct sockaddr_storage to;
 	struct udp_hdr uh;
-	ip4_addr_t src, dst, gw;
-	u16_t iphlen, ulen, sport, dport;
-	int err, r;
+	ip_addr_t gw;
+	u16_t ulen, sport, dport;
+	int err, r, ttl;
 
 	if (!u) {
 		e->st.drop_unsupported++;
 		pbuf_free(p);
 		return;
 	}
-	if (p->len < IP_HLEN)
-		goto malformed;
-	iphlen = IPH_HL_BYTES(iph);
-	ip4_addr_copy(src, iph->src);
-	ip4_addr_copy(dst, iph->dest);
 
 	/* UDP header: present, and its length within the IP payload */
-	if (p->tot_len < iphlen + UDP_HLEN ||
-	    pbuf_copy_partial(p, &uh, UDP_HLEN, iphlen) != UDP_HLEN)
+	if (p->tot_len < hlen + UDP_HLEN ||
+	    pbuf_copy_partial(p, &uh, UDP_HLEN, hlen) != UDP_HLEN)
 		goto malformed;
 	ulen = lwip_ntohs(uh.len);
-	if (ulen < UDP_HLEN || ulen > p->tot_len - iphlen)
+	if (ulen < UDP_HLEN || ulen > p->tot_len - hlen)
 		goto malformed;
 	sport = lwip_ntohs(uh.src);
 	dport = lwip_ntohs(uh.dest);
+	ttl = pbuf_get_at(p, v6 ? 7 : 8);
 
 	/* From here on p is the guest's IP header and UDP datagram exactly. */
-	pbuf_realloc(p, (u16_t)(iphlen + ulen));
+	pbuf_realloc(p, (u16_t)(hlen + ulen));
+	/* the checksum is optional over IPv4 only (RFC 8200 8.1) */
+	if (v6 && uh.chksum == 0)
+		goto malformed;
 	if (uh.chksum != 0) {
 		IF__NETIF_CHECKSUM_ENABLED(&e->netif, NETIF_CHECKSUM_CHECK_UDP) {
-			if (pbuf_remove_header(p, iphlen))
+			if (pbuf_remove_header(p, hlen))
 				goto malformed;
-			r = inet_chksum_pseudo(p, IP_PROTO_UDP, ulen, &src, &dst) != 0;
-			pbuf_add_header_force(p, iphlen);
+			r = ip_chksum_pseudo(p, IP_PROTO_UDP, ulen, src, dst) != 0;
+			pbuf_add_header_force(p, hlen);
 			if (r)
 				goto malformed;
 		}
 	}
-	ip4_addr_set_u32(&gw, e->cfg.gw_ip4.s_addr);
+	sn_udp_gw(e, v6, &gw);
 
-	switch (sn_udp_classify(e, &dst, dport, &to)) {
+	switch (sn_udp_classify(e, dst, dport, &to)) {
 	case SN_UDP_RELAY:
 		break;
 	case SN_UDP_DROP:
@@ -1045,7 +1422,8 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 		return;
 	case SN_UDP_DENY:
 		e->st.host_denied++;
-		sn_udp_reject(e, p, ICMP_DUR, ICMP_DUR_PORT, &dst);
+		sn_udp_reject(e, p, v6 ? ICMP6_TYPE_DUR : ICMP_DUR,
+			      v6 ? ICMP6_DUR_PORT : ICMP_DUR_PORT, dst);
 		return;
 	case SN_UDP_DENY_SILENT:
 		e->st.host_denied++;
@@ -1054,16 +1432,17 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 	}
 
 	/* The gateway is the first hop: a datagram that would leave it with
-	 * TTL 0 expires here (traceroute's first probe). */
-	if (!ip4_addr_eq(&dst, &gw) && IPH_TTL(iph) <= 1) {
+	 * TTL (hop limit) 0 expires here (traceroute's first probe). */
+	if (!ip_addr_eq(dst, &gw) && ttl <= 1) {
 		e->st.ttl_expired++;
-		sn_udp_reject(e, p, ICMP_TE, ICMP_TE_TTL, &gw);
+		sn_udp_reject(e, p, v6 ? ICMP6_TYPE_TE : ICMP_TE, v6 ? ICMP6_TE_HL : ICMP_TE_TTL,
+			      &gw);
 		return;
 	}
 
-	s = sn_udp_lookup(u, &src, sport, &dst, dport);
+	s = sn_udp_lookup(u, src, sport, dst, dport);
 	if (!s) {
-		s = sn_udp_open(u, &src, sport, &dst, dport, &to);
+		s = sn_udp_open(u, src, sport, dst, dport, &to);
 		if (!s) {
 			err = errno;
 			u->n_open_err++;
@@ -1071,7 +1450,7 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 			       dport, strerror(err));
 			/* no route: ICMP net/host unreachable; no fd or
 			 * slot (EMFILE, ENOSPC): dropped, the guest retries */
-			sn_udp_local_error(e, &dst, p, err, 0);
+			sn_udp_local_error(e, dst, p, err, 0);
 			pbuf_free(p);
 			return;
 		}
@@ -1079,9 +1458,9 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 	sn_udp_touch(u, s);
 
 	/* Keep the guest's order: behind queued datagrams, or queue on EAGAIN. */
-	r = s->q_len ? -1 : sn_udp_send(u, s, p);
+	r = s->q_len ? -1 : sn_udp_send(u, s, p, hlen);
 	if (r == -1) {
-		sn_udp_enqueue(u, s, p);
+		sn_udp_enqueue(u, s, p, hlen);
 		return;
 	}
 	pbuf_free(p);
@@ -1090,6 +1469,27 @@ void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
 malformed:
 	e->st.drop_malformed++;
 	pbuf_free(p);
+}
+
+/**
+ * sn_udp_input4() - an IPv4 UDP datagram from the guest to relay
+ * @e:		engine
+ * @p:		IPv4 packet (payload at the IP header, validated and
+ *		reassembled by the hook); consumed
+ */
+void sn_udp_input4(struct sn_engine *e, struct pbuf *p)
+{
+	const struct ip_hdr *iph = p->payload;
+	ip_addr_t src, dst;
+
+	if (p->len < IP_HLEN) {
+		e->st.drop_malformed++;
+		pbuf_free(p);
+		return;
+	}
+	ip_addr_copy_from_ip4(src, iph->src);
+	ip_addr_copy_from_ip4(dst, iph->dest);
+	sn_udp_input(e, p, IPH_HL_BYTES(iph), &src, &dst);
 }
 
 /**

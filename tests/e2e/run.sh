@@ -27,12 +27,19 @@
 #   FAR    sne2e-far-PID: 203.0.113.50, nothing listening; two hops from
 #          HOST's sockets (the traceroute case)
 #
+# IPv6 (nodad everywhere): HOST veth 2001:db8:1::2/64, default route via
+# INET 2001:db8:1::1/64; INET lo 2001:db8:2::10 (HTTP :80, UDP echo :7;
+# nothing on :9) and 2001:db8:2::53 (the upstream dnsmasq again, which
+# answers AAAA www6.example.test = 2001:db8:2::10). The guest has
+# fd00:2::15/64 via fd00:2::2 (run, attach --configure).
+#
 # Cases: guest-config exit-status(run) download download-name upload
 # dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo ping-gateway
 # ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
 # attach-no-fd-leak(attach) hostlo-denied hostlo-allowed
 # attach-lifecycle(-hostlo)(attach) dhcp-udhcpc(attach) dhcp-renew(attach)
-# slaac(attach).
+# slaac(attach) download6 dns-aaaa ping6-gateway ping6-remote udp6-echo
+# udp6-refused traceroute6.
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed";
 # exits 0 only if every case passed. Diagnostics go to stderr prefixed "# ".
@@ -75,6 +82,11 @@ INET_ADDR=198.51.100.1
 HOSTLO_PORT=8080
 FAR_ADDR=203.0.113.50 # FAR, behind INET: two hops from HOST
 FAR_LINK=203.0.113.49 # INET's end of the INET-FAR link
+WEB6=2001:db8:2::10    # INET: HTTP :80, UDP echo :7 over IPv6
+DNS_UP6=2001:db8:2::53 # INET: the upstream dnsmasq's IPv6 address
+HOST_ADDR6=2001:db8:1::2
+INET_ADDR6=2001:db8:1::1
+NAME6=www6.example.test # AAAA only: www.example.test stays IPv4-only for the IPv4 cases
 
 NS_HOST=sne2e-host-$$
 NS_INET=sne2e-inet-$$
@@ -113,6 +125,7 @@ summary() {
 CASES=(guest-config exit-status download download-name upload
     dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo
     ping-gateway ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
+    download6 dns-aaaa ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
     dhcp-udhcpc dhcp-renew slaac)
 case_applies() { # mode-specific cases
@@ -411,6 +424,12 @@ setup() {
     must "HOST veth up" "${h[@]}" link set veth-inet up || return 1
     must "INET veth up" "${i[@]}" link set veth-host up || return 1
     must "HOST default route" "${h[@]}" route add default via "$INET_ADDR" || return 1
+    must "HOST addr6" "${h[@]}" addr add "$HOST_ADDR6/64" dev veth-inet nodad || return 1
+    must "INET addr6" "${i[@]}" addr add "$INET_ADDR6/64" dev veth-host nodad || return 1
+    must "HOST default route6" "${h[@]}" -6 route add default via "$INET_ADDR6" || return 1
+    for a in "$WEB6" "$DNS_UP6"; do
+        must "INET $a" "${i[@]}" addr add "$a/128" dev lo nodad || return 1
+    done
     local a
     for a in "$WEB" "$DNS_UP" "$DNS_OTHER"; do
         must "INET $a" "${i[@]}" addr add "$a/32" dev lo || return 1
@@ -439,7 +458,7 @@ setup() {
     UP_SHA=$(sha256sum <"$T/up.bin" | cut -d' ' -f1)
 
     inet_bg "$NS_INET" "$T/inet-servers.log" "$PY" "$E2E_DIR/servers.py" inet \
-        --addr "$WEB" --root "$T/www" --token "$TOKEN" --ready "$T/inet.ready"
+        --addr "$WEB" --addr6 "$WEB6" --root "$T/www" --token "$TOKEN" --ready "$T/inet.ready"
     inet_bg "$NS_HOST" "$T/hostlo-server.log" "$PY" "$E2E_DIR/servers.py" hostlo \
         --addr 127.0.0.1 --port "$HOSTLO_PORT" --token "$HOSTLO_TOKEN" --ready "$T/hostlo.ready"
     local dm=(dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts
@@ -448,6 +467,7 @@ setup() {
     # the upstream, and a second resolver that knows one more name, so that an
     # answer for only-b.example.test proves the query reached 203.0.113.7
     inet_bg "$NS_INET" "$T/dnsmasq-up.out" "${dm[@]}" --listen-address="$DNS_UP" \
+        --listen-address="$DNS_UP6" "--host-record=$NAME6,$WEB6" \
         --pid-file="$T/dnsmasq-up.pid" --log-facility="$T/dnsmasq-up.log"
     inet_bg "$NS_INET" "$T/dnsmasq-other.out" "${dm[@]}" --listen-address="$DNS_OTHER" \
         --pid-file="$T/dnsmasq-other.pid" --log-facility="$T/dnsmasq-other.log" \
@@ -464,6 +484,8 @@ setup() {
     must "HOST->INET ping" ip netns exec "$NS_HOST" ping -n -c 1 -W 2 "$WEB" || return 1
     must "HOST->FAR ping (through INET)" ip netns exec "$NS_HOST" ping -n -c 1 -W 2 "$FAR_ADDR" || return 1
     must "HOST loopback service" ip netns exec "$NS_HOST" curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$HOSTLO_PORT/" || return 1
+    wait_for 50 "HOST->INET http over IPv6" ip netns exec "$NS_HOST" curl -g -fsS --max-time 2 -o /dev/null "http://[$WEB6]/n/0" || return 1
+    must "HOST->INET AAAA over IPv6" test "$(ip netns exec "$NS_HOST" dig @"$DNS_UP6" "$NAME6" AAAA +short +time=1 +tries=2)" == "$WEB6" || return 1
     return 0
 }
 
@@ -800,9 +822,11 @@ sn_fds() {
             sess[$inode]=1
         done <"$f"
     done
-    while read -r sl _ _ _ _ _ _ _ _ inode _; do
-        [[ $sl == sl ]] || sess[$inode]=1
-    done <"/proc/$pid/net/icmp"
+    for f in "/proc/$pid/net/icmp" "/proc/$pid/net/icmp6"; do
+        while read -r sl _ _ _ _ _ _ _ _ inode _; do
+            [[ $sl == sl ]] || sess[$inode]=1
+        done <"$f"
+    done
     for f in "/proc/$pid/net/tcp" "/proc/$pid/net/tcp6"; do
         while read -r sl _ _ st _ _ _ _ _ inode _; do
             [[ $sl != sl && $st == 0A ]] && lst[$inode]=1
@@ -1046,6 +1070,92 @@ case_slaac() {
     g 30 curl -g -fsS --max-time 10 "http://[$GW6]:$HOSTLO_PORT/" || { REASON="curl -6: $(why)"; return 1; }
     [[ $(<"$G_OUT") == "$HOSTLO_TOKEN" ]] ||
         { REASON="curl -6 got '$(head -c 80 "$G_OUT")', want '$HOSTLO_TOKEN'"; return 1; }
+}
+
+# ---- IPv6 through the relays: the guest's fd00:2::15 via fd00:2::2.
+
+case_download6() {
+    rm -f "$T/dl6.bin"
+    g 120 curl -6 -g -fsS --connect-timeout 10 --max-time 100 -o "$T/dl6.bin" "http://[$WEB6]/big" ||
+        { REASON=$(why); return 1; }
+    local got size
+    got=$(sha256sum <"$T/dl6.bin" | cut -d' ' -f1)
+    size=$(stat -c %s "$T/dl6.bin")
+    rm -f "$T/dl6.bin"
+    [[ $got == "$BIG_SHA" ]] || { REASON="sha256 mismatch ($size of $BIG_SIZE bytes)"; return 1; }
+}
+
+# dns-aaaa: AAAA forwarded over IPv4 transport (@10.0.2.2) and over IPv6
+# transport (@fd00:2::2, the DNS relay's IPv6 side), and A over IPv6.
+case_dns_aaaa() {
+    dig_case "$WEB6"$'\n'"$WEB6"$'\n'"$WEB" sh -c '
+        dig @"$1" "$3" AAAA +short +notcp +time=2 +tries=2 &&
+        dig @"$2" "$3" AAAA +short +notcp +time=2 +tries=2 &&
+        dig @"$2" www.example.test A +short +notcp +time=2 +tries=2' sh "$GW" "$GW6" "$NAME6"
+}
+
+ping6_case() {
+    g 30 ping -6 -n -c 3 -i 0.2 -W 2 "$1" || { REASON=$(why); return 1; }
+    grep -q '3 packets transmitted, 3 received' "$G_OUT" ||
+        { REASON=$(grep 'packets transmitted' "$G_OUT"); return 1; }
+}
+case_ping6_gateway() { ping6_case "$GW6"; }
+case_ping6_remote() { ping6_case "$WEB6"; }
+
+case_udp6_echo() {
+    local long
+    long=$(printf '%01300d' 0)
+    local want=$'alpha-6\nbravo-66\n'"$long"$'\ndelta-6666'
+    g 30 sh -c '
+        addr=$1; shift
+        { for m in "$@"; do printf "%s\n" "$m"; sleep 0.3; done; } |
+            socat -t 2 - "UDP6:[$addr]:7"' sh "$WEB6" alpha-6 bravo-66 "$long" delta-6666 ||
+        { REASON=$(why); return 1; }
+    [[ $(<"$G_OUT") == "$want" ]] ||
+        { REASON="echoed $(wc -c <"$G_OUT") bytes in $(wc -l <"$G_OUT") lines, want ${#want}+1 in 4: $(head -c 80 "$G_OUT" | tr '\n' ' ')"; return 1; }
+}
+
+# udp6-refused: as udp-refused, over IPv6: INET answers ICMPv6 port
+# unreachable, sandnet reads it with IPV6_RECVERR and sends the guest
+# ICMPv6 type 1 code 4 quoting its datagram.
+case_udp6_refused() {
+    g 30 "$PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.settimeout(2)
+t = time.monotonic()
+s.send(b"anyone there?")
+try:
+    s.recv(100)
+    print("got a reply instead of ECONNREFUSED")
+    sys.exit(1)
+except ConnectionRefusedError:
+    print("refused after %d ms" % ((time.monotonic() - t) * 1000))
+except socket.timeout:
+    print("no ECONNREFUSED within 2 s")
+    sys.exit(1)
+' "$WEB6" 9 || { REASON=$(why); return 1; }
+    grep -q '^refused after' "$G_OUT" || { REASON=$(why); return 1; }
+}
+
+# traceroute6: hop limits over IPv6. A UDP probe or echo request with hop
+# limit 1 expires at the gateway (ICMPv6 time exceeded from fd00:2::2, sent
+# by sandnet itself); with hop limit 2 it leaves HOST with
+# IPV6_UNICAST_HOPS 1 and reaches INET, whose 2001:db8:2::10 answers (port
+# unreachable for the UDP probe, through IPV6_RECVERR). Wanted: hops
+# 1 fd00:2::2, 2 2001:db8:2::10, no '*'.
+case_traceroute6() {
+    g 60 sh -c '
+        echo "hl 1: $(ping -6 -n -c 1 -t 1 -W 2 "$1" | grep -E "^From" | head -n 1)"
+        traceroute -6 -U -p 33434 -n -q 1 -w 2 -m 4 "$1"' sh "$WEB6" ||
+        { REASON=$(why); return 1; }
+    grep -qE "^hl 1: From $GW6 icmp_seq=1 Time exceeded" "$G_OUT" ||
+        { REASON="ping -6 -t 1: $(tr '\n' '|' <"$G_OUT")"; return 1; }
+    local hops want="1 $GW6;2 $WEB6;"
+    hops=$(awk '$1 ~ /^[0-9]+$/ { printf "%s %s;", $1, $2 }' "$G_OUT")
+    [[ $hops == "$want" ]] || { REASON="hops '$hops', want '$want'"; return 1; }
+    ! grep -q '\*' "$G_OUT" || { REASON="a hop did not answer: $(tr '\n' '|' <"$G_OUT")"; return 1; }
 }
 
 lifecycle_case() { # lifecycle_case FLAG: the instance comes up, survives the cases, exits 0 on SIGTERM

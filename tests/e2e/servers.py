@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Servers for the sandnet end-to-end tests (standard library only).
 
-  servers.py inet   --addr A --root DIR --token T --ready FILE
+  servers.py inet   --addr A [--addr6 A6] --root DIR --token T --ready FILE
       HTTP on A:80  GET /big, /medium (files in DIR), GET /n/<i> (a short
                     line naming <i> and T), PUT/POST anything (replies
                     "<sha256 hex> <bytes>\n" of the body, streamed, plain or
@@ -9,6 +9,7 @@
       UDP  on A:7   echo, each datagram back unchanged.
       TCP  on A:9000 reads until EOF, then writes "<sha256 hex> <bytes>\n"
                     and closes (half-close test).
+      With --addr6: HTTP on [A6]:80 and UDP echo on [A6]:7 as well.
   servers.py hostlo --addr A --port P --token T --ready FILE
       HTTP on A:P   GET / answers T (the host-loopback service).
 
@@ -110,6 +111,10 @@ class HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
+class HTTPServer6(HTTPServer):
+    address_family = socket.AF_INET6
+
+
 class ShaHandler(socketserver.BaseRequestHandler):
     def handle(self):
         h = hashlib.sha256()
@@ -145,6 +150,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=("inet", "hostlo"))
     ap.add_argument("--addr", required=True)
+    ap.add_argument("--addr6", help="inet: also serve HTTP :80 and UDP echo :7 here")
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--root")
     ap.add_argument("--token", default="")
@@ -161,6 +167,11 @@ def main():
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         u.bind((a.addr, 7))
         threading.Thread(target=udp_echo, args=(u,), daemon=True).start()
+        if a.addr6:
+            serve(HTTPServer6((a.addr6, 80), Handler))
+            u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            u6.bind((a.addr6, 7))
+            threading.Thread(target=udp_echo, args=(u6,), daemon=True).start()
     else:
         serve(HTTPServer((a.addr, a.port), Handler))
 
