@@ -57,9 +57,10 @@ static const char usage_run[] =
 "Run COMMAND in new network and mount namespaces (and a new user namespace\n"
 "when not root, mapping the caller to root inside). Its only interface\n"
 "besides lo is TAP device tap0, with the guest address, a default route via\n"
-"the gateway and the MTU below; /etc/resolv.conf names the gateway. Traffic\n"
-"leaves through this process's host sockets. Exits with COMMAND's status\n"
-"(128+N if killed by signal N); SIGINT and SIGTERM are passed to COMMAND.\n";
+"the gateway and the MTU below, and for IPv6 fd00:2::15/64 via fd00:2::2;\n"
+"/etc/resolv.conf names the gateway. Traffic leaves through this process's\n"
+"host sockets. Exits with COMMAND's status (128+N if killed by signal N);\n"
+"SIGINT and SIGTERM are passed to COMMAND.\n";
 
 static const char usage_attach[] =
 "Usage: sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]\n"
@@ -70,14 +71,16 @@ static const char usage_attach[] =
 "\n"
 "  --netns PATH            network namespace to attach to (required)\n"
 "  --tap NAME              TAP device name (default " TAP_DEFAULT ")\n"
-"  --configure             also set NAME's address, MTU and default route,\n"
-"                          and bring lo up\n";
+"  --configure             also set NAME's addresses, MTU and default routes\n"
+"                          (IPv4 as below, IPv6 fd00:2::15/64 via fd00:2::2),\n"
+"                          and bring lo up; without it the guest can use\n"
+"                          DHCPv4, router advertisements (SLAAC) and DHCPv6\n";
 
 static const char usage_opts[] =
 "\n"
 "Options:\n"
-"  --address ADDR[/PREFIX] guest address (default 10.0.2.15/24)\n"
-"  --gateway ADDR          gateway: router, DNS server and, with\n"
+"  --address ADDR[/PREFIX] guest IPv4 address (default 10.0.2.15/24)\n"
+"  --gateway ADDR          IPv4 gateway: router, DNS server and, with\n"
 "                          --allow-host-loopback, the host (default 10.0.2.2,\n"
 "                          or .2 of the --address subnet)\n"
 "  --mtu N                 link MTU, 576..65520 (default 65520; attach\n"
@@ -86,8 +89,8 @@ static const char usage_opts[] =
 "                          resolver the gateway forwards DNS to (IPv4, port\n"
 "                          53 by default; repeat for up to 4; default: the\n"
 "                          host's /etc/resolv.conf)\n"
-"  --allow-host-loopback   let connections to the gateway reach the host's\n"
-"                          127.0.0.1\n"
+"  --allow-host-loopback   let connections to the gateway (and fd00:2::2)\n"
+"                          reach the host's 127.0.0.1 / ::1\n"
 "  -v, --verbose           log more; repeat for debug output\n"
 "  -h, --help              show this help and exit\n"
 "  --version               show the version and exit\n";

@@ -3,7 +3,8 @@
  * DOC: lwIP options for sandnet
  *
  * Every option that differs from lwIP 2.2.1's default (src/include/lwip/opt.h)
- * is here with the reason; defaults are not repeated (lwIP's defaults: TCP,
+ * is here with the reason; defaults are not repeated, except the
+ * reassembly timeouts, stated on purpose (lwIP's defaults: TCP,
  * UDP, ICMP, ARP, IPv4 reassembly and fragmentation on; DHCP client, DNS
  * client, raw API, IGMP, AutoIP, keepalive off). lwIP runs bare (NO_SYS, raw API) inside one
  * engine per process; the engine bounds every table itself (see the
@@ -45,9 +46,17 @@
 #define LWIP_SINGLE_NETIF		1
 
 /* ---- IPv4 ---- */
-/* Bound on fragments held for reassembly (default 10 is below one 64 KiB
- * datagram at MTU 1500). */
+/* Guest fragments held for reassembly, all sets together; IPv6 keeps its
+ * own count against the same bound (ip6_frag.c). A guest frame is one
+ * pbuf, so this is also the most fragments per set and the most sets
+ * (lwIP's pools are malloc, MEMP_NUM_REASSDATA bounds nothing); beyond it
+ * the oldest sets are dropped (IP_REASS_FREE_OLDEST). 64 holds one 64 KiB
+ * datagram at MTU 1500 (the default 10 does not); at most 64 frames of
+ * up to the MTU each, per family. */
 #define IP_REASS_MAX_PBUFS		64
+/* An incomplete IPv4 set is dropped after this many seconds (lwIP's
+ * default, the initial timer RFC 791 suggests; Linux waits 30). */
+#define IP_REASS_MAXAGE			15
 /* What Linux sends with; lwIP's default is 255. */
 #define IP_DEFAULT_TTL			64
 /* The pre-input hook classifies every packet (netif/hook.c). */
@@ -65,6 +74,13 @@
 #define LWIP_IPV6_DUP_DETECT_ATTEMPTS	0
 /* Required on 64-bit hosts or ip6_reass_tmr asserts (LWIP-NOTES pitfall 2). */
 #define IPV6_FRAG_COPYHEADER		1
+/* An incomplete IPv6 set is dropped after this many seconds: RFC 8200
+ * 4.5's 60 (lwIP's default too); the pbuf bound is IP_REASS_MAX_PBUFS.
+ * Replies larger than the MTU are fragmented (LWIP_IPV6_FRAG, default on):
+ * sandnet is the source of those datagrams as the guest sees them, not a
+ * router on their way, so fragmenting is right where a router would send
+ * packet too big. */
+#define IPV6_REASS_MAXAGE		60
 #define LWIP_HOOK_IP6_INPUT(p, inp)	sn_hook_ip6_input((p), (inp))
 
 /* ---- UDP ---- */
@@ -101,6 +117,10 @@
 /* No per-listener backlog: SYNs reach lwIP only after the host connect(),
  * and max_tcp_flows bounds them. */
 #define TCP_LISTEN_BACKLOG		0
+/* TIME_WAIT (2 * TCP_MSL) guards against old duplicates lingering in a
+ * network; the guest link is a point-to-point queue with none, and every
+ * pcb held costs memory: 10 s instead of lwIP's 120 s. */
+#define TCP_MSL				5000UL
 /* Unpredictable ISNs (RFC 6528), pitfall 8. */
 #define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) sn_tcp_isn((lip), (lport), (rip), (rport))
 

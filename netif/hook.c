@@ -19,8 +19,14 @@
  * - anything else is counted and dropped.
  *
  * Fragments are reassembled (ip4_reass(), bounded by IP_REASS_*) before a
- * relay sees them, so a relay always gets a whole datagram.
+ * relay sees them, so a relay always gets a whole datagram. lwIP drops an
+ * overlapping (or duplicate) fragment but keeps the rest of its set, which
+ * may still complete without it; sn_frag_reass() abandons the whole set
+ * instead (RFC 5722 for IPv6, what Linux does for both): the set's later
+ * fragments are dropped, so lwIP expires it, and frag_overlap counts it.
  */
+#include <string.h>
+
 #include "lwip/icmp.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip.h"
@@ -118,6 +124,7 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 {
 	struct sn_engine *e = sn_eng;
 	const struct ip_hdr *iph;
+	ip_addr_t src, dst;
 	uint64_t *bad;
 	u16_t hlen;
 
@@ -147,18 +154,29 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 	}
 
 	if (IPH_OFFSET(iph) & PP_HTONS(IP_OFFMASK | IP_MF)) {
+		uint8_t key[40] = { 4 };
+
+		/* ip4_reass() refuses options; say so in the right counter */
+		if (IPH_HL(iph) != IP_HLEN / 4)
+			return hook_drop(p, &e->st.drop_unsupported);
+		memcpy(key + 1, &iph->src, 4);
+		memcpy(key + 5, &iph->dest, 4);
+		memcpy(key + 9, &iph->_id, 2);
+		key[11] = IPH_PROTO(iph);
 		ip_data.current_input_netif = inp;
-		p = ip4_reass(p);
+		p = sn_frag_reass(e, p, key, IP_REASS_MAXAGE * IP_TMR_INTERVAL, ip4_reass);
 		ip_data.current_input_netif = NULL;
 		if (!p)
 			return 1;
 		iph = p->payload;
 	}
 	hlen = (u16_t)(IPH_HL(iph) * 4);
+	ip_addr_copy_from_ip4(src, iph->src);
+	ip_addr_copy_from_ip4(dst, iph->dest);
 
 	switch (IPH_PROTO(iph)) {
 	case IP_PROTO_TCP:
-		sn_tcp_input4(e, p);
+		sn_tcp_input(e, p, hlen, &src, &dst);
 		return 1;
 	case IP_PROTO_UDP: {
 		struct udp_hdr uh;
@@ -166,9 +184,9 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 		if (pbuf_copy_partial(p, &uh, sizeof(uh), hlen) != sizeof(uh))
 			return hook_drop(p, &e->st.drop_malformed);
 		if (uh.dest == PP_HTONS(53))
-			sn_dns_input4(e, p);
+			sn_dns_input(e, p, hlen, &src, &dst);
 		else
-			sn_udp_input4(e, p);
+			sn_udp_input(e, p, hlen, &src, &dst);
 		return 1;
 	}
 	case IP_PROTO_ICMP: {
@@ -178,7 +196,7 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 			return hook_drop(p, &e->st.drop_malformed);
 		if (type != ICMP_ECHO)
 			return hook_drop(p, &e->st.drop_unsupported);
-		sn_icmp_input4(e, p);
+		sn_icmp_input(e, p, hlen, &src, &dst);
 		return 1;
 	}
 	default:
@@ -215,4 +233,56 @@ void sn_ip4_tcp_deliver(struct sn_engine *e, struct pbuf *p)
 	ip_data.current_ip_header_tot_len = 0;
 	ip_addr_set_zero(&ip_data.current_iphdr_src);
 	ip_addr_set_zero(&ip_data.current_iphdr_dest);
+}
+
+/**
+ * frag_bad_find() - is a fragment set remembered as abandoned
+ * @e:		engine
+ * @key:	the set
+ *
+ * Return: its slot, or NULL
+ */
+static struct sn_frag_bad *frag_bad_find(struct sn_engine *e, const uint8_t key[40])
+{
+	uint32_t now = sn_now_ms();
+	unsigned i;
+
+	for (i = 0; i < SN_FRAG_BAD; i++) {
+		struct sn_frag_bad *b = &e->frag_bad[i];
+
+		if (!b->used)
+			continue;
+		if ((int32_t)(b->until_ms - now) <= 0)
+			b->used = 0;
+		else if (!memcmp(b->key, key, sizeof(b->key)))
+			return b;
+	}
+	return NULL;
+}
+
+struct pbuf *sn_frag_reass(struct sn_engine *e, struct pbuf *p, const uint8_t key[40],
+			   uint32_t maxage_ms, struct pbuf *(*reass)(struct pbuf *))
+{
+	struct sn_frag_bad *b;
+	struct pbuf *r;
+
+	if (frag_bad_find(e, key)) {
+		pbuf_free(p);
+		return NULL;
+	}
+	/* An extra reference tells what lwIP did with @p: kept (2 left),
+	 * completed (returned), or refused (1 left: it freed its own). */
+	pbuf_ref(p);
+	r = reass(p);
+	if (!r && p->ref == 1) {
+		b = &e->frag_bad[e->frag_bad_next];
+		e->frag_bad_next = (e->frag_bad_next + 1) % SN_FRAG_BAD;
+		memcpy(b->key, key, sizeof(b->key));
+		/* lwIP's timer ticks once a second: the set is gone by then */
+		b->until_ms = sn_now_ms() + maxage_ms + 2000;
+		b->used = 1;
+		e->st.frag_overlap++;
+	}
+	pbuf_free(p);		/* only the extra reference, unless refused */
+	return r;
 }

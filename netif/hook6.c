@@ -9,7 +9,8 @@
  * link-local address, or the unspecified address for duplicate address
  * detection), walks the extension headers (hop-by-hop and destination
  * options skipped, routing headers dropped, fragments reassembled with
- * ip6_reass(), bounded by IP_REASS_*), then decides:
+ * ip6_reass(), bounded by IPV6_REASS_MAXAGE and IP_REASS_MAX_PBUFS, a set
+ * with overlapping fragments abandoned whole), then decides:
  *
  * - ICMPv6 for the gateway's own addresses (echo, neighbour discovery),
  *   and multicast ICMPv6 (neighbour solicitations to solicited-node
@@ -20,6 +21,7 @@
  *   addresses, so DAD succeeds;
  * - a router solicitation: answered by netif/ra.c, which starts sending
  *   unsolicited router advertisements once the guest speaks IPv6 at all;
+ *   router advertisements and redirects from the guest are dropped;
  * - UDP to port 547 (DHCPv6, ff02::1:2 or the gateway): netif/dhcp6.c;
  * - TCP to any address: the TCP relay (relay/tcp.c), which feeds lwIP
  *   through sn_ip6_tcp_deliver() once the host connect() succeeded;
@@ -108,7 +110,7 @@ static uint64_t *hook6_transport(struct sn_engine *e, struct pbuf **pp, struct n
 	int i;
 
 	for (i = 0; i < SN_IP6_MAX_EXTHDRS; i++) {
-		u8_t ext[2];
+		u8_t ext[2], key[40] = { 0 };
 		u16_t frag_off;
 
 		switch (nexth) {
@@ -133,17 +135,36 @@ static uint64_t *hook6_transport(struct sn_engine *e, struct pbuf **pp, struct n
 				off = (u16_t)(off + 8);
 				continue;
 			}
-			/* ip6_reass() wants the payload at the fragment header */
+			/* ip6_reass() wants the payload at the fragment header;
+			 * a set with overlapping fragments is abandoned whole
+			 * (RFC 5722, netif/hook.c) */
+			key[0] = 6;
+			memcpy(key + 1, ((struct ip6_hdr *)p->payload)->src.addr, 16);
+			memcpy(key + 17, ((struct ip6_hdr *)p->payload)->dest.addr, 16);
+			if (pbuf_copy_partial(p, key + 33, 4, off + 4) != 4)
+				return &e->st.drop_malformed;
 			ip_data.current_netif = inp;
 			ip_data.current_input_netif = inp;
 			ip_data.current_ip6_header = p->payload;
 			ip_data.current_ip_header_tot_len = (u16_t)(off + 8);
+			/* ip6_reass() matches sets on these, not on the header */
+			ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_src,
+						     ((struct ip6_hdr *)p->payload)->src);
+			ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_dest,
+						     ((struct ip6_hdr *)p->payload)->dest);
+			ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_src), IP6_UNKNOWN,
+					     inp);
+			ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_dest), IP6_UNKNOWN,
+					     inp);
 			pbuf_remove_header(p, off);
-			p = ip6_reass(p);
+			p = sn_frag_reass(e, p, key, IPV6_REASS_MAXAGE * IP6_REASS_TMR_INTERVAL,
+					  ip6_reass);
 			ip_data.current_netif = NULL;
 			ip_data.current_input_netif = NULL;
 			ip_data.current_ip6_header = NULL;
 			ip_data.current_ip_header_tot_len = 0;
+			ip_addr_set_zero_ip6(&ip_data.current_iphdr_src);
+			ip_addr_set_zero_ip6(&ip_data.current_iphdr_dest);
 			*pp = p;
 			if (!p)
 				return NULL;
@@ -215,6 +236,11 @@ static int hook6_icmp6(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip
 		sn_ra_input(e, p, hlen, src, dst);	/* netif/ra.c */
 		return 1;
 	}
+	/* The guest is no router: its advertisements would lower the MTU
+	 * lwIP fragments replies to (LWIP_ND6_ALLOW_RA_UPDATES) and its
+	 * redirects would change lwIP's next hops. */
+	if (type == ICMP6_TYPE_RA || type == ICMP6_TYPE_RD)
+		return hook6_drop(p, &e->st.drop_unsupported);
 	if (type != ICMP6_TYPE_NS) {
 		/* echo, NA, RS to the gateway or to a group: lwIP's */
 		if (ip6_addr_ismulticast(dst) || netif_get_ip6_addr_match(&e->netif, dst) >= 0) {

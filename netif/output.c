@@ -410,6 +410,11 @@ err_t sn_udp4_output_to(struct sn_engine *e, const ip4_addr_t *src, u16_t sport,
  * @dst:	the guest's address the packet goes to
  * @nexth:	IP6_NEXTH_UDP, IP6_NEXTH_ICMP6, ...
  *
+ * A packet larger than the guest MTU leaves in fragments (ip6_frag(),
+ * LWIP_IPV6_FRAG): to the guest's socket sandnet is the datagram's source,
+ * not a router forwarding it, and a source fragments where a router would
+ * answer packet too big (RFC 8200 4.5, 5).
+ *
  * Return: ERR_OK or lwIP's error
  */
 err_t sn_ip6_output(struct sn_engine *e, struct pbuf *p, const ip6_addr_t *src,

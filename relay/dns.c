@@ -5,7 +5,7 @@
  * The DNS relay forwards the guest's UDP DNS queries to real resolvers
  * through host sockets and hands their answers back unchanged.
  *
- * A query: the netif hook gives sn_dns_input4() every guest UDP datagram
+ * A query: the netif hook gives sn_dns_input() every guest UDP datagram
  * addressed to port 53 of any address. The UDP header is validated (length,
  * checksum unless the netif has UDP checks off), the DNS message copied out
  * of the pbuf and the pbuf freed at once. A message shorter than a DNS
@@ -18,15 +18,18 @@
  *
  * Upstreams: a query to the gateway (cfg.gw_ip4, or over IPv6 cfg.gw_ip6
  * and the gateway's link-local address) goes to the configured
- * cfg.dns_upstreams, or when there are none to the IPv4 "nameserver" lines
- * of cfg.resolv_conf (re-read when its mtime, size or inode changes, with
- * stat() at most once per second). A query to any other address goes to
+ * cfg.dns_upstreams, or when there are none to the "nameserver" lines of
+ * cfg.resolv_conf, IPv4 and IPv6, in the file's order, at most
+ * SN_MAX_DNS_UPSTREAMS (re-read when its mtime, size or inode changes, with
+ * stat() at most once per second). A link-local IPv6 nameserver needs its
+ * zone ("fe80::1%eth0", interface name or index) and is skipped without one
+ * or when the interface does not exist. A query to any other address goes to
  * that address's port 53 only: a guest that names its own resolver gets it.
  * The list is copied into the slot when the query arrives, so a resolv.conf
  * change never disturbs a query in flight.
  *
- * IPv6: sn_dns_input() takes queries of both families (sn_dns_input4()
- * is its IPv4 wrapper; netif/hook6.c calls it for IPv6). A slot keeps the
+ * IPv6: sn_dns_input() takes queries of both families (netif/hook.c
+ * calls it for IPv4, netif/hook6.c for IPv6). A slot keeps the
  * address the guest asked and the guest's own address; the answer goes
  * back from the one to the other through sn_udp_output(), over IPv6 with
  * the mandatory UDP checksum. The transport of the query does not decide
@@ -80,6 +83,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include "core/engine.h"
@@ -115,7 +119,7 @@
  * union sn_dns_addr - an upstream resolver's address
  * @sa:		generic view
  * @sin:	IPv4
- * @sin6:	IPv6 (configured upstreams only)
+ * @sin6:	IPv6
  */
 union sn_dns_addr {
 	struct sockaddr sa;
@@ -179,7 +183,7 @@ struct sn_dns {
 	unsigned max;
 	unsigned active;
 
-	struct sockaddr_in resolv[SN_MAX_DNS_UPSTREAMS];
+	union sn_dns_addr resolv[SN_MAX_DNS_UPSTREAMS];
 	unsigned n_resolv;
 	int resolv_checked;
 	uint32_t resolv_check_ms;
@@ -572,17 +576,41 @@ static void dns_sock_ready(void *ctx, int fd, short revents)
 }
 
 /**
+ * dns_resolv_zone() - the interface index of a zone ("eth0" or "2")
+ * @zone:	what follows '%' in a scoped address
+ *
+ * Return: the index, or 0 if there is no such interface
+ */
+static unsigned dns_resolv_zone(const char *zone)
+{
+	char name[IF_NAMESIZE];
+	unsigned long n;
+	char *end;
+
+	if (*zone < '0' || *zone > '9')
+		return if_nametoindex(zone);
+	errno = 0;
+	n = strtoul(zone, &end, 10);
+	if (errno || *end || !n || n > 0xffffffffUL || !if_indextoname((unsigned)n, name))
+		return 0;
+	return (unsigned)n;
+}
+
+/**
  * dns_resolv_parse_line() - take a "nameserver" line of resolv.conf
  * @d:		relay state, @d->resolv gets the address
  * @line:	one line, NUL-terminated
  *
- * Only IPv4 addresses are taken for now; others are skipped.
+ * IPv4 and IPv6 addresses are taken, in the file's order, up to
+ * SN_MAX_DNS_UPSTREAMS. An IPv6 address may carry a zone ("fe80::1%eth0");
+ * a link-local one without a usable zone is skipped (it cannot be reached),
+ * as is anything that is not an address.
  */
 static void dns_resolv_parse_line(struct sn_dns *d, char *line)
 {
 	static const char kw[] = "nameserver";
-	struct sockaddr_in *sin;
-	char *p = line, *end;
+	union sn_dns_addr *up;
+	char *p = line, *end, *zone;
 
 	p += strspn(p, " \t");
 	if (strncmp(p, kw, sizeof(kw) - 1) != 0)
@@ -596,12 +624,28 @@ static void dns_resolv_parse_line(struct sn_dns *d, char *line)
 
 	if (d->n_resolv >= SN_MAX_DNS_UPSTREAMS)
 		return;
-	sin = &d->resolv[d->n_resolv];
-	memset(sin, 0, sizeof(*sin));
-	if (inet_pton(AF_INET, p, &sin->sin_addr) != 1)
+	up = &d->resolv[d->n_resolv];
+	memset(up, 0, sizeof(*up));
+	if (inet_pton(AF_INET, p, &up->sin.sin_addr) == 1) {
+		up->sin.sin_family = AF_INET;
+		up->sin.sin_port = htons(DNS_SERVER_PORT);
+		d->n_resolv++;
 		return;
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(DNS_SERVER_PORT);
+	}
+	zone = strchr(p, '%');
+	if (zone)
+		*zone++ = '\0';
+	if (inet_pton(AF_INET6, p, &up->sin6.sin6_addr) != 1)
+		return;
+	if (zone) {
+		up->sin6.sin6_scope_id = dns_resolv_zone(zone);
+		if (!up->sin6.sin6_scope_id)
+			return;
+	}
+	if (IN6_IS_ADDR_LINKLOCAL(&up->sin6.sin6_addr) && !up->sin6.sin6_scope_id)
+		return;
+	up->sin6.sin6_family = AF_INET6;
+	up->sin6.sin6_port = htons(DNS_SERVER_PORT);
 	d->n_resolv++;
 }
 
@@ -674,7 +718,7 @@ static void dns_resolv_refresh(struct sn_engine *e)
 	d->resolv_ino = st.st_ino;
 	d->resolv_size = st.st_size;
 	if (!d->n_resolv)
-		sn_log(e, SN_LOG_WARN, "dns: no IPv4 nameserver in %s", path);
+		sn_log(e, SN_LOG_WARN, "dns: no nameserver in %s", path);
 	else
 		sn_log(e, SN_LOG_INFO, "dns: %u nameserver(s) from %s",
 		       d->n_resolv, path);
@@ -743,7 +787,7 @@ static void dns_upstreams(struct sn_engine *e, struct sn_dns_query *q)
 
 	dns_resolv_refresh(e);
 	for (i = 0; i < d->n_resolv; i++)
-		q->up[q->n_up++].sin = d->resolv[i];
+		q->up[q->n_up++] = d->resolv[i];
 }
 
 /**
@@ -902,26 +946,6 @@ void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 }
 
 /**
- * sn_dns_input4() - a guest UDP datagram to port 53 of any IPv4 address
- * @e:		engine
- * @p:		packet, payload at its validated IPv4 header; consumed
- */
-void sn_dns_input4(struct sn_engine *e, struct pbuf *p)
-{
-	const struct ip_hdr *iph = p->payload;
-	ip_addr_t src, dst;
-
-	if (p->len < IP_HLEN) {
-		e->st.drop_malformed++;
-		pbuf_free(p);
-		return;
-	}
-	ip_addr_copy_from_ip4(src, iph->src);
-	ip_addr_copy_from_ip4(dst, iph->dest);
-	sn_dns_input(e, p, IPH_HL_BYTES(iph), &src, &dst);
-}
-
-/**
  * sn_dns_tick() - move queries whose upstream timed out to the next one
  * @e:		engine
  */
@@ -971,7 +995,8 @@ int sn_dns_upstream(struct sn_engine *e, struct sockaddr_storage *sa)
 	if (!d->n_resolv)
 		return -1;
 	memset(sa, 0, sizeof(*sa));
-	memcpy(sa, &d->resolv[0], sizeof(d->resolv[0]));
+	memcpy(sa, &d->resolv[0], d->resolv[0].sa.sa_family == AF_INET6 ?
+	       sizeof(d->resolv[0].sin6) : sizeof(d->resolv[0].sin));
 	return 0;
 }
 

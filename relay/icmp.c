@@ -733,27 +733,6 @@ malformed:
 }
 
 /**
- * sn_icmp_input4() - an IPv4 ICMP message from the guest to relay
- * @e:		engine
- * @p:		IPv4 packet (payload at the IP header, validated and
- *		reassembled by the hook); consumed
- */
-void sn_icmp_input4(struct sn_engine *e, struct pbuf *p)
-{
-	const struct ip_hdr *iph = p->payload;
-	ip_addr_t src, dst;
-
-	if (p->len < IP_HLEN) {
-		e->st.drop_malformed++;
-		pbuf_free(p);
-		return;
-	}
-	ip_addr_copy_from_ip4(src, iph->src);
-	ip_addr_copy_from_ip4(dst, iph->dest);
-	sn_icmp_input(e, p, IPH_HL_BYTES(iph), &src, &dst);
-}
-
-/**
  * sn_icmp_tick() - close flows idle for cfg.udp_idle_ms
  * @e:		engine
  */

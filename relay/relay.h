@@ -3,10 +3,12 @@
  * DOC: relay entry points, called by the engine and by the netif hook
  *
  * Each relay (tcp.c, udp.c, icmp.c, dns.c) owns its host sockets and its
- * bounded flow table. The hook hands a relay an IPv4 packet it has already
- * validated (header checksum, lengths, source is the guest) and reassembled:
- * @p->payload points at the IP header, @p->tot_len is the IP total length.
- * A relay's *_input4() always takes ownership of @p.
+ * bounded flow table. The hooks (netif/hook.c, netif/hook6.c) hand a relay
+ * an IPv4 or IPv6 packet they have already validated (header checksum,
+ * lengths, source is the guest) and reassembled: @p->payload points at the
+ * IP header, @hlen is the offset of the transport header (after IPv6
+ * extension headers), @src and @dst are the packet's addresses. A relay's
+ * sn_*_input() always takes ownership of @p.
  */
 #ifndef SANDNET_RELAY_H
 #define SANDNET_RELAY_H
@@ -19,13 +21,11 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 		  const ip_addr_t *dst);
 int sn_tcp_init(struct sn_engine *e);
 void sn_tcp_fini(struct sn_engine *e);
-void sn_tcp_input4(struct sn_engine *e, struct pbuf *p);
 void sn_tcp_tick(struct sn_engine *e);
 
 /* udp.c */
 int sn_udp_init(struct sn_engine *e);
 void sn_udp_fini(struct sn_engine *e);
-void sn_udp_input4(struct sn_engine *e, struct pbuf *p);
 void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
 		  const ip_addr_t *dst);
 err_t sn_udp_output(struct sn_engine *e, const ip_addr_t *src, u16_t sport,
@@ -35,7 +35,6 @@ void sn_udp_tick(struct sn_engine *e);
 /* icmp.c */
 int sn_icmp_init(struct sn_engine *e);
 void sn_icmp_fini(struct sn_engine *e);
-void sn_icmp_input4(struct sn_engine *e, struct pbuf *p);
 void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
 		   const ip_addr_t *dst);
 void sn_icmp_tick(struct sn_engine *e);
@@ -43,7 +42,6 @@ void sn_icmp_tick(struct sn_engine *e);
 /* dns.c */
 int sn_dns_init(struct sn_engine *e);
 void sn_dns_fini(struct sn_engine *e);
-void sn_dns_input4(struct sn_engine *e, struct pbuf *p);
 void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
 		  const ip_addr_t *dst);
 void sn_dns_tick(struct sn_engine *e);

@@ -6,7 +6,7 @@
  * terminates the guest's side; the host side is an ordinary non-blocking
  * socket. A flow lives through three states:
  *
- * CONNECTING	the guest's SYN arrived (sn_tcp_input4()); a host socket is
+ * CONNECTING	the guest's SYN arrived (sn_tcp_input()); a host socket is
  *		connect()ing to the destination and the SYN pbuf is held.
  *		Retransmitted SYNs are dropped. Refused, unreachable, or past
  *		cfg.tcp_connect_ms: the guest gets an RST from the destination
@@ -814,6 +814,36 @@ static void flow_start(struct sn_engine *e, struct tcp_flow *f)
 }
 
 /**
+ * pcb_reap_stale() - forget lwIP's leftover of an ended connection on a 4-tuple
+ * @g:		guest address
+ * @gport:	guest port
+ * @d:		destination address
+ * @dport:	destination port
+ *
+ * After a flow ends, lwIP may still hold its pcb (TIME_WAIT, LAST_ACK) for
+ * a while. A guest that closed passively has no TIME_WAIT of its own and
+ * may reuse the port at once; lwIP would answer that new SYN with an RST.
+ * A fresh SYN from the guest means the old connection is over for it.
+ */
+static void pcb_reap_stale(const ip_addr_t *g, u16_t gport, const ip_addr_t *d, u16_t dport)
+{
+	struct tcp_pcb *lists[2] = { tcp_tw_pcbs, tcp_active_pcbs }, *pcb;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		for (pcb = lists[i]; pcb; pcb = pcb->next) {
+			if (pcb->remote_port != gport || pcb->local_port != dport ||
+			    !ip_addr_eq(&pcb->remote_ip, g) || !ip_addr_eq(&pcb->local_ip, d))
+				continue;
+			if (pcb->callback_arg)	/* a live flow's: not stale */
+				return;
+			tcp_abort(pcb);
+			return;
+		}
+	}
+}
+
+/**
  * sn_tcp_input() - a guest TCP segment: new SYNs start flows, the rest go to lwIP
  * @e:		engine
  * @p:		validated packet, payload at the IP header; consumed
@@ -855,6 +885,7 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	}
 	if (f)
 		goto deliver;
+	pcb_reap_stale(src, lwip_ntohs(th.src), dst, lwip_ntohs(th.dest));
 	f = flow_new(e, src, dst, &th);
 	if (!f) {
 		pbuf_free(p);
@@ -876,21 +907,6 @@ deliver:
 		sn_ip6_tcp_deliver(e, p, hlen);
 	else
 		sn_ip4_tcp_deliver(e, p);
-}
-
-/**
- * sn_tcp_input4() - a guest IPv4 TCP segment
- * @e:		engine
- * @p:		validated packet, payload at the IPv4 header; consumed
- */
-void sn_tcp_input4(struct sn_engine *e, struct pbuf *p)
-{
-	const struct ip_hdr *iph = p->payload;
-	ip_addr_t src, dst;
-
-	ip_addr_copy_from_ip4(src, iph->src);
-	ip_addr_copy_from_ip4(dst, iph->dest);
-	sn_tcp_input(e, p, (u16_t)(IPH_HL(iph) * 4), &src, &dst);
 }
 
 /**

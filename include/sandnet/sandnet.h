@@ -131,6 +131,7 @@ struct sn_stats {
 	uint64_t host_errors;		/* errors read from UDP/ping sockets' IP_RECVERR queues */
 	uint64_t ra_sent;		/* router advertisements sent (netif/ra.c) */
 	uint64_t dhcp6_replies;		/* DHCPv6 replies sent (netif/dhcp6.c) */
+	uint64_t frag_overlap;		/* guest fragments overlapping: their set abandoned */
 };
 
 struct sn_engine;

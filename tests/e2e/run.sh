@@ -18,14 +18,16 @@
 #          resolver from /etc/netns/<ns>/resolv.conf; -c: attached without
 #          --configure, configured by busybox udhcpc (the dhcp-* cases);
 #          -d: attached without --configure, with --allow-host-loopback,
-#          configured by router advertisements (the slaac case)
+#          configured by router advertisements (the slaac* cases)
 #   HOST   sne2e-host-PID: sandnet runs here; 127.0.0.1:8080 HTTP service
 #   INET   sne2e-inet-PID: on lo 192.0.2.10 (HTTP :80, UDP echo :7, TCP
 #          sha-after-EOF :9000, nothing on :81), 192.0.2.53 (dnsmasq, the
 #          upstream), 203.0.113.7 (a second dnsmasq); the one router
 #          (ip_forward=1): HOST reaches FAR through it
 #   FAR    sne2e-far-PID: 203.0.113.50, nothing listening; two hops from
-#          HOST's sockets (the traceroute case)
+#          HOST's sockets (the traceroute case); the INET-FAR link has
+#          MTU 1280 and IPv6 too: INET 2001:db8:3::1, FAR 2001:db8:3::2
+#          (the pmtu case)
 #
 # IPv6 (nodad everywhere): HOST veth 2001:db8:1::2/64, default route via
 # INET 2001:db8:1::1/64; INET lo 2001:db8:2::10 (HTTP :80, UDP echo :7;
@@ -34,11 +36,12 @@
 # fd00:2::15/64 via fd00:2::2 (run, attach --configure).
 #
 # Cases: guest-config exit-status(run) download download-name upload
-# dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo ping-gateway
+# dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo udp-big-reply(run)
+# pmtu ping-gateway
 # ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
 # attach-no-fd-leak(attach) hostlo-denied hostlo-allowed
 # attach-lifecycle(-hostlo)(attach) dhcp-udhcpc(attach) dhcp-renew(attach)
-# slaac(attach) download6 dns-aaaa ping6-gateway ping6-remote udp6-echo
+# slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) ping6-gateway ping6-remote udp6-echo
 # udp6-refused traceroute6.
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed";
@@ -82,6 +85,8 @@ INET_ADDR=198.51.100.1
 HOSTLO_PORT=8080
 FAR_ADDR=203.0.113.50 # FAR, behind INET: two hops from HOST
 FAR_LINK=203.0.113.49 # INET's end of the INET-FAR link
+FAR_ADDR6=2001:db8:3::2 # FAR over IPv6 (the pmtu case)
+FAR_LINK6=2001:db8:3::1 # INET's end of the INET-FAR link over IPv6
 WEB6=2001:db8:2::10    # INET: HTTP :80, UDP echo :7 over IPv6
 DNS_UP6=2001:db8:2::53 # INET: the upstream dnsmasq's IPv6 address
 HOST_ADDR6=2001:db8:1::2
@@ -123,15 +128,16 @@ summary() {
 # ---------------------------------------------------------------- cases
 
 CASES=(guest-config exit-status download download-name upload
-    dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo
+    dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo udp-big-reply pmtu
     ping-gateway ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
-    download6 dns-aaaa ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
+    download6 dns-aaaa dns-resolv6 ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
-    dhcp-udhcpc dhcp-renew slaac)
+    dhcp-udhcpc dhcp-renew slaac slaac-internet)
 case_applies() { # mode-specific cases
     case $1 in
-    exit-status) [[ $MODE == run ]] ;;
-    attach-lifecycle* | attach-no-fd-leak | dhcp-* | slaac) [[ $MODE == attach ]] ;;
+    exit-status | dns-resolv6) [[ $MODE == run ]] ;;
+    udp-big-reply) [[ $MODE == run ]] ;; # needs --mtu 1500 for the guest: a fresh `sandnet run`
+    attach-lifecycle* | attach-no-fd-leak | dhcp-* | slaac*) [[ $MODE == attach ]] ;;
     *) true ;;
     esac
 }
@@ -322,7 +328,7 @@ bounded() {
     return $rc
 }
 
-G_N=0 G_RC=0 G_OUT='' G_ERR='' HOSTLO=0 EXTRA_OPTS=()
+G_N=0 G_RC=0 G_OUT='' G_ERR='' HOSTLO=0 EXTRA_OPTS=() NO_UPSTREAM=0
 # g SECONDS ARGV...: run ARGV as a client in the guest; status in G_RC.
 # run mode: a fresh `sandnet run` per call; attach mode: ip netns exec GUEST.
 g() {
@@ -332,6 +338,7 @@ g() {
     G_OUT=$T/$CURRENT.$G_N.out G_ERR=$T/$CURRENT.$G_N.err
     if [[ $MODE == run ]]; then
         local opts=(--dns-upstream "$DNS_UP")
+        ((NO_UPSTREAM)) && opts=() # the host's resolv.conf (/etc/netns/$NS_HOST)
         ((HOSTLO)) && opts+=(--allow-host-loopback)
         if ((UNPRIV)); then
             # nobody, with a usable tun node in a private mount namespace
@@ -411,6 +418,13 @@ setup() {
 
     must "create $NS_HOST" ip netns add "$NS_HOST" || return 1
     NETNS_MADE+=("$NS_HOST")
+    # HOST's own resolv.conf (ip netns exec shows it to sandnet as
+    # /etc/resolv.conf), for the dns-resolv6 case: an IPv6 upstream only
+    if [[ ! -d /etc/netns ]]; then
+        mkdir /etc/netns && ETC_NETNS_ROOT=1
+    fi
+    mkdir -p "/etc/netns/$NS_HOST" && ETC_NETNS_MADE+=("$NS_HOST")
+    printf '# sandnet e2e\nnameserver %s\n' "$DNS_UP6" >"/etc/netns/$NS_HOST/resolv.conf" || { SETUP_ERR="HOST resolv.conf"; return 1; }
     must "create $NS_INET" ip netns add "$NS_INET" || return 1
     NETNS_MADE+=("$NS_INET")
     local h=(ip -n "$NS_HOST") i=(ip -n "$NS_INET")
@@ -445,6 +459,14 @@ setup() {
     must "FAR addr" "${f[@]}" addr add "$FAR_ADDR/30" dev veth-inet || return 1
     must "INET far veth up" "${i[@]}" link set veth-far up || return 1
     must "FAR veth up" "${f[@]}" link set veth-inet up || return 1
+    # the narrow link of the pmtu case: INET answers DF datagrams to FAR
+    # bigger than 1280 with fragmentation needed
+    must "INET-FAR mtu" "${i[@]}" link set veth-far mtu 1280 || return 1
+    must "FAR-INET mtu" "${f[@]}" link set veth-inet mtu 1280 || return 1
+    must "INET far addr6" "${i[@]}" addr add "$FAR_LINK6/64" dev veth-far nodad || return 1
+    must "FAR addr6" "${f[@]}" addr add "$FAR_ADDR6/64" dev veth-inet nodad || return 1
+    must "FAR default route6" "${f[@]}" -6 route add default via "$FAR_LINK6" || return 1
+    must "INET forwarding6" ip netns exec "$NS_INET" sysctl -q -w net.ipv6.conf.all.forwarding=1 || return 1
     must "FAR default route" "${f[@]}" route add default via "$FAR_LINK" || return 1
     must "INET forwarding" ip netns exec "$NS_INET" sysctl -q -w net.ipv4.ip_forward=1 || return 1
     must "ping_group_range" ip netns exec "$NS_HOST" \
@@ -483,6 +505,7 @@ setup() {
     must "HOST->INET dns" dig_is "$NS_HOST" "$DNS_UP" www.example.test "$WEB" || return 1
     must "HOST->INET ping" ip netns exec "$NS_HOST" ping -n -c 1 -W 2 "$WEB" || return 1
     must "HOST->FAR ping (through INET)" ip netns exec "$NS_HOST" ping -n -c 1 -W 2 "$FAR_ADDR" || return 1
+    wait_for 50 "HOST->FAR ping over IPv6" ip netns exec "$NS_HOST" ping -6 -n -c 1 -W 1 "$FAR_ADDR6" || return 1
     must "HOST loopback service" ip netns exec "$NS_HOST" curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$HOSTLO_PORT/" || return 1
     wait_for 50 "HOST->INET http over IPv6" ip netns exec "$NS_HOST" curl -g -fsS --max-time 2 -o /dev/null "http://[$WEB6]/n/0" || return 1
     must "HOST->INET AAAA over IPv6" test "$(ip netns exec "$NS_HOST" dig @"$DNS_UP6" "$NAME6" AAAA +short +time=1 +tries=2)" == "$WEB6" || return 1
@@ -505,7 +528,7 @@ tap_exists() { # tap0 exists in $1 (a guest that configures itself)
 # 1: --allow-host-loopback, 2: without --configure, --mtu $DHCP_MTU (the
 # guest configures itself with DHCP; its resolv.conf starts empty), 3:
 # without --configure, with --allow-host-loopback (the guest configures
-# itself from router advertisements: the slaac case)
+# itself from router advertisements: the slaac* cases)
 attach_start() {
     local flag=$1 sfx=a ready=tap_ready
     ((flag == 1)) && sfx=b
@@ -689,6 +712,87 @@ case_udp_echo() {
         { REASON=$(why); return 1; }
     [[ $(<"$G_OUT") == "$want" ]] ||
         { REASON="echoed $(wc -c <"$G_OUT") bytes in $(wc -l <"$G_OUT") lines, want ${#want}+1 in 4: $(head -c 80 "$G_OUT" | tr '\n' ' ')"; return 1; }
+}
+
+# udp-big-reply: the guest (MTU 1500) sends a small datagram to INET's
+# port 9009, which answers with 9000 bytes (servers.py BIG_REPLY); sandnet
+# gets it whole from the host socket and fragments it to the guest, whose
+# kernel reassembles it. IPv4 and IPv6.
+case_udp_big_reply() {
+    local script
+    script=$(
+        cat <<'EOF'
+import socket, sys
+want = bytes((i * 7 + (i >> 8)) & 255 for i in range(9000))
+for addr in sys.argv[1:]:
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    res = "no reply"
+    for _ in range(3):
+        s.sendto(b"big?", (addr, 9009))
+        try:
+            d = s.recv(65535)
+        except socket.timeout:
+            continue
+        res = "OK" if d == want else "got %d bytes, not the pattern" % len(d)
+        break
+    print(addr, res)
+EOF
+    )
+    EXTRA_OPTS=(--mtu 1500)
+    g 30 sh -c 'ip -o link show dev tap0 | grep -o "mtu [0-9]*"; exec "$@"' sh \
+        "$PY" -c "$script" "$WEB" "$WEB6"
+    EXTRA_OPTS=()
+    ((G_RC == 0)) || { REASON=$(why); return 1; }
+    local want="mtu 1500"$'\n'"$WEB OK"$'\n'"$WEB6 OK"
+    [[ $(<"$G_OUT") == "$want" ]] || { REASON="$(tr '\n' '|' <"$G_OUT")"; return 1; }
+}
+
+# pmtu: a guest UDP socket with IP_PMTUDISC_DO sends 1400 bytes to FAR.
+# HOST's socket sends it with DF (the kernel default), INET cannot forward
+# it on the 1280 link and answers fragmentation needed (MTU 1280) to HOST;
+# sandnet reads it from IP_RECVERR and sends the guest the same error
+# about its DF datagram, so the guest's kernel learns the path MTU: the
+# next send of 1400 bytes fails with EMSGSIZE and IP_MTU reads 1280. The
+# same over IPv6 (packet too big, IPV6_RECVERR, IPV6_MTU). Only the first
+# datagram can teach it: HOST learns the path MTU too and fragments later
+# ones itself. Before that, `ping -M do -s 1400` to FAR shows the ICMP
+# relay's part (the ping socket's IP_RECVERR): "Frag needed ... mtu =
+# 1280"; the IPv4 route caches of HOST and of the attached guest are then
+# flushed, so the UDP socket starts from scratch.
+case_pmtu() {
+    local script
+    script=$(
+        cat <<'EOF'
+import errno, socket, sys, time
+for addr in sys.argv[1:]:
+    if ":" in addr:  # IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO, IPV6_MTU
+        fam, lvl, disc, do, mtu = socket.AF_INET6, socket.IPPROTO_IPV6, 23, 2, 24
+    else:  # IP_MTU_DISCOVER, IP_PMTUDISC_DO, IP_MTU
+        fam, lvl, disc, do, mtu = socket.AF_INET, socket.IPPROTO_IP, 10, 2, 14
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(lvl, disc, do)
+    s.connect((addr, 33600))
+    res = "no error"
+    for _ in range(6):
+        try:
+            s.send(b"p" * 1400)
+        except OSError as e:
+            res = errno.errorcode.get(e.errno, str(e.errno))
+            if e.errno == errno.EMSGSIZE:
+                break
+        time.sleep(0.5)
+    print("%s send %s mtu %d" % (addr, res, s.getsockopt(lvl, mtu)))
+EOF
+    )
+    g 30 ping -n -M do -s 1400 -c 2 -i 0.5 -W 1 "$FAR_ADDR"
+    grep -qE 'mtu ?= ?1280' "$G_OUT" || { REASON="ping -M do: $(why)"; return 1; }
+    ip netns exec "$NS_HOST" ip -4 route flush cache
+    [[ $MODE == attach ]] && ip netns exec "$ATTACH_NS" ip -4 route flush cache
+    g 30 "$PY" -c "$script" "$FAR_ADDR" "$FAR_ADDR6" || { REASON=$(why); return 1; }
+    local want="$FAR_ADDR send EMSGSIZE mtu 1280"$'\n'"$FAR_ADDR6 send EMSGSIZE mtu 1280"
+    [[ $(<"$G_OUT") == "$want" ]] || { REASON="$(tr '\n' '|' <"$G_OUT")"; return 1; }
 }
 
 ping_case() {
@@ -1028,7 +1132,9 @@ case_dhcp_renew() {
 GW6=fd00:2::2
 GW6_LL=fe80::73:6eff:fe00:1 # EUI-64 of the default gateway MAC 02:73:6e:00:00:01
 
-case_slaac() {
+# slaac_up: tap0 in the -d guest takes its address and default route from
+# router advertisements (idempotent: a configured guest passes at once).
+slaac_up() {
     g 40 sh -c '
         fail() { echo "$*"; exit 1; }
         sysctl -qw net.ipv6.conf.tap0.disable_ipv6=0 net.ipv6.conf.tap0.accept_ra=2 \
@@ -1047,7 +1153,11 @@ case_slaac() {
         echo "$r" | grep -q "^default via $1 " || fail "default route: $r"
         echo "OK$a"' sh "$GW6_LL"
     ((G_RC == 0)) && [[ $(tail -n 1 "$G_OUT") == OK* ]] || { REASON=$(why); return 1; }
-    diag "slaac: address$(tail -n 1 "$G_OUT" | cut -c3-)"
+    diag "$CURRENT: address$(tail -n 1 "$G_OUT" | cut -c3-)"
+}
+
+case_slaac() {
+    slaac_up || return 1
 
     local mtu ra want
     mtu=$(ip -n "$ATTACH_NS" -o link show dev tap0 | grep -o " mtu [0-9]*" | cut -d" " -f3)
@@ -1072,6 +1182,38 @@ case_slaac() {
         { REASON="curl -6 got '$(head -c 80 "$G_OUT")', want '$HOSTLO_TOKEN'"; return 1; }
 }
 
+# ---- slaac-internet: the same self-configured guest (-d) uses what the RA
+# gave it, and nothing else: its DNS server is the RA's RDNSS (read with
+# guest.py ra, not assumed), through which AAAA www6.example.test must be
+# 2001:db8:2::10; that stand-in host answers ping -6 and serves the 50 MB
+# file over IPv6 (sha256 match), from the SLAAC address.
+case_slaac_internet() {
+    slaac_up || return 1
+    local ra rdnss
+    g 20 "$PY" "$E2E_DIR/guest.py" ra tap0 || { REASON="RA: $(why)"; return 1; }
+    ra=$(tail -n 1 "$G_OUT")
+    rdnss=$(tr ' ' '\n' <<<"$ra" | sed -n 's/^rdnss=//p' | head -n 1)
+    [[ -n $rdnss ]] || { REASON="RA without RDNSS: $ra"; return 1; }
+    diag "slaac-internet: DNS server from the RA: $rdnss"
+
+    dig_case "$WEB6" dig @"$rdnss" "$NAME6" AAAA +short +notcp +time=2 +tries=2 ||
+        { REASON="dig AAAA @$rdnss: $REASON"; return 1; }
+
+    ping6_case "$WEB6" || { REASON="ping -6 $WEB6: $REASON"; return 1; }
+
+    rm -f "$T/slaac.bin"
+    g 120 curl -6 -g -fsS --connect-timeout 10 --max-time 100 -o "$T/slaac.bin" \
+        -w '%{local_ip}' "http://[$WEB6]/big" || { REASON="curl -6: $(why)"; return 1; }
+    local got size lip
+    lip=$(<"$G_OUT")
+    got=$(sha256sum <"$T/slaac.bin" | cut -d' ' -f1)
+    size=$(stat -c %s "$T/slaac.bin")
+    rm -f "$T/slaac.bin"
+    [[ $got == "$BIG_SHA" ]] || { REASON="sha256 mismatch ($size of $BIG_SIZE bytes)"; return 1; }
+    [[ $lip == fd00:2::* ]] || { REASON="downloaded from '$lip', not a SLAAC address"; return 1; }
+    diag "slaac-internet: $size bytes from $lip"
+}
+
 # ---- IPv6 through the relays: the guest's fd00:2::15 via fd00:2::2.
 
 case_download6() {
@@ -1087,6 +1229,19 @@ case_download6() {
 
 # dns-aaaa: AAAA forwarded over IPv4 transport (@10.0.2.2) and over IPv6
 # transport (@fd00:2::2, the DNS relay's IPv6 side), and A over IPv6.
+# dns-resolv6: `sandnet run` without --dns-upstream forwards to the
+# nameservers of the host's resolv.conf, here an IPv6 one only
+# (2001:db8:2::53; the unit suite covers scoped link-local ones).
+case_dns_resolv6() {
+    NO_UPSTREAM=1
+    dig_case "$WEB"$'\n'"$WEB6" sh -c '
+        dig @"$1" www.example.test A +short +notcp +time=2 +tries=2 &&
+        dig @"$1" "$2" AAAA +short +notcp +time=2 +tries=2' sh "$GW" "$NAME6"
+    local rc=$?
+    NO_UPSTREAM=0
+    return $rc
+}
+
 case_dns_aaaa() {
     dig_case "$WEB6"$'\n'"$WEB6"$'\n'"$WEB" sh -c '
         dig @"$1" "$3" AAAA +short +notcp +time=2 +tries=2 &&
@@ -1180,7 +1335,7 @@ for c in "${SELECTED[@]}"; do
     [[ $c == *hostlo-allowed || $c == attach-lifecycle-hostlo ]] && HOSTLO=1
     flavour=$HOSTLO
     [[ $c == dhcp-* ]] && flavour=2
-    [[ $c == slaac ]] && flavour=3
+    [[ $c == slaac* ]] && flavour=3
     if [[ $MODE == attach && $c != attach-lifecycle* ]] && ! attach_ensure "$flavour"; then
         fail "$c" "$ATTACH_ERR"
         continue

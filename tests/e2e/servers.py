@@ -9,7 +9,10 @@
       UDP  on A:7   echo, each datagram back unchanged.
       TCP  on A:9000 reads until EOF, then writes "<sha256 hex> <bytes>\n"
                     and closes (half-close test).
-      With --addr6: HTTP on [A6]:80 and UDP echo on [A6]:7 as well.
+      UDP  on A:9009 answers every datagram with BIG_REPLY (9000 bytes,
+                    byte i = (i * 7 + (i >> 8)) & 255): bigger than a guest MTU.
+      With --addr6: HTTP on [A6]:80, UDP echo on [A6]:7 and the 9009
+                    responder on [A6]:9009 as well.
   servers.py hostlo --addr A --port P --token T --ready FILE
       HTTP on A:P   GET / answers T (the host-loopback service).
 
@@ -141,6 +144,21 @@ def udp_echo(sock):
         sock.sendto(data, peer)
 
 
+BIG_REPLY = bytes((i * 7 + (i >> 8)) & 255 for i in range(9000))
+
+
+def udp_big(sock):
+    while True:
+        _, peer = sock.recvfrom(65535)
+        sock.sendto(BIG_REPLY, peer)
+
+
+def udp_thread(family, addr, port, fn):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    threading.Thread(target=fn, args=(s,), daemon=True).start()
+
+
 def serve(server):
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
@@ -167,11 +185,13 @@ def main():
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         u.bind((a.addr, 7))
         threading.Thread(target=udp_echo, args=(u,), daemon=True).start()
+        udp_thread(socket.AF_INET, a.addr, 9009, udp_big)
         if a.addr6:
             serve(HTTPServer6((a.addr6, 80), Handler))
             u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
             u6.bind((a.addr6, 7))
             threading.Thread(target=udp_echo, args=(u6,), daemon=True).start()
+            udp_thread(socket.AF_INET6, a.addr6, 9009, udp_big)
     else:
         serve(HTTPServer((a.addr, a.port), Handler))
 

@@ -669,3 +669,70 @@ const char *fr_ip6_str(const uint8_t addr[16], char buf[46])
 		snprintf(buf, 46, "?");
 	return buf;
 }
+
+/* ---- fragments ---- */
+
+size_t fr_ip6_frag_frame(uint8_t *buf, const uint8_t src[16], const uint8_t dst[16],
+			 uint8_t nexth, uint32_t id, size_t off, int more, const void *data,
+			 size_t len)
+{
+	uint8_t *f = buf + FR_L4_OFF6;
+
+	memmove(f + 8, data, len);
+	f[0] = nexth;
+	f[1] = 0;
+	put16(f + 2, (uint16_t)((off & 0xfff8) | (more ? 1 : 0)));
+	put32(f + 4, id);
+	return fr_ip6_frame(buf, NULL, src, dst, 44, 64, f, 8 + len);
+}
+
+int fr_reass_add(struct fr_reass *r, const struct fr_parsed *p)
+{
+	const uint8_t *data;
+	size_t off, len, i, end;
+	uint32_t id;
+	int more;
+
+	if (p->type == FR_ETH_IP4 && p->ip) {
+		off = (size_t)(p->ip_frag & 0x1fff) * 8;
+		more = !!(p->ip_frag & FR_IP_MF);
+		id = p->ip_id;
+		data = p->ip + p->ip_hl;
+		len = p->l4_len;
+	} else if (p->type == FR_ETH_IP6 && p->ip6 && p->ip6_frag) {
+		uint16_t fo = get16(p->ip6 + 42);
+
+		off = fo & 0xfff8;
+		more = fo & 1;
+		id = get32(p->ip6 + 44);
+		data = p->ip6 + 48;
+		len = (size_t)p->ip6_plen - 8;
+	} else if (p->type == FR_ETH_IP6 && p->ip6) {
+		off = 0;
+		more = 0;
+		id = 0;
+		data = p->ip6 + 40;
+		len = p->ip6_plen;
+	} else {
+		return -1;
+	}
+	if (r->started && id != r->id)
+		return -1;
+	if (off + len > sizeof(r->buf) || (more && (len % 8)))
+		return -1;
+	r->started = 1;
+	r->id = id;
+	r->n++;
+	memcpy(r->buf + off, data, len);
+	for (i = off / 8; i < (off + len + 7) / 8; i++)
+		r->have[i] = 1;
+	if (!more)
+		r->total = off + len;
+	if (!r->total)
+		return 0;
+	end = (r->total + 7) / 8;
+	for (i = 0; i < end; i++)
+		if (!r->have[i])
+			return 0;
+	return 1;
+}

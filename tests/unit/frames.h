@@ -400,4 +400,52 @@ size_t fr_udp6_frame(uint8_t *buf, const uint8_t src[16], uint16_t sport, const 
  */
 const char *fr_ip6_str(const uint8_t addr[16], char buf[46]);
 
+/* ---- fragments (RFC 791 3.2, RFC 8200 4.5) ---- */
+
+/**
+ * fr_ip6_frag_frame() - one IPv6 fragment: header, fragment header, @data
+ * @buf:	output
+ * @src:	IPv6 source
+ * @dst:	IPv6 destination
+ * @nexth:	the fragmented packet's next header (FR_PROTO_UDP, ...)
+ * @id:		identification
+ * @off:	fragment offset in bytes (a multiple of 8)
+ * @more:	M flag: more fragments follow
+ * @data:	this fragment's part of the fragmentable part
+ * @len:	its length
+ *
+ * Return: frame length
+ */
+size_t fr_ip6_frag_frame(uint8_t *buf, const uint8_t src[16], const uint8_t dst[16],
+			 uint8_t nexth, uint32_t id, size_t off, int more, const void *data,
+			 size_t len);
+
+/**
+ * struct fr_reass - a datagram put back together from parsed fragments
+ * @buf:	the transport header and data, at their offsets
+ * @have:	which 8-byte blocks of @buf were filled
+ * @total:	length, once the last fragment was seen (0 before)
+ * @id:		identification of the first fragment seen
+ * @n:		fragments added
+ * @started:	a fragment was added
+ */
+struct fr_reass {
+	uint8_t buf[65536];
+	uint8_t have[65536 / 8];
+	size_t total;
+	uint32_t id;
+	unsigned n;
+	int started;
+};
+
+/**
+ * fr_reass_add() - add one parsed frame (IPv4 or IPv6, fragment or not)
+ * @r:		state, zeroed before the first call
+ * @p:		parsed frame
+ *
+ * Return: 1 when the datagram is complete, 0 while not, -1 if @p does not
+ *	   belong (other identification, misaligned offset, too long)
+ */
+int fr_reass_add(struct fr_reass *r, const struct fr_parsed *p);
+
 #endif /* SANDNET_TEST_FRAMES_H */

@@ -7,6 +7,11 @@
  * for byte and their answer must come back unchanged from 10.0.2.2:53;
  * silence and refusal lead to the next upstream, then SERVFAIL;
  * multi-question queries are answered FORMERR at once.
+ *
+ * Without configured upstreams the host's resolv.conf is read: its
+ * nameservers have no port (always 53, which a test cannot bind without
+ * root), so that parse is checked through sn_dns_upstream(), the first
+ * upstream, which the engine also proxies TCP port 53 to.
  */
 #include <errno.h>
 #include <poll.h>
@@ -16,6 +21,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -405,6 +411,124 @@ START_TEST(loopback_53_not_reached)
 }
 END_TEST
 
+/* relay/relay.h (internal; the suites otherwise use only the public API):
+ * the first upstream resolver, from the config or resolv.conf. */
+int sn_dns_upstream(struct sn_engine *e, struct sockaddr_storage *sa);
+
+static char resolv_path[64];
+
+/* write_resolv() - replace the test's resolv.conf, and let the engine see it */
+static void write_resolv(const char *text)
+{
+	FILE *f = fopen(resolv_path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	if (H.e)
+		h_clock_advance(1100);	/* past the once-a-second stat() */
+}
+
+static void setup_resolv(void)
+{
+	struct sn_config cfg;
+	int fd;
+
+	snprintf(resolv_path, sizeof(resolv_path), "/tmp/sn-test-resolv.XXXXXX");
+	fd = mkstemp(resolv_path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	write_resolv("");
+	h_prepare();
+	h_config(&cfg);
+	cfg.n_dns_upstreams = 0;
+	cfg.resolv_conf = resolv_path;
+	h_start(&cfg);
+}
+
+static void teardown_resolv(void)
+{
+	h_stop();
+	unlink(resolv_path);
+}
+
+/* first_upstream() - sn_dns_upstream()'s answer, checked for family and port 53 */
+static struct sockaddr_storage first_upstream(int family)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0xa5, sizeof(ss));
+	ck_assert_int_eq(sn_dns_upstream(H.e, &ss), 0);
+	ck_assert_int_eq(ss.ss_family, family);
+	if (family == AF_INET6)
+		ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 53);
+	else
+		ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&ss)->sin_port), 53);
+	return ss;
+}
+
+static void check_first6(const char *addr, uint32_t scope)
+{
+	struct sockaddr_storage ss = first_upstream(AF_INET6);
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char got[INET6_ADDRSTRLEN];
+
+	ck_assert_ptr_nonnull(inet_ntop(AF_INET6, &sin6->sin6_addr, got, sizeof(got)));
+	ck_assert_str_eq(got, addr);
+	ck_assert_uint_eq(sin6->sin6_scope_id, scope);
+	ck_assert_uint_eq(sin6->sin6_flowinfo, 0);
+}
+
+static void check_first4(const char *addr)
+{
+	struct sockaddr_storage ss = first_upstream(AF_INET);
+	char got[INET_ADDRSTRLEN];
+
+	ck_assert_ptr_nonnull(inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, got,
+					sizeof(got)));
+	ck_assert_str_eq(got, addr);
+}
+
+START_TEST(resolv_ipv6_nameservers)
+{
+	struct sockaddr_storage ss;
+	unsigned lo = if_nametoindex("lo");
+
+	ck_assert_msg(sn_dns_upstream(H.e, &ss) < 0, "an upstream from an empty resolv.conf");
+
+	/* IPv6 first, as listed; options and comments around it */
+	write_resolv("# generated\nsearch example.test\n"
+		     "nameserver ::1\nnameserver 192.0.2.1\noptions edns0\n");
+	check_first6("::1", 0);
+
+	/* the file's order: IPv4 first stays first */
+	write_resolv("nameserver 192.0.2.1 # first\nnameserver ::1\n");
+	check_first4("192.0.2.1");
+
+	/* a scoped link-local nameserver: a missing interface or a missing
+	 * zone is skipped, the interface's name or index gives the scope */
+	ck_assert_uint_ne(lo, 0);
+	write_resolv("nameserver fe80::1%sn-no-such0\n"
+		     "nameserver fe80::2\n"
+		     "nameserver not-an-address\n"
+		     "\tnameserver\tfe80::3%lo\n"
+		     "nameserver 192.0.2.1\n");
+	check_first6("fe80::3", lo);
+	write_resolv("nameserver fe80::4%999999\nnameserver fe80::4%1\n");
+	check_first6("fe80::4", 1);	/* index 1: lo, in any namespace */
+
+	/* a global address with a zone keeps it; an IPv4-mapped one is IPv6 */
+	write_resolv("nameserver 2001:db8::53%lo\n");
+	check_first6("2001:db8::53", lo);
+	write_resolv("nameserver ::ffff:192.0.2.9\n");
+	check_first6("::ffff:192.0.2.9", 0);
+
+	/* nothing usable: no upstream (the guest gets SERVFAIL) */
+	write_resolv("nameserver fe80::5\nnameserver fe80::5%sn-no-such0\n");
+	ck_assert_msg(sn_dns_upstream(H.e, &ss) < 0, "an unusable link-local upstream");
+}
+END_TEST
+
 static Suite *dns_suite(void)
 {
 	Suite *s = suite_create("dns");
@@ -428,6 +552,11 @@ static Suite *dns_suite(void)
 	tc = tcase_create("two_upstreams");
 	tcase_add_checked_fixture(tc, setup_two, h_teardown);
 	tcase_add_test(tc, second_upstream_answers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("resolv_conf");
+	tcase_add_checked_fixture(tc, setup_resolv, teardown_resolv);
+	tcase_add_test(tc, resolv_ipv6_nameservers);
 	suite_add_tcase(s, tc);
 
 	return s;

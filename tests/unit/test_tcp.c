@@ -410,6 +410,38 @@ START_TEST(host_close_first)
 }
 END_TEST
 
+/*
+ * The host closes first, so lwIP ends in TIME_WAIT while the guest (the
+ * passive closer) keeps no state and may pick the same port again at once:
+ * the new SYN must get a SYN-ACK, not lwIP's RST for the old connection.
+ */
+START_TEST(port_reuse_after_close)
+{
+	uint8_t buf[16];
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+
+	gc_init(&c, 40015, port, 1000);
+	gc_connect(&c, lfd);
+	ck_assert_int_eq(send(c.host, "one", 3, 0), 3);
+	h_close_fd(c.host);
+	gc_recv(&c, buf, 3);
+	gc_fin(&c);
+	gc_send(&c, FR_ACK | FR_FIN, NULL, 0);
+	ck_assert_ptr_nonnull(gc_wait_ack(&c, c.snd_nxt, H_WAIT_MS));
+	h_run(50);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+
+	gc_init(&c, 40015, port, 5000000);
+	gc_connect(&c, lfd);
+	ck_assert_int_eq(send(c.host, "two", 3, 0), 3);
+	gc_recv(&c, buf, 3);
+	ck_assert_mem_eq(buf, "two", 3);
+	h_close_fd(c.host);
+}
+END_TEST
+
 START_TEST(guest_rst_closes_host)
 {
 	uint8_t buf[4];
@@ -1022,6 +1054,7 @@ static Suite *tcp_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, session_data_and_half_close);
 	tcase_add_test(tc, host_close_first);
+	tcase_add_test(tc, port_reuse_after_close);
 	tcase_add_test(tc, guest_rst_closes_host);
 	tcase_add_test(tc, bulk_both_ways);
 	suite_add_tcase(s, tc);
