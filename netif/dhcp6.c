@@ -57,6 +57,7 @@
 #include "lwip/prot/udp.h"
 #include "netif/dhcp6.h"
 #include "netif/ethernet.h"
+#include "netif/guestif.h"
 
 /* Largest client message served: an Ethernet MTU's worth of UDP payload. */
 #define DHCP6_MSG_MAX		(1500 - IP6_HLEN - UDP_HLEN)
@@ -217,27 +218,15 @@ static err_t dhcp6_send(struct sn_engine *e, const ip6_addr_t *to, u16_t dport,
 {
 	const ip6_addr_t *from = netif_ip6_addr(&e->netif, 0);	/* link-local */
 	struct ip6_hdr *ip6h;
-	struct udp_hdr *uh;
+	ip_addr_t s, d;
 	struct pbuf *p;
-	u16_t sum;
 	err_t err;
 
-	p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+	ip_addr_copy_from_ip6(s, *from);
+	ip_addr_copy_from_ip6(d, *to);
+	p = sn_udp_pbuf(&s, SN_DHCP6_SERVER_PORT, &d, dport, data, len);
 	if (!p)
 		return ERR_MEM;
-	pbuf_take(p, data, (u16_t)len);
-	if (pbuf_add_header(p, UDP_HLEN)) {
-		pbuf_free(p);
-		return ERR_BUF;
-	}
-	uh = p->payload;
-	uh->src = PP_HTONS(SN_DHCP6_SERVER_PORT);
-	uh->dest = lwip_htons(dport);
-	uh->len = lwip_htons(p->tot_len);
-	uh->chksum = 0;
-	sum = ip6_chksum_pseudo(p, IP6_NEXTH_UDP, p->tot_len, from, to);
-	uh->chksum = sum ? sum : 0xffff;	/* zero is "no checksum", not allowed */
-
 	if (pbuf_add_header(p, IP6_HLEN)) {
 		pbuf_free(p);
 		return ERR_BUF;

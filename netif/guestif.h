@@ -54,6 +54,20 @@ void sn_ip6_tcp_deliver(struct sn_engine *e, struct pbuf *p, u16_t hlen);
 err_t sn_ip4_output(struct sn_engine *e, struct pbuf *p, const ip4_addr_t *src, u8_t proto);
 
 /**
+ * sn_udp_pbuf() - a UDP datagram in a pbuf, checksum set, IP header room left
+ * @src:	source address (IPv4 or IPv6)
+ * @sport:	source port, host order
+ * @dst:	destination address, same family
+ * @dport:	destination port, host order
+ * @data:	payload
+ * @len:	its length
+ *
+ * Return: the pbuf (payload at the UDP header), or NULL
+ */
+struct pbuf *sn_udp_pbuf(const ip_addr_t *src, u16_t sport, const ip_addr_t *dst,
+			 u16_t dport, const void *data, size_t len);
+
+/**
  * sn_udp4_output() - send a UDP datagram to the guest
  * @e:		engine
  * @src:	source address

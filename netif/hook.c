@@ -83,13 +83,14 @@ static int hook_ip4_dhcp(struct sn_engine *e, struct pbuf *p)
  * hook_ip4_valid() - checks ip4_input() would make, before we act on a packet
  * @e:		engine
  * @p:		packet, payload at the IPv4 header
+ * @dhcp:	set if @p is for the DHCP server (hook_ip4_dhcp()), which is
+ *		valid from 0.0.0.0 and to the broadcast address
  *
- * Trims link padding off @p. DHCP messages (hook_ip4_dhcp()) are valid
- * from 0.0.0.0 and to the broadcast address.
+ * Trims link padding off @p.
  *
  * Return: NULL if valid, else the counter the drop belongs to
  */
-static uint64_t *hook_ip4_valid(struct sn_engine *e, struct pbuf *p)
+static uint64_t *hook_ip4_valid(struct sn_engine *e, struct pbuf *p, int *dhcp)
 {
 	const struct ip_hdr *iph = p->payload;
 	u16_t hlen, tot;
@@ -103,7 +104,8 @@ static uint64_t *hook_ip4_valid(struct sn_engine *e, struct pbuf *p)
 	if (inet_chksum((void *)iph, hlen) != 0)
 		return &e->st.drop_malformed;
 	pbuf_realloc(p, tot);
-	if (hook_ip4_dhcp(e, p))
+	*dhcp = hook_ip4_dhcp(e, p);
+	if (*dhcp)
 		return NULL;
 	if (iph->src.addr != e->cfg.guest_ip4.s_addr)
 		return &e->st.drop_spoofed;
@@ -127,11 +129,12 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 	ip_addr_t src, dst;
 	uint64_t *bad;
 	u16_t hlen;
+	int dhcp;
 
-	bad = hook_ip4_valid(e, p);
+	bad = hook_ip4_valid(e, p, &dhcp);
 	if (bad)
 		return hook_drop(p, bad);
-	if (hook_ip4_dhcp(e, p)) {
+	if (dhcp) {
 		sn_dhcp_input4(e, p);
 		return 1;
 	}

@@ -92,6 +92,48 @@ err_t sn_ip4_output(struct sn_engine *e, struct pbuf *p, const ip4_addr_t *src, 
 }
 
 /**
+ * sn_udp_pbuf() - a UDP datagram in a pbuf, checksum set, IP header room left
+ * @src:	source address (IPv4 or IPv6)
+ * @sport:	source port, host order
+ * @dst:	destination address, same family
+ * @dport:	destination port, host order
+ * @data:	payload
+ * @len:	its length
+ *
+ * The checksum is always computed (mandatory over IPv6); a computed 0 is
+ * sent as 0xffff, since 0 means "none".
+ *
+ * Return: the pbuf (payload at the UDP header), or NULL on ERR_MEM or a
+ *	   length beyond UDP's
+ */
+struct pbuf *sn_udp_pbuf(const ip_addr_t *src, u16_t sport, const ip_addr_t *dst,
+			 u16_t dport, const void *data, size_t len)
+{
+	struct udp_hdr *uh;
+	struct pbuf *p;
+	u16_t sum;
+
+	if (len > 0xffff - UDP_HLEN)
+		return NULL;
+	p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+	if (!p)
+		return NULL;
+	pbuf_take(p, data, (u16_t)len);
+	if (pbuf_add_header(p, UDP_HLEN)) {
+		pbuf_free(p);
+		return NULL;
+	}
+	uh = p->payload;
+	uh->src = lwip_htons(sport);
+	uh->dest = lwip_htons(dport);
+	uh->len = lwip_htons(p->tot_len);
+	uh->chksum = 0;
+	sum = ip_chksum_pseudo(p, IP_PROTO_UDP, p->tot_len, src, dst);
+	uh->chksum = sum ? sum : 0xffff;
+	return p;
+}
+
+/**
  * sn_udp4_output() - send a UDP datagram to the guest
  * @e:		engine
  * @src:	source address
@@ -105,30 +147,17 @@ err_t sn_ip4_output(struct sn_engine *e, struct pbuf *p, const ip4_addr_t *src, 
 err_t sn_udp4_output(struct sn_engine *e, const ip4_addr_t *src, u16_t sport,
 		     u16_t dport, const void *data, size_t len)
 {
-	ip4_addr_t dst;
-	struct udp_hdr *uh;
+	ip_addr_t s, d;
 	struct pbuf *p;
-	u16_t sum;
 	err_t err;
 
 	if (len > 0xffff - IP_HLEN - UDP_HLEN)
 		return ERR_VAL;
-	p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+	ip_addr_copy_from_ip4(s, *src);
+	ip_addr_set_ip4_u32_val(d, e->cfg.guest_ip4.s_addr);
+	p = sn_udp_pbuf(&s, sport, &d, dport, data, len);
 	if (!p)
 		return ERR_MEM;
-	pbuf_take(p, data, (u16_t)len);
-	if (pbuf_add_header(p, UDP_HLEN)) {
-		pbuf_free(p);
-		return ERR_BUF;
-	}
-	ip4_addr_set_u32(&dst, e->cfg.guest_ip4.s_addr);
-	uh = p->payload;
-	uh->src = lwip_htons(sport);
-	uh->dest = lwip_htons(dport);
-	uh->len = lwip_htons(p->tot_len);
-	uh->chksum = 0;
-	sum = inet_chksum_pseudo(p, IP_PROTO_UDP, p->tot_len, src, &dst);
-	uh->chksum = sum ? sum : 0xffff;
 	err = sn_ip4_output(e, p, src, IP_PROTO_UDP);
 	pbuf_free(p);
 	return err;
@@ -353,30 +382,18 @@ err_t sn_udp4_output_to(struct sn_engine *e, const ip4_addr_t *src, u16_t sport,
 			const ip4_addr_t *dst, const struct eth_addr *dst_mac, u16_t dport,
 			const void *data, size_t len)
 {
-	struct udp_hdr *uh;
 	struct ip_hdr *iph;
+	ip_addr_t s, d;
 	struct pbuf *p;
-	u16_t sum;
 	err_t err;
 
 	if (len + IP_HLEN + UDP_HLEN > e->netif.mtu)
 		return ERR_VAL;
-	p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+	ip_addr_copy_from_ip4(s, *src);
+	ip_addr_copy_from_ip4(d, *dst);
+	p = sn_udp_pbuf(&s, sport, &d, dport, data, len);
 	if (!p)
 		return ERR_MEM;
-	pbuf_take(p, data, (u16_t)len);
-	if (pbuf_add_header(p, UDP_HLEN)) {
-		pbuf_free(p);
-		return ERR_BUF;
-	}
-	uh = p->payload;
-	uh->src = lwip_htons(sport);
-	uh->dest = lwip_htons(dport);
-	uh->len = lwip_htons(p->tot_len);
-	uh->chksum = 0;
-	sum = inet_chksum_pseudo(p, IP_PROTO_UDP, p->tot_len, src, dst);
-	uh->chksum = sum ? sum : 0xffff;
-
 	if (pbuf_add_header(p, IP_HLEN)) {
 		pbuf_free(p);
 		return ERR_BUF;
@@ -444,28 +461,17 @@ err_t sn_ip6_output(struct sn_engine *e, struct pbuf *p, const ip6_addr_t *src,
 err_t sn_udp6_output(struct sn_engine *e, const ip6_addr_t *src, u16_t sport,
 		     const ip6_addr_t *dst, u16_t dport, const void *data, size_t len)
 {
-	struct udp_hdr *uh;
+	ip_addr_t s, d;
 	struct pbuf *p;
-	u16_t sum;
 	err_t err;
 
 	if (len > 0xffff - UDP_HLEN)
 		return ERR_VAL;
-	p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+	ip_addr_copy_from_ip6(s, *src);
+	ip_addr_copy_from_ip6(d, *dst);
+	p = sn_udp_pbuf(&s, sport, &d, dport, data, len);
 	if (!p)
 		return ERR_MEM;
-	pbuf_take(p, data, (u16_t)len);
-	if (pbuf_add_header(p, UDP_HLEN)) {
-		pbuf_free(p);
-		return ERR_BUF;
-	}
-	uh = p->payload;
-	uh->src = lwip_htons(sport);
-	uh->dest = lwip_htons(dport);
-	uh->len = lwip_htons(p->tot_len);
-	uh->chksum = 0;
-	sum = ip6_chksum_pseudo(p, IP6_NEXTH_UDP, p->tot_len, src, dst);
-	uh->chksum = sum ? sum : 0xffff;
 	err = sn_ip6_output(e, p, src, dst, IP6_NEXTH_UDP);
 	pbuf_free(p);
 	return err;
