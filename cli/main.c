@@ -86,9 +86,10 @@ static const char usage_opts[] =
 "  --mtu N                 link MTU, 576..65520 (default 65520; attach\n"
 "                          without --configure: the device's MTU)\n"
 "  --dns-upstream ADDR[:PORT]\n"
-"                          resolver the gateway forwards DNS to (IPv4, port\n"
-"                          53 by default; repeat for up to 4; default: the\n"
-"                          host's /etc/resolv.conf)\n"
+"                          resolver the gateway forwards DNS to (IPv4, or\n"
+"                          IPv6 as ADDR or [ADDR]:PORT; port 53 by default;\n"
+"                          repeat for up to 4; default: the host's\n"
+"                          /etc/resolv.conf)\n"
 "  --allow-host-loopback   let connections to the gateway (and fd00:2::2)\n"
 "                          reach the host's 127.0.0.1 / ::1\n"
 "  -v, --verbose           log more; repeat for debug output\n"
@@ -125,7 +126,7 @@ struct opts {
 	struct tap_conf tap;
 	int gw_set;
 	int mtu_set;
-	struct sockaddr_in dns[SN_MAX_DNS_UPSTREAMS];
+	struct sockaddr_storage dns[SN_MAX_DNS_UPSTREAMS];
 	unsigned n_dns;
 	int allow_host_loopback;
 	int verbose;
@@ -256,36 +257,66 @@ static int parse_address(struct opts *o, const char *arg)
 }
 
 /**
- * parse_dns() - parse --dns-upstream ADDR[:PORT] and add it to the list
+ * parse_dns() - parse --dns-upstream and add the resolver to the list
  * @o:		options, resolver appended
- * @arg:	text
+ * @arg:	IPv4 ADDR[:PORT], IPv6 ADDR, or [IPv6 ADDR]:PORT
  *
  * Return: 0 on success, -1 on error (reported)
  */
 static int parse_dns(struct opts *o, const char *arg)
 {
-	const char *colon = strchr(arg, ':');
+	const char *colon = strchr(arg, ':'), *port_s = NULL;
 	unsigned long port = DNS_PORT;
-	struct sockaddr_in *sin;
+	char host[INET6_ADDRSTRLEN];
+	struct sockaddr_storage *ss;
+	struct in6_addr a6;
 	struct in_addr a;
+	size_t len;
 
 	if (o->n_dns >= SN_MAX_DNS_UPSTREAMS) {
 		cli_err("--dns-upstream: at most %d upstreams", SN_MAX_DNS_UPSTREAMS);
 		return -1;
 	}
+	ss = &o->dns[o->n_dns];
+	memset(ss, 0, sizeof(*ss));
 
-	if (parse_ip4(arg, colon ? (size_t)(colon - arg) : strlen(arg), &a) ||
-	    (colon && parse_uint(colon + 1, 1, 65535, &port))) {
-		cli_err("--dns-upstream: '%s' is not an IPv4 ADDR[:PORT]", arg);
-		return -1;
+	if (colon && !strchr(colon + 1, ':') && arg[0] != '[') {	/* IPv4:PORT */
+		if (parse_ip4(arg, (size_t)(colon - arg), &a) ||
+		    parse_uint(colon + 1, 1, 65535, &port))
+			goto bad;
+	} else if (!colon) {						/* IPv4 */
+		if (parse_ip4(arg, strlen(arg), &a))
+			goto bad;
+	} else {							/* IPv6 */
+		const char *start = arg + (arg[0] == '[');
+		const char *end = arg[0] == '[' ? strchr(arg, ']') : arg + strlen(arg);
+
+		if (!end || (arg[0] == '[' && end[1] && (end[1] != ':' || !end[2])))
+			goto bad;
+		if (arg[0] == '[' && end[1])
+			port_s = end + 2;
+		len = (size_t)(end - start);
+		if (len >= sizeof(host))
+			goto bad;
+		memcpy(host, start, len);
+		host[len] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1 ||
+		    (port_s && parse_uint(port_s, 1, 65535, &port)))
+			goto bad;
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_addr = a6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		o->n_dns++;
+		return 0;
 	}
-
-	sin = &o->dns[o->n_dns++];
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_addr = a;
-	sin->sin_port = htons((uint16_t)port);
+	((struct sockaddr_in *)ss)->sin_family = AF_INET;
+	((struct sockaddr_in *)ss)->sin_addr = a;
+	((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	o->n_dns++;
 	return 0;
+bad:
+	cli_err("--dns-upstream: '%s' is not ADDR, ADDR:PORT or [IPv6 ADDR]:PORT", arg);
+	return -1;
 }
 
 /**

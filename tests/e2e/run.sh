@@ -41,7 +41,7 @@
 # ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
 # attach-no-fd-leak(attach) hostlo-denied hostlo-allowed
 # attach-lifecycle(-hostlo)(attach) dhcp-udhcpc(attach) dhcp-renew(attach)
-# slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) ping6-gateway ping6-remote udp6-echo
+# slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) dns-upstream6(run) ping6-gateway ping6-remote udp6-echo
 # udp6-refused traceroute6.
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed";
@@ -130,12 +130,12 @@ summary() {
 CASES=(guest-config exit-status download download-name upload
     dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo udp-big-reply pmtu
     ping-gateway ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
-    download6 dns-aaaa dns-resolv6 ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
+    download6 dns-aaaa dns-resolv6 dns-upstream6 ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
     dhcp-udhcpc dhcp-renew slaac slaac-internet)
 case_applies() { # mode-specific cases
     case $1 in
-    exit-status | dns-resolv6) [[ $MODE == run ]] ;;
+    exit-status | dns-resolv6 | dns-upstream6) [[ $MODE == run ]] ;;
     udp-big-reply) [[ $MODE == run ]] ;; # needs --mtu 1500 for the guest: a fresh `sandnet run`
     attach-lifecycle* | attach-no-fd-leak | dhcp-* | slaac*) [[ $MODE == attach ]] ;;
     *) true ;;
@@ -1239,6 +1239,17 @@ case_dns_resolv6() {
         dig @"$1" "$2" AAAA +short +notcp +time=2 +tries=2' sh "$GW" "$NAME6"
     local rc=$?
     NO_UPSTREAM=0
+    return $rc
+}
+
+# dns-upstream6: --dns-upstream [IPv6]:PORT as the only upstream.
+case_dns_upstream6() {
+    NO_UPSTREAM=1
+    EXTRA_OPTS=(--dns-upstream "[$DNS_UP6]:53")
+    dig_case "$WEB" dig @"$GW" www.example.test A +short +notcp +time=2 +tries=2
+    local rc=$?
+    NO_UPSTREAM=0
+    EXTRA_OPTS=()
     return $rc
 }
 
