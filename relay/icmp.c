@@ -285,55 +285,21 @@ static void sn_icmp_report(struct sn_icmp *ic, struct sn_icmp_flow *f,
  */
 static int sn_icmp_errqueue(struct sn_icmp *ic, struct sn_icmp_flow *f)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
-				    sizeof(struct sockaddr_in6))];
-	} ctl;
 	struct sock_extended_err ee;
 	struct sockaddr_storage off;
-	size_t olen;
-	struct cmsghdr *c;
-	struct msghdr mh;
-	struct iovec iov;
 	uint32_t gen = f->gen;
 	int i, got = 0, have;
-	ssize_t n;
+	size_t n;
 
 	for (i = 0; i < SN_ICMP_ERRQ_BATCH; i++) {
-		iov.iov_base = ic->buf;
-		iov.iov_len = SN_ICMP_QUOTE_MAX;
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		n = recvmsg(f->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		have = sn_sock_err_read(f->fd, ic->buf, SN_ICMP_QUOTE_MAX, &ee, &off, &n);
+		if (have < 0)
 			break;
-		}
 		got++;
 		ic->e->st.host_errors++;
-
-		have = 0;
-		memset(&off, 0, sizeof(off));
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-			      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
-			    c->cmsg_len < CMSG_LEN(sizeof(ee)))
-				continue;
-			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			olen = c->cmsg_len - CMSG_LEN(sizeof(ee));
-			if (olen > sizeof(struct sockaddr_in6))
-				olen = sizeof(struct sockaddr_in6);
-			memcpy(&off, CMSG_DATA(c) + sizeof(ee), olen);
-			have = 1;
-		}
 		if (!have)
 			continue;
-		sn_icmp_report(ic, f, &ee, &off, ic->buf, (size_t)n);
+		sn_icmp_report(ic, f, &ee, &off, ic->buf, n);
 		if (f->gen != gen)
 			return -1;
 	}

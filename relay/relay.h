@@ -39,6 +39,11 @@ void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_add
 		   const ip_addr_t *dst);
 void sn_icmp_tick(struct sn_engine *e);
 
+/* sockerr.c */
+struct sock_extended_err;
+int sn_sock_err_read(int fd, void *buf, size_t len, struct sock_extended_err *ee,
+		     struct sockaddr_storage *off, size_t *n);
+
 /* dns.c */
 int sn_dns_init(struct sn_engine *e);
 void sn_dns_fini(struct sn_engine *e);

@@ -761,54 +761,22 @@ static void sn_udp_report(struct sn_udp *u, struct sn_udp_sess *s,
  */
 static int sn_udp_errqueue(struct sn_udp *u, struct sn_udp_sess *s)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
-				    sizeof(struct sockaddr_in6))];
-	} ctl;
 	struct sock_extended_err ee;
 	struct sockaddr_storage off;
-	struct cmsghdr *c;
-	struct msghdr mh;
-	struct iovec iov;
 	uint32_t gen = s->gen;
 	int i, got = 0, have;
-	size_t olen;
 	u8_t data[64];
+	size_t n;
 
 	for (i = 0; i < SN_UDP_ERRQ_BATCH; i++) {
 		/* The data is the payload of the offending datagram: unused,
 		 * and not read into u->buf, which may hold a datagram that
 		 * sn_udp_send() is about to send again. */
-		iov.iov_base = data;
-		iov.iov_len = sizeof(data);
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		if (recvmsg(s->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
-			if (errno == EINTR)
-				continue;
+		have = sn_sock_err_read(s->fd, data, sizeof(data), &ee, &off, &n);
+		if (have < 0)
 			break;
-		}
 		got++;
 		u->e->st.host_errors++;
-
-		have = 0;
-		memset(&off, 0, sizeof(off));
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-			      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
-			    c->cmsg_len < CMSG_LEN(sizeof(ee)))
-				continue;
-			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			olen = c->cmsg_len - CMSG_LEN(sizeof(ee));
-			if (olen > sizeof(struct sockaddr_in6))
-				olen = sizeof(struct sockaddr_in6);
-			memcpy(&off, CMSG_DATA(c) + sizeof(ee), olen);
-			have = 1;
-		}
 		if (!have)
 			continue;
 		sn_udp_report(u, s, &ee, &off);
