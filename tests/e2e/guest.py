@@ -9,6 +9,9 @@
       Open N connections, wait until all N are established at once (a
       barrier), then send one HTTP/1.0 GET /n/<i> on each; every reply must
       be 200 with body "conn <i> TOKEN".
+  guest.py udp-refused ADDR PORT
+      Connected UDP socket (IPv4 or IPv6 by ADDR): send one datagram; recv()
+      must fail with ECONNREFUSED within 2 s.
   guest.py ra IFACE
       Send a router solicitation on IFACE (raw ICMPv6 socket) and print the
       first router advertisement's hop limit, MTU, prefixes and RDNSS
@@ -186,11 +189,34 @@ def dhcp6(iface):
     return 1
 
 
+def udp_refused(addr, port):
+    """Connected UDP socket: one datagram, then recv() must fail with
+    ECONNREFUSED (the ICMP port unreachable sandnet relays) within 2 s."""
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.connect((addr, port))
+    s.settimeout(2)
+    t = time.monotonic()
+    s.send(b"anyone there?")
+    try:
+        s.recv(100)
+        print("got a reply instead of ECONNREFUSED")
+        return 1
+    except ConnectionRefusedError:
+        print("refused after %d ms" % ((time.monotonic() - t) * 1000))
+        return 0
+    except socket.timeout:
+        print("no ECONNREFUSED within 2 s")
+        return 1
+
+
 def main(argv):
     if len(argv) == 4 and argv[0] == "halfclose":
         return halfclose(argv[1], int(argv[2]), int(argv[3]))
     if len(argv) == 5 and argv[0] == "concurrent":
         return concurrent(argv[1], int(argv[2]), int(argv[3]), argv[4])
+    if len(argv) == 3 and argv[0] == "udp-refused":
+        return udp_refused(argv[1], int(argv[2]))
     if len(argv) == 2 and argv[0] == "ra":
         return ra(argv[1])
     if len(argv) == 2 and argv[0] == "dhcp6":
