@@ -20,23 +20,16 @@ void sn_guestif_fini(struct sn_engine *e);
 int sn_guestif_input(struct sn_engine *e, const void *frame, size_t len);
 
 /**
- * sn_ip4_tcp_deliver() - feed a validated IPv4 TCP packet to tcp_input()
+ * sn_ip_tcp_deliver() - feed a validated TCP packet to tcp_input()
  * @e:		engine
- * @p:		packet, payload at the IP header; consumed
+ * @p:		packet, payload at the IPv4 or IPv6 header; consumed
+ * @hlen:	offset of the TCP header (after IPv6 extension headers)
  *
- * Does what ip4_input() does for a packet addressed to a local address, for
- * any destination: lwIP then serves it with a listener bound to the
- * any-address.
+ * Does what ip4_input()/ip6_input() do for a packet addressed to a local
+ * address, for any destination: lwIP then serves it with a listener bound
+ * to the any-address.
  */
-void sn_ip4_tcp_deliver(struct sn_engine *e, struct pbuf *p);
-
-/**
- * sn_ip6_tcp_deliver() - feed a validated IPv6 TCP packet to tcp_input()
- * @e:		engine
- * @p:		packet, payload at the IPv6 header; consumed
- * @hlen:	offset of the TCP header (after extension headers)
- */
-void sn_ip6_tcp_deliver(struct sn_engine *e, struct pbuf *p, u16_t hlen);
+void sn_ip_tcp_deliver(struct sn_engine *e, struct pbuf *p, u16_t hlen);
 
 /**
  * sn_ip4_output() - send a transport payload to the guest from any address

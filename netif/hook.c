@@ -12,7 +12,7 @@
  * - ICMP to the gateway: lwIP answers it (return 0, ip4_input() goes on);
  * - TCP to any address: the TCP relay (relay/tcp.c), which holds the SYN
  *   until the host connect() resolves and then feeds lwIP through
- *   sn_ip4_tcp_deliver();
+ *   sn_ip_tcp_deliver();
  * - UDP to port 53 of any address: the DNS forwarder (relay/dns.c);
  * - other UDP: the UDP relay (relay/udp.c), gateway included (host access);
  * - ICMP echo to any other address: the ICMP relay (relay/icmp.c);
@@ -35,6 +35,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/iana.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/prot/udp.h"
 #include "netif/dhcp.h"
@@ -208,22 +209,37 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 }
 
 /**
- * sn_ip4_tcp_deliver() - feed a validated IPv4 TCP packet to tcp_input()
+ * sn_ip_tcp_deliver() - feed a validated TCP packet to tcp_input()
  * @e:		engine
- * @p:		packet, payload at the IP header; consumed
+ * @p:		packet, payload at the IPv4 or IPv6 header; consumed
+ * @hlen:	offset of the TCP header (after IPv6 extension headers)
+ *
+ * Does what ip4_input()/ip6_input() do for a packet addressed to a local
+ * address, for any destination: lwIP then serves it with a listener bound
+ * to the any-address.
  */
-void sn_ip4_tcp_deliver(struct sn_engine *e, struct pbuf *p)
+void sn_ip_tcp_deliver(struct sn_engine *e, struct pbuf *p, u16_t hlen)
 {
-	const struct ip_hdr *iph = p->payload;
-	u16_t hlen = (u16_t)(IPH_HL(iph) * 4);
-
 	ip_data.current_netif = &e->netif;
 	ip_data.current_input_netif = &e->netif;
-	ip_data.current_ip4_header = iph;
-	ip_data.current_ip6_header = NULL;
 	ip_data.current_ip_header_tot_len = hlen;
-	ip_addr_copy_from_ip4(ip_data.current_iphdr_src, iph->src);
-	ip_addr_copy_from_ip4(ip_data.current_iphdr_dest, iph->dest);
+	if (IP_HDR_GET_VERSION(p->payload) == 6) {
+		struct ip6_hdr *h = p->payload;
+
+		ip_data.current_ip4_header = NULL;
+		ip_data.current_ip6_header = h;
+		ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_src, h->src);
+		ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_dest, h->dest);
+		ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_src), IP6_UNICAST, &e->netif);
+		ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_dest), IP6_UNICAST, &e->netif);
+	} else {
+		const struct ip_hdr *iph = p->payload;
+
+		ip_data.current_ip4_header = iph;
+		ip_data.current_ip6_header = NULL;
+		ip_addr_copy_from_ip4(ip_data.current_iphdr_src, iph->src);
+		ip_addr_copy_from_ip4(ip_data.current_iphdr_dest, iph->dest);
+	}
 
 	if (pbuf_remove_header(p, hlen))
 		pbuf_free(p);
@@ -233,6 +249,7 @@ void sn_ip4_tcp_deliver(struct sn_engine *e, struct pbuf *p)
 	ip_data.current_netif = NULL;
 	ip_data.current_input_netif = NULL;
 	ip_data.current_ip4_header = NULL;
+	ip_data.current_ip6_header = NULL;
 	ip_data.current_ip_header_tot_len = 0;
 	ip_addr_set_zero(&ip_data.current_iphdr_src);
 	ip_addr_set_zero(&ip_data.current_iphdr_dest);

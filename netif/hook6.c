@@ -24,7 +24,7 @@
  *   router advertisements and redirects from the guest are dropped;
  * - UDP to port 547 (DHCPv6, ff02::1:2 or the gateway): netif/dhcp6.c;
  * - TCP to any address: the TCP relay (relay/tcp.c), which feeds lwIP
- *   through sn_ip6_tcp_deliver() once the host connect() succeeded;
+ *   through sn_ip_tcp_deliver() once the host connect() succeeded;
  * - UDP to port 53 of any unicast address: the DNS forwarder (relay/dns.c);
  * - other unicast UDP: the UDP relay (relay/udp.c), the gateway included
  *   (host access to ::1 or 127.0.0.1);
@@ -370,37 +370,4 @@ int sn_hook_ip6_input(struct pbuf *p, struct netif *inp)
 	default:
 		return hook6_drop(p, &e->st.drop_unsupported);
 	}
-}
-
-/**
- * sn_ip6_tcp_deliver() - feed a validated IPv6 TCP packet to tcp_input()
- * @e:		engine
- * @p:		packet, payload at the IPv6 header; consumed
- * @hlen:	offset of the TCP header
- */
-void sn_ip6_tcp_deliver(struct sn_engine *e, struct pbuf *p, u16_t hlen)
-{
-	struct ip6_hdr *h = p->payload;
-
-	ip_data.current_netif = &e->netif;
-	ip_data.current_input_netif = &e->netif;
-	ip_data.current_ip4_header = NULL;
-	ip_data.current_ip6_header = h;
-	ip_data.current_ip_header_tot_len = hlen;
-	ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_src, h->src);
-	ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_dest, h->dest);
-	ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_dest), IP6_UNICAST, &e->netif);
-	ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_src), IP6_UNICAST, &e->netif);
-
-	if (pbuf_remove_header(p, hlen))
-		pbuf_free(p);
-	else
-		tcp_input(p, &e->netif);
-
-	ip_data.current_netif = NULL;
-	ip_data.current_input_netif = NULL;
-	ip_data.current_ip6_header = NULL;
-	ip_data.current_ip_header_tot_len = 0;
-	ip_addr_set_zero_ip6(&ip_data.current_iphdr_src);
-	ip_addr_set_zero_ip6(&ip_data.current_iphdr_dest);
 }

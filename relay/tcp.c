@@ -13,7 +13,7 @@
  *		address, and the flow ends. The guest never sees a SYN-ACK for a
  *		connection the host could not make.
  * SYN_FED	the host connect() succeeded: the held SYN is fed to
- *		tcp_input() (sn_ip4/6_tcp_deliver()) where a listener bound to the
+ *		tcp_input() (sn_ip_tcp_deliver()) where a listener bound to the
  *		any-address on the destination port accepts it, and lwIP answers
  *		SYN-ACK from the original destination address. The listener's
  *		callback_arg is the flow while the SYN is fed, so the new pcb
@@ -594,10 +594,7 @@ static void flow_connected(struct sn_engine *e, struct tcp_flow *f)
 	f->syn = NULL;
 	f->state = FLOW_SYN_FED;
 	tcp_arg(f->lst->pcb, f);
-	if (IP_IS_V6_VAL(f->daddr))
-		sn_ip6_tcp_deliver(e, syn, f->syn_hlen);
-	else
-		sn_ip4_tcp_deliver(e, syn);
+	sn_ip_tcp_deliver(e, syn, f->syn_hlen);
 	tcp_arg(f->lst->pcb, NULL);
 
 	/* tcp_listen_input() put the new pcb at the head of the active list */
@@ -903,10 +900,7 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	return;
 
 deliver:
-	if (IP_IS_V6(dst))
-		sn_ip6_tcp_deliver(e, p, hlen);
-	else
-		sn_ip4_tcp_deliver(e, p);
+	sn_ip_tcp_deliver(e, p, hlen);
 }
 
 /**
