@@ -167,8 +167,8 @@ struct sn_engine *sn_engine_new(const struct sn_config *cfg)
 		lwip_init();
 		lwip_ready = 1;
 	}
-	if (sn_guestif_init(e) || sn_tcp_init(e) || sn_udp_init(e) || sn_icmp_init(e) ||
-	    sn_dns_init(e)) {
+	if (sn_guestif_init(e) || sn_policy_setup(e) || sn_tcp_init(e) || sn_udp_init(e) ||
+	    sn_icmp_init(e) || sn_dns_init(e)) {
 		sn_engine_free(e);
 		return fail(ENOMEM, "cannot set up the guest interface or relays");
 	}
@@ -188,6 +188,7 @@ void sn_engine_free(struct sn_engine *e)
 	sn_icmp_fini(e);
 	sn_udp_fini(e);
 	sn_tcp_fini(e);
+	sn_policy_teardown(e);
 	sn_guestif_fini(e);
 	free(e->slots);
 	free(e->polled_slot);

@@ -33,11 +33,12 @@
  *   put back, the checksum recomputed with lwIP's inet_chksum(), and the
  *   reply goes to the guest with sn_ip4_output() (sn_ip6_output(), to the
  *   guest address the request came from) from the destination address.
- *   The destinations relayed are unicast addresses other than the
- *   gateway's and the guest's: the host's loopback (127/8, ::1) is denied
- *   (host_denied), and IPv4-mapped or -compatible IPv6 destinations are
- *   dropped (no ICMPv6 ping socket reaches an IPv4 host; dialling them
- *   over ICMPv4 would need echo translation).
+ *   The policy decides each new flow (sn_decide(), policy/): a refused
+ *   request gets ICMP administratively prohibited from the gateway (none
+ *   for destinations never dialled: unspecified, broadcast, the guest's
+ *   own). IPv4-mapped or -compatible IPv6 destinations are dropped
+ *   (drop_unsupported: no ICMPv6 ping socket reaches an IPv4 host;
+ *   dialling them over ICMPv4 would need echo translation).
  *
  * ICMP errors
  *   Ping sockets have IP_RECVERR (IPV6_RECVERR) on; ICMPv6 errors
@@ -516,60 +517,6 @@ static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 }
 
 /**
- * sn_icmp_dst_ok() - may an echo request to this address be relayed
- * @e:		engine
- * @dst:	destination, IPv4 or IPv6
- *
- * Counts what it refuses: the host's loopback (reached only as the
- * gateway) in host_denied, the rest (not unicast, the gateway's or the
- * guest's own address, IPv4-mapped and -compatible IPv6 addresses, which
- * ICMPv6 cannot reach) in drop_unsupported.
- *
- * Return: non-zero if it may
- */
-static int sn_icmp_dst_ok(struct sn_engine *e, const ip_addr_t *dst)
-{
-	if (IP_IS_V6(dst)) {
-		const ip6_addr_t *d6 = ip_2_ip6(dst);
-
-		if (ip6_addr_isipv4mappedipv6(d6) || ip6_addr_isipv4compat(d6)) {
-			u32_t a = lwip_ntohl(d6->addr[3]);
-
-			if ((a >> 24) == 127)
-				e->st.host_denied++;
-			else
-				e->st.drop_unsupported++;
-			return 0;
-		}
-		if (ip6_addr_isloopback(d6)) {
-			e->st.host_denied++;
-			return 0;
-		}
-		if (ip6_addr_isany(d6) || ip6_addr_islinklocal(d6) || ip6_addr_ismulticast(d6) ||
-		    !memcmp(d6->addr, &e->cfg.gw_ip6, 16) ||
-		    !memcmp(d6->addr, &e->cfg.guest_ip6, 16)) {
-			e->st.drop_unsupported++;
-			return 0;
-		}
-		return 1;
-	}
-
-	u32_t a = ip4_addr_get_u32(ip_2_ip4(dst));
-
-	if (ip4_addr_isloopback(ip_2_ip4(dst))) {
-		e->st.host_denied++;
-		return 0;
-	}
-	if ((a & PP_HTONL(0xff000000UL)) == 0 || ip4_addr_ismulticast(ip_2_ip4(dst)) ||
-	    ip4_addr_isbroadcast(ip_2_ip4(dst), &e->netif) || a == PP_HTONL(0xffffffffUL) ||
-	    a == e->cfg.gw_ip4.s_addr || a == e->cfg.guest_ip4.s_addr) {
-		e->st.drop_unsupported++;
-		return 0;
-	}
-	return 1;
-}
-
-/**
  * sn_icmp_input() - an ICMP or ICMPv6 echo request from the guest to relay
  * @e:		engine
  * @p:		packet (payload at the IP header, validated and reassembled
@@ -585,6 +532,7 @@ void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t iphlen, const ip_a
 	struct sn_icmp_flow *f, *victim;
 	struct icmp_echo_hdr h;
 	int v6 = IP_IS_V6(dst);
+	struct sn_verdict v;
 	ip_addr_t gw;
 	u16_t len;
 	int ttl;
@@ -622,7 +570,18 @@ void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t iphlen, const ip_a
 		pbuf_free(p);
 		return;
 	}
-	if (!sn_icmp_dst_ok(e, dst)) {
+	/* The policy decides (core/decide.c); refused: ICMP administratively
+	 * prohibited, except for destinations never dialled */
+	if (sn_decide(e, SN_POLICY_EGRESS, SN_PROTO_ICMP, dst, 0, &v) != SN_POLICY_ALLOW) {
+		if (v.by != SN_BY_NEVER && !pbuf_add_header_force(p, iphlen))
+			sn_deny_icmp(e, p);
+		pbuf_free(p);
+		return;
+	}
+	/* no ICMPv6 ping socket reaches an IPv4 host (that would need echo
+	 * translation); the gateway's own echo never comes here (lwIP's) */
+	if ((v6 && v.v4) || v.cls == SN_CLASS_GATEWAY) {
+		e->st.drop_unsupported++;
 		pbuf_free(p);
 		return;
 	}

@@ -647,90 +647,31 @@ static void flow_host_ready(void *ctx, int fd, short revents)
 }
 
 /**
- * sockaddr_loopback() - the host's loopback of a family, at @port
- * @sa:		filled
- * @family:	AF_INET (127.0.0.1) or AF_INET6 (::1)
- * @port:	port, host order
- */
-static void sockaddr_loopback(struct sockaddr_storage *sa, int family, u16_t port)
-{
-	memset(sa, 0, sizeof(*sa));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		sin6->sin6_addr = in6addr_loopback;
-		return;
-	}
-	((struct sockaddr_in *)sa)->sin_family = AF_INET;
-	((struct sockaddr_in *)sa)->sin_port = htons(port);
-	((struct sockaddr_in *)sa)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
-/**
  * flow_target() - the host address a guest destination is dialled at
  * @e:		engine
  * @f:		flow; f->alt is set when a second address is worth a try
  * @sa:		filled
  *
- * The gateway stands for the host: its loopback of the same family first,
- * the other family's if that one refuses. An IPv4-mapped IPv6 destination
- * is the IPv4 address it carries, with the same rules.
+ * The policy decides (core/decide.c). The gateway stands for the host:
+ * its loopback of the same family first, the other family's if that one
+ * refuses; its port 53 is the DNS forwarder's upstream. Every spelling of
+ * an IPv4 address is dialled as that address.
  *
- * Return: 0, or -1 if the destination may not be reached
+ * Return: 0, 1 when denied (RST), -1 when denied silently (a destination
+ *	   that is never dialled: broadcast, unspecified, the guest's own)
  */
 static int flow_target(struct sn_engine *e, struct tcp_flow *f, struct sockaddr_storage *sa)
 {
-	const ip6_addr_t *d6 = ip_2_ip6(&f->daddr);
-	int v6 = IP_IS_V6_VAL(f->daddr);
-	u32_t d4 = 0;
+	struct sn_verdict v;
 
 	f->alt.ss_family = AF_UNSPEC;
-	if (v6 && ip6_addr_isipv4mappedipv6(d6)) {
-		v6 = 0;
-		d4 = d6->addr[3];
-	} else if (!v6) {
-		d4 = ip4_addr_get_u32(ip_2_ip4(&f->daddr));
+	if (sn_decide(e, SN_POLICY_EGRESS, SN_PROTO_TCP, &f->daddr, f->dport, &v) !=
+	    SN_POLICY_ALLOW)
+		return v.by == SN_BY_NEVER ? -1 : 1;
+	if (sn_verdict_sockaddr(&v, f->dport, sa, &f->alt) && f->dport == 53) {
+		f->alt.ss_family = AF_UNSPEC;
+		return sn_dns_upstream(e, sa) ? 1 : 0;
 	}
-
-	if ((v6 && !memcmp(d6->addr, &e->cfg.gw_ip6, 16)) || (!v6 && d4 == e->cfg.gw_ip4.s_addr)) {
-		if (f->dport == 53)
-			return sn_dns_upstream(e, sa);
-		if (!e->cfg.allow_host_loopback) {
-			e->st.host_denied++;
-			return -1;
-		}
-		sockaddr_loopback(sa, v6 ? AF_INET6 : AF_INET, f->dport);
-		sockaddr_loopback(&f->alt, v6 ? AF_INET : AF_INET6, f->dport);
-		return 0;
-	}
-
-	if (v6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-
-		/* The host's loopback is reached only as the gateway; the guest's
-		 * own, link-local and unspecified addresses are not relayed. */
-		if (ip6_addr_isloopback(d6) || ip6_addr_isany(d6) || ip6_addr_islinklocal(d6) ||
-		    ip6_addr_ismulticast(d6) || ip6_addr_isipv4compat(d6) ||
-		    !memcmp(d6->addr, &e->cfg.guest_ip6, 16))
-			return -1;
-		memset(sa, 0, sizeof(*sa));
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(f->dport);
-		memcpy(&sin6->sin6_addr, d6->addr, 16);
-		return 0;
-	}
-
-	/* The host's own loopback and "this network" are reached only as the gateway. */
-	if ((lwip_ntohl(d4) >> 24) == 127 || (lwip_ntohl(d4) >> 24) == 0 ||
-	    d4 == e->cfg.guest_ip4.s_addr || ip4_addr_ismulticast((ip4_addr_t *)&d4) ||
-	    d4 == PP_HTONL(0xffffffffUL))
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	((struct sockaddr_in *)sa)->sin_family = AF_INET;
-	((struct sockaddr_in *)sa)->sin_port = htons(f->dport);
-	((struct sockaddr_in *)sa)->sin_addr.s_addr = d4;
 	return 0;
 }
 
@@ -800,9 +741,16 @@ static void flow_start(struct sn_engine *e, struct tcp_flow *f)
 {
 	struct sockaddr_storage sa;
 
+	int denied;
+
 	f->state = FLOW_CONNECTING;
 	f->deadline = sn_now_ms() + e->cfg.tcp_connect_ms;
-	if (flow_target(e, f, &sa)) {
+	denied = flow_target(e, f, &sa);
+	if (denied < 0) {
+		flow_free(e, f);	/* never dialled, never answered */
+		return;
+	}
+	if (denied) {
 		e->st.tcp_refused++;
 		flow_abort(e, f);
 		return;

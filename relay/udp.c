@@ -16,26 +16,25 @@
  *   that peer only. Destination 53 never arrives here (dns.c has it).
  *
  * Destinations
- *   - the gateway (cfg.gw_ip4, cfg.gw_ip6) stands for the host: with
- *     cfg.allow_host_loopback the socket connects to the host's loopback
- *     of the guest's family (127.0.0.1 or ::1) on the same port, or to the
- *     other one when only that one has a socket bound to the port
- *     (sn_udp_host_target(): a bind() probe, as UDP has no handshake to
- *     fail over on); otherwise the guest gets ICMP port unreachable
- *     (host_denied);
- *   - 127.0.0.0/8 or ::1 written directly is never dialled (host_denied,
- *     silent drop): host access only goes through the gateway address;
- *   - an IPv4-mapped (::ffff:a.b.c.d) or -compatible (::a.b.c.d) IPv6
- *     destination is the IPv4 address it carries, with every IPv4 rule,
- *     dialled over AF_INET; replies and errors still come from the mapped
- *     address the guest wrote;
- *   - 0.0.0.0/8, broadcast, multicast, the guest's own address, IPv6
- *     unspecified and link-local, port 0: dropped (drop_unsupported);
- *   - anything else is dialled as is, unless the datagram's TTL (hop
- *     limit) is 1 (or 0): then the gateway is the hop where it expires, and
- *     the guest gets ICMP (ICMPv6) time exceeded from the gateway address
- *     instead (ttl_expired; no session, nothing sent). connect() failing with ENETUNREACH or
- *     EHOSTUNREACH answers the guest with ICMP net/host unreachable.
+ *   The policy decides each new session (sn_decide(), policy/): refused
+ *   datagrams get ICMP administratively prohibited from the gateway,
+ *   except those to addresses never dialled (unspecified, broadcast, the
+ *   guest's own), which are dropped. An allowed destination is dialled at
+ *   the address the verdict gives: every IPv6 spelling of an IPv4 address
+ *   (mapped, compatible, translated) over AF_INET, while replies and
+ *   errors still come from the address the guest wrote. The gateway (its
+ *   IPv4, IPv6 and link-local addresses) stands for the host: the socket
+ *   connects to the host's loopback of the guest's family (127.0.0.1 or
+ *   ::1) on the same port, or to the other one when only that one has a
+ *   socket bound to the port (sn_udp_host_target(): a bind() probe, as UDP
+ *   has no handshake to fail over on). Port 0 is dropped (drop_unsupported)
+ *   and destination 53 never arrives here (dns.c has it).
+ *
+ *   A datagram whose TTL (hop limit) is 1 (or 0) to anything but the
+ *   gateway expires at the gateway: the guest gets ICMP (ICMPv6) time
+ *   exceeded from the gateway address instead (ttl_expired; no session,
+ *   nothing sent). connect() failing with ENETUNREACH or EHOSTUNREACH
+ *   answers the guest with ICMP net/host unreachable.
  *
  * Guest to host
  *   sn_udp_input() validates the UDP header (length, checksum; a zero
@@ -239,20 +238,6 @@ struct sn_udp {
 	uint64_t n_send_err;
 	uint64_t n_open_err;
 	unsigned char buf[SN_UDP_BUF_SIZE];
-};
-
-/**
- * enum sn_udp_verdict - what to do with a destination
- * @SN_UDP_RELAY:	dial it (possibly mapped, see sn_udp_classify())
- * @SN_UDP_DROP:	not a unicast peer: drop (drop_unsupported)
- * @SN_UDP_DENY:	host access denied: ICMP port unreachable (host_denied)
- * @SN_UDP_DENY_SILENT:	loopback written directly: drop (host_denied)
- */
-enum sn_udp_verdict {
-	SN_UDP_RELAY,
-	SN_UDP_DROP,
-	SN_UDP_DENY,
-	SN_UDP_DENY_SILENT,
 };
 
 /**
@@ -1143,92 +1128,6 @@ static void sn_udp_host_target(int fam, u16_t port, struct sockaddr_storage *to)
 }
 
 /**
- * sn_udp_classify4() - decide where an IPv4 destination may go
- * @e:		engine
- * @a:		the address, network order
- * @fam:	the loopback tried first for host access (AF_INET: an IPv4
- *		or IPv4-mapped gateway address)
- * @dport:	destination port, host order
- * @to:		filled with the address to connect() to for SN_UDP_RELAY
- *
- * Return: enum sn_udp_verdict
- */
-static enum sn_udp_verdict sn_udp_classify4(struct sn_engine *e, u32_t a, int fam,
-					    u16_t dport, struct sockaddr_storage *to)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)to;
-	ip4_addr_t d;
-
-	ip4_addr_set_u32(&d, a);
-	memset(to, 0, sizeof(*to));
-	sin->sin_family = AF_INET;
-	sin->sin_port = lwip_htons(dport);
-	sin->sin_addr.s_addr = a;
-
-	if (a == e->cfg.gw_ip4.s_addr) {
-		if (!e->cfg.allow_host_loopback)
-			return SN_UDP_DENY;
-		sn_udp_host_target(fam, dport, to);
-		return SN_UDP_RELAY;
-	}
-	if (ip4_addr_isloopback(&d))
-		return SN_UDP_DENY_SILENT;
-	if ((a & PP_HTONL(0xff000000UL)) == 0 || ip4_addr_ismulticast(&d) ||
-	    ip4_addr_isbroadcast(&d, &e->netif) || a == PP_HTONL(0xffffffffUL) ||
-	    a == e->cfg.guest_ip4.s_addr)
-		return SN_UDP_DROP;
-	return SN_UDP_RELAY;
-}
-
-/**
- * sn_udp_classify() - decide where a guest datagram may go
- * @e:		engine
- * @daddr:	destination the guest wrote
- * @dport:	destination port, host order
- * @to:		filled with the address to connect() to for SN_UDP_RELAY
- *
- * IPv6 mirrors IPv4 (and relay/tcp.c's flow_target()): the gateway
- * fd00:2::2 is the host, the loopback ::1 written directly is denied,
- * unspecified, link-local, multicast and the guest's own address are not
- * relayed. An IPv4-mapped (::ffff:a.b.c.d) or -compatible (::a.b.c.d)
- * destination is the IPv4 address it carries, dialled over AF_INET with
- * every IPv4 rule: ::ffff:127.0.0.1 is loopback, ::ffff:10.0.2.2 the
- * gateway.
- *
- * Return: enum sn_udp_verdict
- */
-static enum sn_udp_verdict sn_udp_classify(struct sn_engine *e, const ip_addr_t *daddr,
-					   u16_t dport, struct sockaddr_storage *to)
-{
-	const ip6_addr_t *d6 = ip_2_ip6(daddr);
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)to;
-
-	if (dport == 0)
-		return SN_UDP_DROP;
-	if (!IP_IS_V6(daddr))
-		return sn_udp_classify4(e, ip4_addr_get_u32(ip_2_ip4(daddr)), AF_INET, dport, to);
-
-	if (ip6_addr_isipv4mappedipv6(d6) || ip6_addr_isipv4compat(d6))
-		return sn_udp_classify4(e, d6->addr[3], AF_INET, dport, to);
-	if (!memcmp(d6->addr, &e->cfg.gw_ip6, 16)) {
-		if (!e->cfg.allow_host_loopback)
-			return SN_UDP_DENY;
-		sn_udp_host_target(AF_INET6, dport, to);
-		return SN_UDP_RELAY;
-	}
-	if (ip6_addr_isloopback(d6))
-		return SN_UDP_DENY_SILENT;
-	if (ip6_addr_isany(d6) || ip6_addr_islinklocal(d6) || ip6_addr_ismulticast(d6) ||
-	    !memcmp(d6->addr, &e->cfg.guest_ip6, 16))
-		return SN_UDP_DROP;
-	memset(to, 0, sizeof(*to));
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = lwip_htons(dport);
-	memcpy(&sin6->sin6_addr, d6->addr, 16);
-	return SN_UDP_RELAY;
-}
-
-/**
  * sn_udp_take_entry() - a table entry for a new session
  * @u:		relay
  *
@@ -1342,8 +1241,8 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	int v6 = IP_IS_V6(dst);
 	struct sn_udp_sess *s;
 	struct sockaddr_storage to;
+	struct sn_verdict v;
 	struct udp_hdr uh;
-	ip_addr_t gw;
 	u16_t ulen, sport, dport;
 	int err, r, ttl;
 
@@ -1379,30 +1278,29 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 				goto malformed;
 		}
 	}
-	sn_udp_gw(e, v6, &gw);
-
-	switch (sn_udp_classify(e, dst, dport, &to)) {
-	case SN_UDP_RELAY:
-		break;
-	case SN_UDP_DROP:
+	if (dport == 0) {
 		e->st.drop_unsupported++;
 		pbuf_free(p);
 		return;
-	case SN_UDP_DENY:
-		e->st.host_denied++;
-		sn_udp_reject(e, p, v6 ? ICMP6_TYPE_DUR : ICMP_DUR,
-			      v6 ? ICMP6_DUR_PORT : ICMP_DUR_PORT, dst);
-		return;
-	case SN_UDP_DENY_SILENT:
-		e->st.host_denied++;
+	}
+	/* The policy decides (core/decide.c); refused: ICMP administratively
+	 * prohibited, except for destinations never dialled (broadcast, ...) */
+	if (sn_decide(e, SN_POLICY_EGRESS, SN_PROTO_UDP, dst, dport, &v) != SN_POLICY_ALLOW) {
+		if (v.by != SN_BY_NEVER)
+			sn_deny_icmp(e, p);
 		pbuf_free(p);
 		return;
 	}
+	if (sn_verdict_sockaddr(&v, dport, &to, NULL))
+		sn_udp_host_target(sn_ip_is4(&v.norm) ? AF_INET : AF_INET6, dport, &to);
 
 	/* The gateway is the first hop: a datagram that would leave it with
 	 * TTL (hop limit) 0 expires here (traceroute's first probe). */
-	if (!ip_addr_eq(dst, &gw) && ttl <= 1) {
+	if (v.cls != SN_CLASS_GATEWAY && ttl <= 1) {
+		ip_addr_t gw;
+
 		e->st.ttl_expired++;
+		sn_udp_gw(e, v6, &gw);
 		sn_udp_reject(e, p, v6 ? ICMP6_TYPE_TE : ICMP_TE, v6 ? ICMP6_TE_HL : ICMP_TE_TTL,
 			      &gw);
 		return;
