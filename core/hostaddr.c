@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 
 #include "core/engine.h"
+#include "core/hostaddr.h"
 #include "policy/policy.h"
 
 /* Longest the first, synchronous dump may take. */
@@ -246,6 +247,27 @@ static void hostaddr_ready(void *ctx, int fd, short revents)
 		sn_log(e, SN_LOG_WARN, "host addresses: netlink dump: %s", strerror(errno));
 }
 
+unsigned sn_host_addrs_read(struct sn_ip *list, unsigned max)
+{
+	struct ifaddrs *ifs, *i;
+	unsigned n = 0;
+
+	if (getifaddrs(&ifs))
+		return 0;
+	for (i = ifs; i && n < max; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			hostaddr_keep(list, &n, AF_INET,
+				      &((struct sockaddr_in *)i->ifa_addr)->sin_addr);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			hostaddr_keep(list, &n, AF_INET6,
+				      &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr);
+	}
+	freeifaddrs(ifs);
+	return n;
+}
+
 /**
  * hostaddr_getifaddrs() - read the addresses once, without netlink
  * @e:		engine
@@ -253,22 +275,8 @@ static void hostaddr_ready(void *ctx, int fd, short revents)
 static void hostaddr_getifaddrs(struct sn_engine *e)
 {
 	struct sn_hostaddr *h = e->hostaddr;
-	struct ifaddrs *ifs, *i;
 
-	h->n_next = 0;
-	if (getifaddrs(&ifs))
-		return;
-	for (i = ifs; i; i = i->ifa_next) {
-		if (!i->ifa_addr)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
-			hostaddr_keep(h->next, &h->n_next, AF_INET,
-				      &((struct sockaddr_in *)i->ifa_addr)->sin_addr);
-		else if (i->ifa_addr->sa_family == AF_INET6)
-			hostaddr_keep(h->next, &h->n_next, AF_INET6,
-				      &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr);
-	}
-	freeifaddrs(ifs);
+	h->n_next = sn_host_addrs_read(h->next, SN_HOST_ADDRS_MAX);
 	hostaddr_publish(e, h->next, h->n_next);
 }
 

@@ -541,6 +541,8 @@ int sn_policy_decide(struct sn_policy *pol, const struct sn_policy_env *env,
 	int k;
 
 	memset(v, 0, sizeof(*v));
+	v->dir = dir;
+	v->dflt = egress ? pol->default_egress : pol->default_ingress;
 	k = sn_ip_normalise(&f->ip, &v->norm);
 	v->v4 = k != 0;
 	v->dial = k == 2 ? f->ip : v->norm;
@@ -658,7 +660,10 @@ const char *sn_verdict_explain(const struct sn_verdict *v, char *buf, size_t len
 			 "(DoT/DoQ/mDNS/LLMNR/NetBIOS)", act);
 		break;
 	default:
-		snprintf(buf, len, "%s: default", act);
+		if (v->dir == SN_POLICY_EGRESS && v->dflt == SN_POLICY_ALLOW)
+			snprintf(buf, len, "%s: default (egress to public addresses only)", act);
+		else
+			snprintf(buf, len, "%s: default", act);
 		break;
 	}
 	return buf;

@@ -296,6 +296,8 @@ enum sn_decider {
  *		except that a NAT64 address stays as written (the host may
  *		reach it through a NAT64 gateway); IPv4-mapped means AF_INET
  * @pinned:	the name a domain rule matched through, or NULL
+ * @dir:	the flow's direction
+ * @dflt:	the direction's default action
  */
 struct sn_verdict {
 	int action;
@@ -307,6 +309,8 @@ struct sn_verdict {
 	int v4;
 	struct sn_ip dial;
 	const char *pinned;
+	int dir;
+	int dflt;
 };
 
 /* ---- addresses (policy.c) ---- */
