@@ -64,39 +64,28 @@
  *   session.
  *
  * ICMP errors
- *   Session sockets have IP_RECVERR (IPV6_RECVERR) on: an ICMP error about a datagram
- *   (from the destination or a router on the way) is queued on the
- *   socket's error queue with its type, code, info and the offender's
- *   address, and the socket polls POLLERR. sn_udp_errqueue() reads the
- *   queue (recvmsg(MSG_ERRQUEUE)) and sends the guest the same ICMP error
- *   (destination unreachable with its code, fragmentation needed with the
- *   next-hop MTU, time exceeded, parameter problem) from the offender's
- *   address, quoting the session's last datagram as the guest sent it, so
- *   that the guest's kernel finds the socket it belongs to (a connected
- *   socket then sees ECONNREFUSED, traceroute sees its hop). The host's
- *   loopback as offender becomes the gateway address. Fragmentation
- *   needed is passed on only for a datagram the guest sent with DF (no
- *   router would send it otherwise; the host fragments the rest itself).
- *   Errors the host finds itself (SO_EE_ORIGIN_LOCAL, or send() failing
- *   with ENETUNREACH, EHOSTUNREACH, EACCES/EPERM, EMSGSIZE) come from the
- *   gateway address: sn_udp_errno_icmp() maps an errno to its ICMP error
- *   for these, for connect() failures and for the error queue alike.
- *   Every error read is counted (host_errors); the session stays.
- *   The kernel also reports an error once as the return value of the next
- *   send() or recv(): the queue is then read, and send() tried again.
- *   An error about an earlier datagram of a session quotes the last one
- *   (same addresses and ports, which is what the guest matches on; IP ID
- *   and length may differ). Host sockets keep the kernel's path MTU
- *   default (IP_PMTUDISC_WANT): DF on the wire, and datagrams bigger than
- *   a path MTU the host has learnt are fragmented by the host rather than
- *   refused. All ICMP errors to the guest share one rate limit
- *   (netif/output.c). An IPv6 guest gets ICMPv6: port unreachable is
- *   type 1 code 4, packet too big type 2 with the MTU (at least 1280),
- *   hop limit exceeded type 3 (sn_icmp6_error(), quoting up to 1280
- *   bytes' worth). An error of the other family (an IPv4-mapped
- *   destination dialled over AF_INET, or host access on the other
- *   loopback) is translated by sn_udp_translate(): time exceeded to time
- *   exceeded, the rest by the errno the kernel gave it.
+ *   Session sockets have IP_RECVERR (IPV6_RECVERR) on: an ICMP error about
+ *   a datagram (from the destination or a router on the way) is queued on
+ *   the socket's error queue, and the socket polls POLLERR.
+ *   sn_udp_errqueue() reads the queue through relay/sockerr.c, which
+ *   decides which ICMP error the guest gets and from where (the same
+ *   error, from the offender; the host's loopback as the gateway; across
+ *   families translated; fragmentation needed only about a datagram sent
+ *   with DF); this file quotes the session's last datagram as the guest
+ *   sent it, so that the guest's kernel finds the socket it belongs to (a
+ *   connected socket then sees ECONNREFUSED, traceroute sees its hop). An
+ *   error about an earlier datagram of a session quotes the last one (same
+ *   addresses and ports, which is what the guest matches on). Errors the
+ *   host finds itself (send() or connect() failing with ENETUNREACH,
+ *   EHOSTUNREACH, EACCES/EPERM, EMSGSIZE) answer the datagram at hand from
+ *   the gateway (sn_udp_local_error()). The kernel also reports an error
+ *   once as the return value of the next send() or recv(): the queue is
+ *   then read, and send() tried again. Every error read is counted
+ *   (host_errors); the session stays. Host sockets keep the kernel's path
+ *   MTU default (IP_PMTUDISC_WANT): DF on the wire, and datagrams bigger
+ *   than a path MTU the host has learnt are fragmented by the host rather
+ *   than refused. All ICMP errors to the guest share one rate limit
+ *   (netif/output.c).
  *
  * Bounds and lifetime
  *   The session table is one array of cfg.max_udp_sessions entries
@@ -149,9 +138,6 @@
 #define SN_UDP_QUOTE		128
 /* Error queue entries read from one socket per callback. */
 #define SN_UDP_ERRQ_BATCH	16
-/* ICMP unreachable code 13: communication administratively prohibited
- * (RFC 1812 5.2.7.1), for a local firewall's EPERM/EACCES. */
-#define SN_ICMP_DUR_ADMIN	13
 /* Hash buckets: a power of two >= the session limit, within these bounds. */
 #define SN_UDP_BUCKETS_MIN	16U
 #define SN_UDP_BUCKETS_MAX	(1U << 20)
@@ -418,156 +404,6 @@ static size_t sn_udp_plen(const struct pbuf *p, u16_t hlen)
 }
 
 /**
- * sn_udp_errno_icmp() - the ICMP error that stands for a local socket error
- * @err:	errno from connect(), send() or an SO_EE_ORIGIN_LOCAL entry
- * @v6:		the guest's packet is IPv6: an ICMPv6 type and code
- * @type:	filled with the ICMP type
- * @code:	filled with the ICMP code
- *
- * The one mapping from errno to ICMP for the relay: no route to the
- * network or host, refused, too big for the path, forbidden by a local
- * firewall (communication administratively prohibited, RFC 1812; RFC
- * 4443's code 1).
- *
- * Return: non-zero if @err has an ICMP error
- */
-static int sn_udp_errno_icmp(int err, int v6, u8_t *type, u8_t *code)
-{
-	*type = v6 ? ICMP6_TYPE_DUR : ICMP_DUR;
-	switch (err) {
-	case ENETUNREACH:
-	case ENETDOWN:
-		*code = v6 ? ICMP6_DUR_NO_ROUTE : ICMP_DUR_NET;
-		return 1;
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-		*code = v6 ? ICMP6_DUR_ADDRESS : ICMP_DUR_HOST;
-		return 1;
-	case ECONNREFUSED:
-		*code = v6 ? ICMP6_DUR_PORT : ICMP_DUR_PORT;
-		return 1;
-	case EMSGSIZE:
-		if (v6) {
-			*type = ICMP6_TYPE_PTB;
-			*code = 0;
-		} else {
-			*code = ICMP_DUR_FRAG;
-		}
-		return 1;
-	case EACCES:
-	case EPERM:
-		*code = v6 ? ICMP6_DUR_PROHIBITED : SN_ICMP_DUR_ADMIN;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/**
- * sn_udp_is_toobig() - is this ICMP error "fragmentation needed" / "packet too big"
- * @v6:		ICMPv6 type and code
- * @type:	ICMP type
- * @code:	ICMP code
- *
- * Return: non-zero if it is
- */
-static int sn_udp_is_toobig(int v6, u8_t type, u8_t code)
-{
-	return v6 ? type == ICMP6_TYPE_PTB : (type == ICMP_DUR && code == ICMP_DUR_FRAG);
-}
-
-/**
- * sn_udp_gw() - the gateway address of a family
- * @e:		engine
- * @v6:		IPv6 (cfg.gw_ip6) or IPv4 (cfg.gw_ip4)
- * @gw:		filled
- */
-static void sn_udp_gw(struct sn_engine *e, int v6, ip_addr_t *gw)
-{
-	if (v6) {
-		ip_addr_set_zero_ip6(gw);
-		memcpy(ip_2_ip6(gw)->addr, &e->cfg.gw_ip6, 16);
-	} else {
-		ip_addr_set_ip4_u32_val(*gw, e->cfg.gw_ip4.s_addr);
-	}
-}
-
-/**
- * sn_udp_err_src() - the address an ICMP error to the guest comes from
- * @e:		engine
- * @daddr:	the destination as the guest wrote it (its family is the
- *		guest packet's)
- * @off:	the offender the host reported (the router or host that sent
- *		the ICMP error), or NULL for a local error
- * @port_err:	the error is port (or protocol) unreachable
- * @src:	filled with the source, in @daddr's family
- *
- * The offender as it is, except the host's loopback (a session dialled
- * to 127.0.0.1 or ::1 for the gateway), which is the gateway. An IPv4
- * offender for an IPv6 guest packet (a destination that was IPv4-mapped)
- * is written IPv4-mapped. Without a usable offender: the destination
- * refuses a port or protocol itself, the gateway (the router that could
- * not deliver) reports the rest.
- */
-static void sn_udp_err_src(struct sn_engine *e, const ip_addr_t *daddr,
-			   const struct sockaddr_storage *off, int port_err, ip_addr_t *src)
-{
-	int v6 = IP_IS_V6(daddr);
-
-	if (off && off->ss_family == AF_INET) {
-		const struct sockaddr_in *o = (const struct sockaddr_in *)off;
-
-		if (o->sin_addr.s_addr != PP_HTONL(INADDR_ANY)) {
-			if ((lwip_ntohl(o->sin_addr.s_addr) >> 24) == 127) {
-				sn_udp_gw(e, v6, src);
-			} else if (v6) {
-				ip_addr_set_zero_ip6(src);
-				ip_2_ip6(src)->addr[2] = PP_HTONL(0xffffUL);
-				ip_2_ip6(src)->addr[3] = o->sin_addr.s_addr;
-			} else {
-				ip_addr_set_ip4_u32_val(*src, o->sin_addr.s_addr);
-			}
-			return;
-		}
-	} else if (off && off->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *o = (const struct sockaddr_in6 *)off;
-
-		if (!IN6_IS_ADDR_UNSPECIFIED(&o->sin6_addr)) {
-			if (IN6_IS_ADDR_LOOPBACK(&o->sin6_addr) || !v6) {
-				sn_udp_gw(e, v6, src);
-			} else {
-				ip_addr_set_zero_ip6(src);
-				memcpy(ip_2_ip6(src)->addr, &o->sin6_addr, 16);
-			}
-			return;
-		}
-	}
-	if (port_err)
-		*src = *daddr;
-	else
-		sn_udp_gw(e, v6, src);
-}
-
-/**
- * sn_udp_icmp_send() - send an ICMP error of the guest packet's family
- * @e:		engine
- * @src:	source of the error (IPv4 or IPv6, as the quote)
- * @type:	ICMP or ICMPv6 type
- * @code:	code
- * @info:	the 32 bits after the checksum, host order
- * @quote:	the guest's packet from its IP header on
- * @len:	bytes at @quote
- */
-static void sn_udp_icmp_send(struct sn_engine *e, const ip_addr_t *src, u8_t type, u8_t code,
-			     u32_t info, const void *quote, size_t len)
-{
-	if (IP_IS_V6(src))
-		sn_icmp6_error(e, ip_2_ip6(src), type, code, info, quote, len);
-	else
-		sn_icmp4_error(e, ip_2_ip4(src), type, code, info, quote, len);
-}
-
-/**
  * sn_udp_reject() - answer a guest datagram with an ICMP error, free it
  * @e:		engine
  * @p:		the guest's packet, payload at the IP header; consumed
@@ -607,13 +443,13 @@ static int sn_udp_local_error(struct sn_engine *e, const ip_addr_t *daddr,
 	u8_t buf[SN_UDP_QUOTE];
 	u16_t n;
 
-	if (!sn_udp_errno_icmp(err, v6, &type, &code))
+	if (!sn_sockerr_errno_icmp(err, v6, &type, &code))
 		return 0;
 	if (!v6 && code == ICMP_DUR_FRAG && type == ICMP_DUR &&
 	    !(pbuf_get_at(p, 6) & (IP_DF >> 8)))
 		return 0;
-	sn_udp_err_src(e, daddr, NULL, err == ECONNREFUSED, &src);
-	if (!sn_udp_is_toobig(v6, type, code))
+	sn_sockerr_source(e, daddr, NULL, err == ECONNREFUSED, &src);
+	if (!sn_sockerr_toobig(v6, type, code))
 		mtu = 0;
 	if (v6) {
 		if (mtu && mtu < 1280)
@@ -627,148 +463,57 @@ static int sn_udp_local_error(struct sn_engine *e, const ip_addr_t *daddr,
 }
 
 /**
- * sn_udp_translate() - an error queue entry as an ICMP error of the guest's family
- * @ee:		the entry (SO_EE_ORIGIN_ICMP or SO_EE_ORIGIN_ICMP6)
- * @v6:		the guest's packet is IPv6
- * @type:	filled with the type to send
- * @code:	filled with the code
- * @info:	filled with the 32-bit field (MTU, pointer, or 0)
- *
- * An error of the guest's own family passes with its type and code
- * (destination unreachable, too big, time exceeded, parameter problem).
- * Across families (an IPv6 guest talking to an IPv4-mapped address, or
- * the gateway dialled at the other family's loopback) time exceeded maps
- * to time exceeded and the rest through the entry's errno, the way the
- * kernel itself understood it.
- *
- * Return: non-zero if there is something to send
- */
-static int sn_udp_translate(const struct sock_extended_err *ee, int v6, u8_t *type,
-			    u8_t *code, u32_t *info)
-{
-	int e6 = ee->ee_origin == SO_EE_ORIGIN_ICMP6;
-
-	*info = 0;
-	if (e6 == v6) {
-		*type = ee->ee_type;
-		*code = ee->ee_code;
-		if (v6) {
-			if (*type == ICMP6_TYPE_PTB || *type == ICMP6_TYPE_PP)
-				*info = ee->ee_info;
-			return *type == ICMP6_TYPE_DUR || *type == ICMP6_TYPE_PTB ||
-			       *type == ICMP6_TYPE_TE || *type == ICMP6_TYPE_PP;
-		}
-		if (*type == ICMP_PP)
-			*info = ee->ee_info << 24;
-		else if (*type == ICMP_DUR && *code == ICMP_DUR_FRAG)
-			*info = ee->ee_info & 0xffff;
-		return *type == ICMP_DUR || *type == ICMP_TE || *type == ICMP_PP;
-	}
-	if ((e6 && ee->ee_type == ICMP6_TYPE_TE) || (!e6 && ee->ee_type == ICMP_TE)) {
-		*type = v6 ? ICMP6_TYPE_TE : ICMP_TE;
-		*code = 0;
-		return 1;
-	}
-	if (!sn_udp_errno_icmp((int)ee->ee_errno, v6, type, code))
-		return 0;
-	if (sn_udp_is_toobig(v6, *type, *code))
-		*info = ee->ee_info;
-	return 1;
-}
-
-/**
  * sn_udp_report() - pass one error queue entry on to the guest as ICMP
- * @u:		relay
- * @s:		session the entry was read from
+ * @ctx:	the session the entry was read from
  * @ee:		the entry
- * @off:	its offender (AF_UNSPEC when there is none)
+ * @off:	its offender, NULL for a local error
+ * @data:	the offending datagram's start (unused: the session keeps
+ *		the guest's own packet, which is what the guest matches)
+ * @n:		bytes at @data
  *
- * Quotes the session's last datagram. ICMP from the network: destination
- * unreachable (fragmentation needed with the next-hop MTU, and only about
- * an IPv4 datagram sent with DF), packet too big, time exceeded and
- * parameter problem are passed on (sn_udp_translate()); local errors go
- * through sn_udp_errno_icmp(). Anything else is dropped.
+ * Quotes the session's last datagram as the guest sent it; what to send
+ * and from where is relay/sockerr.c's decision.
+ *
+ * Return: 0, or -1 if the session was closed meanwhile
  */
-static void sn_udp_report(struct sn_udp *u, struct sn_udp_sess *s,
-			  const struct sock_extended_err *ee, const struct sockaddr_storage *off)
+static int sn_udp_report(void *ctx, const struct sock_extended_err *ee,
+			 const struct sockaddr_storage *off, const void *data, size_t n)
 {
-	struct sn_engine *e = u->e;
+	struct sn_udp_sess *s = ctx;
+	struct sn_engine *e = s->u->e;
 	int v6 = IP_IS_V6(&s->daddr);
+	uint32_t gen = s->gen;
 	u8_t type, code;
-	u32_t info = 0;
+	u32_t info;
 	ip_addr_t src;
 
-	if (s->quote_len < (v6 ? IP6_HLEN : IP_HLEN))
-		return;
-	switch (ee->ee_origin) {
-	case SO_EE_ORIGIN_ICMP:
-	case SO_EE_ORIGIN_ICMP6:
-		if (!sn_udp_translate(ee, v6, &type, &code, &info))
-			return;
-		break;
-	case SO_EE_ORIGIN_LOCAL:
-		if (!sn_udp_errno_icmp((int)ee->ee_errno, v6, &type, &code))
-			return;
-		if (sn_udp_is_toobig(v6, type, code))
-			info = ee->ee_info;
-		off = NULL;
-		break;
-	default:
-		return;
-	}
-	if (sn_udp_is_toobig(v6, type, code)) {
-		if (!v6 && !(s->quote[6] & (IP_DF >> 8)))
-			return;
-		if (!v6)
-			info &= 0xffff;
-		else if (info < 1280)
-			info = 1280;
-	}
-	sn_udp_err_src(e, &s->daddr, off,
-		       v6 ? (type == ICMP6_TYPE_DUR && code == ICMP6_DUR_PORT) :
-			    (type == ICMP_DUR && (code == ICMP_DUR_PORT || code == ICMP_DUR_PROTO)),
-		       &src);
-	sn_udp_icmp_send(e, &src, type, code, info, s->quote, s->quote_len);
+	(void)data;
+	(void)n;
+	if (s->quote_len < (v6 ? IP6_HLEN : IP_HLEN) ||
+	    !sn_sockerr_icmp(ee, v6, !v6 && (s->quote[6] & (IP_DF >> 8)), &type, &code, &info))
+		return 0;
+	sn_sockerr_source(e, &s->daddr, off, sn_sockerr_port_err(v6, type, code), &src);
+	sn_sockerr_send(e, &src, type, code, info, s->quote, s->quote_len);
+	return s->gen != gen ? -1 : 0;
 }
 
 /**
- * sn_udp_errqueue() - read a session socket's error queue (IP_RECVERR,
- *		       IPV6_RECVERR)
+ * sn_udp_errqueue() - read a session socket's error queue into ICMP errors
  * @u:		relay
  * @s:		session
- *
- * Every entry is counted (host_errors) and passed on to the guest by
- * sn_udp_report(). Reading the last ICMP entry also clears the error the
- * socket would report on the next send() or recv().
  *
  * Return: entries read (at most SN_UDP_ERRQ_BATCH), or -1 if the session
  *	   was closed meanwhile (an output callback fed the engine)
  */
 static int sn_udp_errqueue(struct sn_udp *u, struct sn_udp_sess *s)
 {
-	struct sock_extended_err ee;
-	struct sockaddr_storage off;
-	uint32_t gen = s->gen;
-	int i, got = 0, have;
 	u8_t data[64];
-	size_t n;
 
-	for (i = 0; i < SN_UDP_ERRQ_BATCH; i++) {
-		/* The data is the payload of the offending datagram: unused,
-		 * and not read into u->buf, which may hold a datagram that
-		 * sn_udp_send() is about to send again. */
-		have = sn_sock_err_read(s->fd, data, sizeof(data), &ee, &off, &n);
-		if (have < 0)
-			break;
-		got++;
-		u->e->st.host_errors++;
-		if (!have)
-			continue;
-		sn_udp_report(u, s, &ee, &off);
-		if (s->gen != gen)
-			return -1;
-	}
-	return got;
+	/* The data is the payload of the offending datagram: unused, and not
+	 * read into u->buf, which may hold a datagram that sn_udp_send() is
+	 * about to send again. */
+	return sn_sockerr_drain(u->e, s->fd, data, sizeof(data), SN_UDP_ERRQ_BATCH,
+				sn_udp_report, s);
 }
 
 /**
@@ -848,7 +593,7 @@ static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, 
 		 * has no route (or room) for this very datagram. Otherwise
 		 * the error was about an earlier one and is cleared now. */
 		if (queued == 0 && err != ECONNREFUSED &&
-		    sn_udp_errno_icmp(err, v6, &type, &code)) {
+		    sn_sockerr_errno_icmp(err, v6, &type, &code)) {
 			errno = err;
 		} else {
 			u->n_async_err++;
@@ -1300,7 +1045,7 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 		ip_addr_t gw;
 
 		e->st.ttl_expired++;
-		sn_udp_gw(e, v6, &gw);
+		sn_gw_addr(e, v6, &gw);
 		sn_udp_reject(e, p, v6 ? ICMP6_TYPE_TE : ICMP_TE, v6 ? ICMP6_TE_HL : ICMP_TE_TTL,
 			      &gw);
 		return;
