@@ -109,6 +109,7 @@ struct sn_engine {
 	uint32_t icmp_err_credit_ms;	/* saved-up time, capped at the burst */
 	uint32_t icmp_err_last_ms;	/* when the credit was last topped up */
 	int icmp_err_started;		/* the bucket holds a real time */
+	int icmp_err_own;		/* sending an error that took its token already */
 
 	/* router advertisements (netif/ra.c) */
 	int ra_armed;			/* the guest has spoken IPv6 */

@@ -41,6 +41,8 @@
 #define MAXAGE4		15
 #define MAXAGE6		60
 #define MAX_PBUFS	64
+/* netif/output.c: the burst of the ICMP error bucket */
+#define ERR_BURST	50
 
 static uint8_t fb[FR_MAX];
 static uint8_t dgram[65536];
@@ -226,6 +228,30 @@ START_TEST(v4_oldest_sets_dropped)
 	ck_assert_int_eq(host_got(fd, got, sizeof(got), H_WAIT_MS), 3000);
 	ck_assert_uint_eq(h_stats().frag_overlap, 0);
 	frag_age(MAXAGE6 + 2);
+}
+END_TEST
+
+/* lwIP's own reassembly time exceeded messages take from the one bucket of
+ * ICMP errors to the guest: a flood of first fragments, each evicting or
+ * expiring a set, gets at most two bursts' worth of them, not one each. */
+START_TEST(v4_reass_errors_rate_limited)
+{
+	struct h_match te = { .proto = FR_PROTO_ICMP, .icmp_type = T_TE4 + 1 };
+	enum { SETS = 4 * MAX_PBUFS };
+	unsigned n = 0;
+	uint16_t id;
+
+	pattern(data, 3000, 7);
+	udp4_dgram(44004, 9, data, 3000);
+	for (id = 1; id <= SETS; id++)
+		frag4((uint16_t)(0x3000 + id), 0, 1000, 1);
+	frag_age(MAXAGE4 + 2);
+	while (h_wait(h_match, &te, 100))
+		n++;
+	ck_assert_msg(n <= 2 * ERR_BURST + 5, "%u time exceeded for %u evicted or expired sets",
+		      n, SETS);
+	ck_assert_uint_ge(n, ERR_BURST / 2);
+	ck_assert_uint_ge(h_stats().icmp_errors_ratelimited, SETS - n);
 }
 END_TEST
 
@@ -569,6 +595,7 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v4_overlap_abandons_set);
 	tcase_add_test(tc, v4_incomplete_expires);
 	tcase_add_test(tc, v4_oldest_sets_dropped);
+	tcase_add_test(tc, v4_reass_errors_rate_limited);
 	tcase_add_test(tc, v4_reply_fragmented);
 	suite_add_tcase(s, tc);
 
