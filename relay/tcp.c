@@ -33,11 +33,17 @@
  * error aborts the flow with an RST to the guest; a guest RST or lwIP
  * timeout (err callback) closes the host socket. No path keeps an fd.
  *
- * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst), and
+ * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst); of
+ * them at most cfg.max_tcp_pending connecting at once, and
+ * cfg.max_tcp_pending_per_dest to one address (RST beyond,
+ * st.tcp_pending_limit), so a black-holed destination cannot hold every
+ * slot for the connect timeout; and
  * SN_TCP_MAX_LISTENERS ports with SYNs being accepted at once.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>	/* TCP_KEEPIDLE...; its TCP_MSS (a socket option) is not lwIP's */
+#undef TCP_MSS
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -566,6 +572,9 @@ static err_t flow_lwip_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	f->state = FLOW_OPEN;
 	sn_eng->st.tcp_flows_active++;
 	tcp_nagle_disable(pcb);
+	/* a guest that vanished stops answering: lwIP's keepalive ends the
+	 * flow (TCP_KEEP*_DEFAULT in lwipopts.h), the host fd with it */
+	ip_set_option(pcb, SOF_KEEPALIVE);
 	tcp_recv(pcb, flow_lwip_recv);
 	tcp_sent(pcb, flow_lwip_sent);
 	flow_update_events(sn_eng, f);
@@ -676,6 +685,24 @@ static int flow_target(struct sn_engine *e, struct tcp_flow *f, struct sockaddr_
 }
 
 /**
+ * flow_keepalive() - end the host side of a flow whose peer vanished
+ * @fd:		host socket
+ *
+ * The same intervals as lwIP's keepalive toward the guest (lwipopts.h),
+ * so an abandoned flow ends from either side within minutes, not never.
+ */
+static void flow_keepalive(int fd)
+{
+	int on = 1, idle = TCP_KEEPIDLE_DEFAULT / 1000, intvl = TCP_KEEPINTVL_DEFAULT / 1000;
+	int cnt = TCP_KEEPCNT_DEFAULT;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+/**
  * flow_connect() - start a non-blocking connect() of the flow's host socket
  * @e:		engine
  * @f:		flow in CONNECTING, without a host socket
@@ -695,6 +722,7 @@ static int flow_connect(struct sn_engine *e, struct tcp_flow *f, const struct so
 		flow_abort(e, f);
 		return -1;
 	}
+	flow_keepalive(f->fd);
 	if (connect(f->fd, (const struct sockaddr *)sa, salen) && errno != EINPROGRESS) {
 		sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport, strerror(errno));
 		e->st.tcp_refused++;
@@ -789,6 +817,33 @@ static void pcb_reap_stale(const ip_addr_t *g, u16_t gport, const ip_addr_t *d, 
 }
 
 /**
+ * flow_pending_full() - would one more host connect exceed the pending bounds
+ * @e:		engine
+ * @f:		the new flow (not counted)
+ *
+ * Connects in progress have their own bounds below the flow limit: a guest
+ * dialling a black hole (each connect pending for cfg.tcp_connect_ms) fills
+ * cfg.max_tcp_pending_per_dest for that address and no more, so its other
+ * connections, established and new, go on. The walk is bounded by the
+ * flow limit.
+ *
+ * Return: non-zero if the new flow must be refused
+ */
+static int flow_pending_full(struct sn_engine *e, const struct tcp_flow *f)
+{
+	unsigned all = 0, same = 0;
+	const struct tcp_flow *o;
+
+	for (o = e->tcp->flows; o; o = o->next) {
+		if (o == f || o->state != FLOW_CONNECTING)
+			continue;
+		all++;
+		same += ip_addr_eq(&o->daddr, &f->daddr);
+	}
+	return all >= e->cfg.max_tcp_pending || same >= e->cfg.max_tcp_pending_per_dest;
+}
+
+/**
  * sn_tcp_input() - a guest TCP segment: new SYNs start flows, the rest go to lwIP
  * @e:		engine
  * @p:		validated packet, payload at the IP header; consumed
@@ -838,9 +893,14 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	}
 	f->syn = p;
 	f->syn_hlen = hlen;
+	f->state = FLOW_CONNECTING;
 	if (e->tcp->n_flows > e->cfg.max_tcp_flows) {
 		e->st.tcp_limit_rst++;
-		f->state = FLOW_CONNECTING;
+		flow_abort(e, f);
+		return;
+	}
+	if (flow_pending_full(e, f)) {
+		e->st.tcp_pending_limit++;
 		flow_abort(e, f);
 		return;
 	}

@@ -69,6 +69,10 @@ enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
  * @resolv_conf:	file read when @n_dns_upstreams is 0
  * @allow_host_loopback: TCP/UDP to the gateway reaches the host's 127.0.0.1
  * @max_tcp_flows:	TCP connection limit (default 1024)
+ * @max_tcp_pending:	of them, host connects in progress at once (default
+ *			256; a bound above @max_tcp_flows is that)
+ * @max_tcp_pending_per_dest: host connects in progress to one address
+ *			(default 64): a black-holed destination holds no more
  * @max_udp_sessions:	UDP session limit, LRU eviction beyond (default 256)
  * @max_icmp_flows:	ICMP echo flow limit (default 64)
  * @max_dns_queries:	DNS queries in flight (default 256)
@@ -99,6 +103,8 @@ struct sn_config {
 	int allow_host_loopback;
 
 	unsigned max_tcp_flows;
+	unsigned max_tcp_pending;
+	unsigned max_tcp_pending_per_dest;
 	unsigned max_udp_sessions;
 	unsigned max_icmp_flows;
 	unsigned max_dns_queries;
@@ -118,6 +124,7 @@ struct sn_stats {
 	uint64_t drop_unsupported;	/* protocol or frame type not served */
 	uint64_t arp_replies;
 	uint64_t tcp_flows, tcp_flows_active, tcp_refused, tcp_limit_rst;
+	uint64_t tcp_pending_limit;	/* SYNs refused: too many connects in progress */
 	uint64_t tcp_bytes_up, tcp_bytes_down;
 	uint64_t udp_sessions, udp_sessions_active, udp_evicted, udp_expired;
 	uint64_t udp_dgrams_up, udp_dgrams_down, udp_drop_queue;
