@@ -1178,6 +1178,7 @@ START_TEST(isn_differs_across_engines)
 	int lfd;
 
 	lfd = gc_start(_i, &c, 42100, 1);
+	port = c.dport;
 	a = isn_observe(&c, lfd);
 
 	h_stop();
