@@ -3,8 +3,10 @@
  * DOC: test_core - link layer, gateway ICMP, input validation, engine API
  *
  * ARP (gateway, proxy, the guest's own address), echo to the gateway,
- * anti-spoofing, every kind of malformed frame (counted, never answered),
- * one engine per process, configuration defaults and validation.
+ * anti-spoofing, every kind of malformed frame, IPv4 and IPv6 (counted in
+ * drop_malformed, or drop_unsupported for what is well formed but not
+ * served; never answered, and a ping still works after each table), one
+ * engine per process, configuration defaults and validation.
  */
 #include <errno.h>
 #include <stdlib.h>
