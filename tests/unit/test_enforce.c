@@ -75,8 +75,8 @@ static const struct h_match prohibited4 = { .type = FR_ETH_IP4, .proto = FR_PROT
 
 START_TEST(tcp_deny_rule_resets)
 {
-	uint16_t denied, allowed;
-	int ld = h_tcp_listen(&denied, 4), la = h_tcp_listen(&allowed, 4);
+	uint16_t denied = 0, allowed = 0;
+	int ld = h_tcp_listen(AF_INET, &denied, 4, 0), la = h_tcp_listen(AF_INET, &allowed, 4, 0);
 	struct h_match rst = { .proto = FR_PROTO_TCP, .src = FR_GW_IP, .flags = FR_RST };
 	struct h_match synack = { .proto = FR_PROTO_TCP, .src = FR_GW_IP,
 				  .flags = FR_SYN | FR_ACK };
@@ -212,8 +212,8 @@ START_TEST(policy_swap_keeps_established)
 {
 	static const char *const open_rules[] = { "+group:host", NULL };
 	static const char *const closed_rules[] = { "-any", NULL };
-	uint16_t port;
-	int l = h_tcp_listen(&port, 4), c;
+	uint16_t port = 0;
+	int l = h_tcp_listen(AF_INET, &port, 4, 0), c;
 	struct h_match synack = { .proto = FR_PROTO_TCP, .src = FR_GW_IP,
 				  .flags = FR_SYN | FR_ACK, .dport = 45000 };
 	struct h_match data = { .proto = FR_PROTO_TCP, .src = FR_GW_IP, .dport = 45000,
