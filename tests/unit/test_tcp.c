@@ -434,6 +434,105 @@ START_TEST(connect_timeout_rst)
 }
 END_TEST
 
+/**
+ * pending_limits - a black hole holds its share of connects, no more
+ *
+ * With max_tcp_pending_per_dest 2 and max_tcp_pending 3: two connects to
+ * a destination that never answers stay pending; a third to it is refused
+ * at once (tcp_pending_limit), while another destination (the loopback,
+ * allowed by group:loopback) is still dialled; beyond three in all, every
+ * new SYN is refused. Nothing waits out the connect timeout for a slot.
+ */
+START_TEST(pending_limits)
+{
+	static const uint8_t lo6[16] = { [15] = 1 };
+	struct sn_config cfg;
+	struct sn_policy *pol;
+	struct gconn c[5];
+	char err[128];
+	uint16_t port;
+	int filler, i;
+
+	h_stop();
+	h_config(&cfg);
+	cfg.max_tcp_pending = 3;
+	cfg.max_tcp_pending_per_dest = 2;
+	h_start(&cfg);
+	pol = sn_policy_new();
+	ck_assert_int_eq(sn_policy_add(pol, SN_POLICY_EGRESS, SN_POLICY_ALLOW, "group:host", NULL,
+				       err, sizeof(err)), 0);
+	ck_assert_int_eq(sn_policy_add(pol, SN_POLICY_EGRESS, SN_POLICY_ALLOW, "group:loopback",
+				       NULL, err, sizeof(err)), 0);
+	sn_engine_set_policy(H.e, pol);
+	family(_i);
+	full_listener(&port, &filler);	/* its connects hang */
+	for (i = 0; i < 5; i++) {
+		gc_init(&c[i], (uint16_t)(42000 + i), port, 1000u * (unsigned)(i + 1));
+		if (i >= 3) {
+			c[i].dst4 = FR_IP(127, 0, 0, 1);
+			memcpy(c[i].dst6, lo6, 16);
+		}
+	}
+
+	gc_send(&c[0], FR_SYN, NULL, 0);
+	gc_send(&c[1], FR_SYN, NULL, 0);
+	h_run(50);
+	ck_assert_uint_eq(h_untaken(), 0);		/* both pending */
+	gc_send(&c[2], FR_SYN, NULL, 0);
+	gc_rst_refused(&c[2], H_WAIT_MS, "a third connect to a black hole");
+	ck_assert_uint_eq(h_stats().tcp_pending_limit, 1);
+	gc_send(&c[3], FR_SYN, NULL, 0);		/* another destination */
+	h_run(50);
+	ck_assert_ptr_null(gc_wait(&c[3], FR_RST, 0, 0, 0));
+	h_assert_fds(3);				/* three connects pending */
+	gc_send(&c[4], FR_SYN, NULL, 0);
+	gc_rst_refused(&c[4], H_WAIT_MS, "a fourth connect in all");
+	ck_assert_uint_eq(h_stats().tcp_pending_limit, 2);
+	h_assert_fds(3);
+}
+END_TEST
+
+/**
+ * keepalive_ends_silent_flow - a guest that vanished loses its flow
+ *
+ * After TCP_KEEPIDLE_DEFAULT (5 min) of silence lwIP probes the guest;
+ * unanswered probes end the flow: an RST to the guest, the host socket
+ * closed (the host peer reads EOF), no fd left.
+ */
+START_TEST(keepalive_ends_silent_flow)
+{
+	const struct fr_parsed *p;
+	unsigned probes = 0, s;
+	struct gconn c;
+	int lfd = gc_start(_i, &c, 43000, 5000), gone = 0;
+	uint8_t b;
+
+	gc_connect(&c, lfd);
+	/* lwIP's TCP timer reschedules itself from the time it ran: step
+	 * the clock at its own pace, as a real one would go */
+	for (s = 0; s < 4 * 299; s++)
+		h_clock_advance(250);
+	ck_assert_ptr_null(gc_wait(&c, FR_ACK, FR_RST, 0, 0));	/* not yet */
+	for (s = 0; s < 4 * 10 * 60 && !gone; s++) {
+		h_clock_advance(250);
+		if (H.answer_ns)
+			h_answer_ns();	/* the guest's kernel would, silent TCP or not */
+		while ((p = gc_wait(&c, 0, 0, 0, 0))) {
+			if (p->flags & FR_RST)
+				gone = 1;
+			else if (p->seq == c.rcv_nxt - 1 && p->plen <= 1)
+				probes++;
+		}
+	}
+	ck_assert_msg(gone, "no RST after %u s of silence (%u probes)", 299 + s / 4, probes);
+	ck_assert_uint_ge(probes, 2);
+	ck_assert_msg(readable(c.host, H_WAIT_MS) && recv(c.host, &b, 1, 0) <= 0,
+		      "the host side was not closed");
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	h_assert_fds(0);
+}
+END_TEST
+
 /* ---- a whole connection ---- */
 
 START_TEST(session_data_and_half_close)
@@ -1260,6 +1359,7 @@ static Suite *tcp_suite(void)
 	add_both(tc, connect_timeout_rst);
 	add_both(tc, refused_rst);
 	add_both(tc, flow_limit_rst);
+	add_both(tc, pending_limits);
 	add_both(tc, isn_unpredictable);
 	add_both(tc, isn_differs_across_engines);
 	add_both(tc, loopback_direct_denied);
@@ -1274,6 +1374,7 @@ static Suite *tcp_suite(void)
 	add_both(tc, guest_rst_closes_host);
 	add_both(tc, host_rst_resets_guest);
 	add_both(tc, bulk_both_ways);
+	add_both(tc, keepalive_ends_silent_flow);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("backpressure");
