@@ -325,6 +325,28 @@ START_TEST(mapped_gateway_is_host)
 }
 END_TEST
 
+/* The gateway's link-local address is the gateway, as fd00:2::2 is: with
+ * host access its port reaches the host's ::1, and replies come from it. */
+START_TEST(link_local_gateway_is_host)
+{
+	static struct m6 m = { .nexth = FR_PROTO_UDP, .dport = 43106 };
+	struct sockaddr_storage from;
+	const struct fr_parsed *p;
+	uint8_t buf[16];
+	uint16_t port = 0;
+	int fd = udp6_bind_lo(&port);
+
+	ck_assert_int_eq(h_send(fb, udp6_frame(fr_gw_ll6, 43106, port, 0, "ll", 2)), 0);
+	ck_assert_uint_eq(host_recv(fd, buf, sizeof(buf), &from), 2);
+	ck_assert_int_eq(sendto(fd, "back", 4, 0, (struct sockaddr *)&from,
+				sizeof(struct sockaddr_in6)), 4);
+	m.sport = port;
+	p = h_wait(m6_match, &m, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no reply from the link-local gateway");
+	ck_assert_mem_eq(p->ip6_src, fr_gw_ll6, 16);
+}
+END_TEST
+
 START_TEST(zero_checksum_dropped)
 {
 	uint16_t port = 0;
@@ -412,6 +434,7 @@ static Suite *udp6_suite(void)
 	tcase_add_test(tc, echo_hop_limit_one_expires_at_gateway);
 	tcase_add_test(tc, mapped_loopback_denied);
 	tcase_add_test(tc, mapped_gateway_is_host);
+	tcase_add_test(tc, link_local_gateway_is_host);
 	tcase_add_test(tc, zero_checksum_dropped);
 	suite_add_tcase(s, tc);
 
