@@ -12,6 +12,7 @@
 
 #include <check.h>
 
+#include "policy/json.h"
 #include "policy/policy.h"
 
 /* The world the cases live in: the default addressing, and a host whose
@@ -734,6 +735,118 @@ START_TEST(test_rule_limit)
 }
 END_TEST
 
+/**
+ * struct jcase - one policy file
+ * @json:	the file
+ * @msg:	a piece of the error wanted, or NULL if the file is valid
+ * @rules:	rules it must add when valid
+ */
+struct jcase {
+	const char *json;
+	const char *msg;
+	unsigned rules;
+};
+
+static const struct jcase jcases[] = {
+	{ "{}", NULL, 0 },
+	{ "{\"default_egress\": \"deny\", \"default_ingress\": \"deny\"}", NULL, 0 },
+	{ "{\"rules\": [{\"destination\": \"10.0.0.0/8\", \"action\": \"deny\"},\n"
+	  " {\"direction\": \"ingress\", \"destination\": {\"cidr\": \"2001:db8::/32\"},"
+	  " \"protocols\": [\"tcp\", \"udp\"], \"ports\": [80, \"8000-8100\","
+	  " {\"start\": 1, \"end\": 9}], \"action\": \"allow\"},\n"
+	  " {\"destination\": {\"domain_suffix\": \"example.com\"}, \"action\": \"allow\"},\n"
+	  " {\"destination\": {\"group\": \"host\"}, \"ports\": 53, \"action\": \"allow\"},\n"
+	  " {\"direction\": \"any\", \"destination\": \"any\", \"protocols\": \"icmp\","
+	  " \"action\": \"deny\"}],\n"
+	  " \"dns\": {\"rebind_protection\": false, \"block\": [\"*.ads.example\"],"
+	  " \"allow_bypass\": true}}", NULL, 5 },
+	{ "{\"rules\": [\n {\"destination\": \"1.2.3.4\", \"action\": \"deny\",}\n]}",
+	  "line 2", 0 },
+	{ "[1, 2]", "must be a JSON object", 0 },
+	{ "{\"rules\": 3}", "rules: must be a list", 0 },
+	{ "{\"rulez\": []}", "unknown key 'rulez'", 0 },
+	{ "{\"default_egress\": \"maybe\"}", "default_egress: must be", 0 },
+	{ "{\"rules\": [{\"destination\": \"1.2.3.4\"}]}", "rules[0].action", 0 },
+	{ "{\"rules\": [{\"action\": \"deny\"}]}", "rules[0].destination: missing", 0 },
+	{ "{\"rules\": [{\"destination\": \"1.2.3.4\", \"acton\": \"deny\"}]}",
+	  "unknown key 'acton'", 0 },
+	{ "{\"rules\": [{\"destination\": \"a\", \"action\": \"deny\"},"
+	  " {\"destination\": \"foo..bar\", \"action\": \"deny\"}]}",
+	  "rules[1].destination", 0 },
+	{ "{\"rules\": [{\"destination\": {\"cidr\": \"example.com\"}, \"action\": \"deny\"}]}",
+	  "is not a cidr", 0 },
+	{ "{\"rules\": [{\"destination\": {\"ip\": \"1.2.3.4\"}, \"action\": \"deny\"}]}",
+	  "unknown destination kind 'ip'", 0 },
+	{ "{\"rules\": [{\"destination\": \"1.2.3.4\", \"ports\": [80, \"x\"],"
+	  " \"action\": \"deny\"}]}", "rules[0].ports[1]", 0 },
+	{ "{\"rules\": [{\"destination\": \"1.2.3.4\", \"ports\": [70000],"
+	  " \"action\": \"deny\"}]}", "rules[0].ports[0]", 0 },
+	{ "{\"rules\": [{\"destination\": \"1.2.3.4\", \"protocols\": [\"sctp\"],"
+	  " \"action\": \"deny\"}]}", "rules[0].protocols", 0 },
+	{ "{\"rules\": [{\"destination\": \"1.2.3.4\", \"protocols\": [\"icmp\"],"
+	  " \"ports\": [1], \"action\": \"deny\"}]}", "icmp has no ports", 0 },
+	{ "{\"rules\": [{\"direction\": \"out\", \"destination\": \"any\","
+	  " \"action\": \"deny\"}]}", "rules[0].direction", 0 },
+	{ "{\"dns\": {\"block\": [\"1.2.3.4\"]}}", "dns.block[0]", 0 },
+	{ "{\"dns\": {\"rebind_protection\": \"yes\"}}", "dns.rebind_protection", 0 },
+	{ "{\"dns\": {\"resolver\": 1}}", "unknown key 'resolver'", 0 },
+	{ "{\"rules\": [], \"rules\": []}", "duplicate", 0 },
+};
+
+START_TEST(test_json_table)
+{
+	const struct jcase *c = &jcases[_i];
+	struct sn_policy_json_defaults defs;
+	struct sn_policy *pol = sn_policy_new();
+	char err[512] = "";
+	int rc = sn_policy_load_json(pol, c->json, strlen(c->json), "p.json", &defs, err,
+				     sizeof(err));
+
+	if (!c->msg) {
+		ck_assert_msg(rc == 0, "%s: refused: %s", c->json, err);
+		ck_assert_uint_eq(pol->n_rules, c->rules);
+	} else {
+		ck_assert_msg(rc == -1, "%s: accepted", c->json);
+		ck_assert_msg(!strncmp(err, "p.json: ", 8), "'%s' does not name the file", err);
+		ck_assert_msg(strstr(err, c->msg), "'%s' lacks '%s'", err, c->msg);
+	}
+	sn_policy_free(pol);
+}
+END_TEST
+
+/* The valid file above means what it says. */
+START_TEST(test_json_meaning)
+{
+	struct sn_policy_json_defaults defs;
+	struct sn_policy *pol = sn_policy_new();
+	struct sn_flow_desc f;
+	struct sn_verdict v;
+	char err[512];
+
+	env_setup();
+	ck_assert_int_eq(sn_policy_load_json(pol, jcases[2].json, strlen(jcases[2].json), "p.json",
+					     &defs, err, sizeof(err)), 0);
+	ck_assert(!defs.egress_set && !defs.ingress_set);
+	ck_assert_int_eq(pol->rebind_protection, 0);
+	ck_assert_int_eq(pol->dns_bypass, 1);
+	ck_assert_uint_eq(pol->n_block, 1);
+	flow_parse("in tcp [2001:db8::9]:8050", &f);
+	ck_assert_int_eq(sn_policy_decide(pol, &env, &pins, &f, 0, &v), SN_POLICY_ALLOW);
+	ck_assert_uint_eq(v.rule_no, 2);
+	ck_assert_str_eq(v.rule->origin, "p.json rules[1]");
+	flow_parse("in tcp [2001:db8::9]:10", &f);
+	sn_policy_decide(pol, &env, &pins, &f, 0, &v);
+	ck_assert_int_eq(v.by, SN_BY_DEFAULT);
+	flow_parse("icmp 8.8.8.8", &f);
+	sn_policy_decide(pol, &env, &pins, &f, 0, &v);
+	ck_assert_uint_eq(v.rule_no, 5);
+	flow_parse("udp 10.0.2.2:53", &f);	/* group:host:53 is rule 4; the builtin wins */
+	sn_policy_decide(pol, &env, &pins, &f, 0, &v);
+	ck_assert_int_eq(v.by, SN_BY_BUILTIN_DNS);
+	sn_policy_free(pol);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -747,6 +860,8 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_pin_bounds);
 	tcase_add_test(tc, test_pin_names);
 	tcase_add_test(tc, test_rule_limit);
+	tcase_add_loop_test(tc, test_json_table, 0, (int)(sizeof(jcases) / sizeof(jcases[0])));
+	tcase_add_test(tc, test_json_meaning);
 	suite_add_tcase(s, tc);
 	return s;
 }
