@@ -107,7 +107,7 @@ void sn_dnstcp_free(struct sn_dnstcp *d)
  *		more than 65535 bytes)
  * @want:	stop counting once there are this many
  *
- * Return: min(bytes in the chain, at least @want)
+ * Return: the bytes counted: all of the chain's, or at least @want
  */
 static size_t chain_bytes(const struct pbuf *p, size_t want)
 {

@@ -8,6 +8,18 @@
  * silence and refusal lead to the next upstream, then SERVFAIL;
  * multi-question queries are answered FORMERR at once.
  *
+ * The policy (sn_engine_set_policy()): a denied name, in every spelling a
+ * resolver might take for it, is NXDOMAIN and never reaches the upstream;
+ * an answer pointing a public name at a private, loopback or host address
+ * becomes NXDOMAIN; the addresses of an allowed answer are pinned, so a
+ * domain rule lets a connection to them through (tried with the gateway's
+ * address, the only one a test may dial) until the TTL ends (fake clock).
+ *
+ * DNS over TCP: the test plays the guest's TCP by hand and a TCP resolver
+ * on the upstream's port: queries and answers pass whole and filtered the
+ * same way, pipelined ones too; the upstreams are tried in order (refused,
+ * silent); malformed frames reset or are dropped, never hang.
+ *
  * Without configured upstreams the host's resolv.conf is read: its
  * nameservers have no port (always 53, which a test cannot bind without
  * root), so that parse is checked through sn_dns_upstreams(), the list
@@ -871,6 +883,7 @@ struct gtcp {
 	size_t rx_len;
 };
 
+/* gt_seg() - one segment from the guest, @len bytes of @data, its sequence counted */
 static void gt_seg(struct gtcp *c, uint8_t flags, const void *data, size_t len)
 {
 	h_send(fb, fr_tcp_frame(fb, &(struct fr_tcp){ .src = FR_GUEST_IP, .dst = c->dst,
@@ -879,6 +892,7 @@ static void gt_seg(struct gtcp *c, uint8_t flags, const void *data, size_t len)
 	c->seq += (uint32_t)len + !!(flags & (FR_SYN | FR_FIN));
 }
 
+/* gt_pred() - is @p a segment of the connection @arg to the guest */
 static int gt_pred(const struct fr_parsed *p, const void *arg)
 {
 	const struct gtcp *c = arg;
@@ -984,6 +998,7 @@ static size_t frame_read(struct gtcp *c, int fd, uint8_t *m, size_t size)
 	return len;
 }
 
+/* gt_frame() - one frame the engine sends the guest */
 static size_t gt_frame(struct gtcp *c, uint8_t *m, size_t size)
 {
 	return frame_read(c, -1, m, size);
@@ -1004,11 +1019,13 @@ static size_t framed(uint8_t *out, const uint8_t *m, size_t len)
 	return len + 2;
 }
 
+/* server_frame() - one frame that reaches the resolver on @fd */
 static size_t server_frame(int fd, uint8_t *m, size_t size)
 {
 	return frame_read(NULL, fd, m, size);
 }
 
+/* server_send() - the resolver answers @m, framed */
 static void server_send(int fd, const uint8_t *m, size_t len)
 {
 	uint8_t buf[2048];
