@@ -18,6 +18,12 @@
  * then refuses the flow its own way (TCP: RST; UDP, ICMP: ICMP
  * administratively prohibited through sn_deny_icmp(); class never:
  * silently) or dials the address sn_verdict_sockaddr() gives.
+ *
+ * DNS adds two questions, asked by relay/dns.c for every query and answer
+ * over UDP and TCP: sn_decide_name() (may the guest resolve this name; a
+ * denial is counted and logged like a flow's) and sn_decide_rebind() (may
+ * an answer give this address for that name; a refusal is logged). All
+ * denial logs share one token bucket.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -99,12 +105,27 @@ static int deny_log_ok(struct sn_engine *e)
 	return 1;
 }
 
+/**
+ * deny_log() - log a denial with what decided it, rate limited
+ * @e:		engine
+ * @what:	what was refused
+ * @why:	the rule or setting that refused it
+ */
+static void deny_log(struct sn_engine *e, const char *what, const char *why)
+{
+	if (e->cfg.log_level < SN_LOG_INFO || !deny_log_ok(e))
+		return;
+	sn_log(e, SN_LOG_INFO, "policy: %s: %s%s", what, why,
+	       e->deny_log_dropped ? " (and earlier denials not logged)" : "");
+	e->deny_log_dropped = 0;
+}
+
 int sn_decide(struct sn_engine *e, int dir, unsigned proto, const ip_addr_t *addr, u16_t port,
 	      struct sn_verdict *v)
 {
 	static const char *const pname[] = { "?", "tcp", "udp", "?", "icmp" };
 	struct sn_flow_desc f = { .dir = dir, .proto = proto, .port = port };
-	char a[48], why[SN_RULE_ORIGIN_MAX + 96];
+	char a[48], what[128], why[SN_RULE_ORIGIN_MAX + 96];
 
 	sn_ip_from_lwip(&f.ip, addr);
 	if (sn_policy_decide(e->policy, &e->env, e->pins, &f, sn_now_ms(), v) == SN_POLICY_ALLOW)
@@ -113,17 +134,46 @@ int sn_decide(struct sn_engine *e, int dir, unsigned proto, const ip_addr_t *add
 	e->st.policy_denied++;
 	if (v->cls == SN_CLASS_GATEWAY || v->cls == SN_CLASS_HOST || v->cls == SN_CLASS_LOOPBACK)
 		e->st.host_denied++;
-	if (e->cfg.log_level < SN_LOG_INFO || !deny_log_ok(e))
+	if (e->cfg.log_level < SN_LOG_INFO)
 		return SN_POLICY_DENY;
 	sn_ip_format(&f.ip, a, sizeof(a));
-	sn_log(e, SN_LOG_INFO, "policy: %s %s %s%s%s%s%.0u (%s): %s%s",
-	       dir == SN_POLICY_INGRESS ? "ingress from" : "egress", pname[proto & 7],
-	       sn_ip_is4(&f.ip) ? "" : "[", a, sn_ip_is4(&f.ip) ? "" : "]",
-	       proto == SN_PROTO_ICMP ? "" : ":", proto == SN_PROTO_ICMP ? 0U : port,
-	       sn_class_name(v->cls), sn_verdict_explain(v, why, sizeof(why)),
-	       e->deny_log_dropped ? " (and earlier denials not logged)" : "");
-	e->deny_log_dropped = 0;
+	snprintf(what, sizeof(what), "%s %s %s%s%s%s%.0u (%s)",
+		 dir == SN_POLICY_INGRESS ? "ingress from" : "egress", pname[proto & 7],
+		 sn_ip_is4(&f.ip) ? "" : "[", a, sn_ip_is4(&f.ip) ? "" : "]",
+		 proto == SN_PROTO_ICMP ? "" : ":", proto == SN_PROTO_ICMP ? 0U : port,
+		 sn_class_name(v->cls));
+	deny_log(e, what, sn_verdict_explain(v, why, sizeof(why)));
 	return SN_POLICY_DENY;
+}
+
+int sn_decide_name(struct sn_engine *e, const char *name, struct sn_verdict *v)
+{
+	char what[SN_NAME_MAX + 32], why[SN_RULE_ORIGIN_MAX + 96];
+
+	if (sn_policy_decide_name(e->policy, name, v) == SN_POLICY_ALLOW)
+		return SN_POLICY_ALLOW;
+	e->st.policy_denied++;
+	if (e->cfg.log_level < SN_LOG_INFO)
+		return SN_POLICY_DENY;
+	snprintf(what, sizeof(what), "dns query %s", *name ? name : ".");
+	deny_log(e, what, sn_verdict_explain(v, why, sizeof(why)));
+	return SN_POLICY_DENY;
+}
+
+int sn_decide_rebind(struct sn_engine *e, const char *name, const struct sn_ip *ip)
+{
+	char a[48], what[SN_NAME_MAX + 96];
+	struct sn_ip norm;
+
+	if (sn_policy_rebind_ok(e->policy, &e->env, name, ip))
+		return 1;
+	if (e->cfg.log_level < SN_LOG_INFO)
+		return 0;
+	sn_ip_normalise(ip, &norm);
+	snprintf(what, sizeof(what), "dns answer %s -> %s (%s)", *name ? name : ".",
+		 sn_ip_format(&norm, a, sizeof(a)), sn_class_name(sn_classify(&e->env, &norm)));
+	deny_log(e, what, "NXDOMAIN: rebind protection");
+	return 0;
 }
 
 /**

@@ -220,6 +220,28 @@ int sn_decide(struct sn_engine *e, int dir, unsigned proto, const ip_addr_t *add
 	      struct sn_verdict *v);
 
 /**
+ * sn_decide_name() - the policy's verdict for a DNS query's name; a denial
+ *		      counted (policy_denied) and logged with its rule
+ * @e:		engine
+ * @name:	the name, lower case, no trailing dot (relay/dns.c's forms)
+ * @v:		filled
+ *
+ * Return: SN_POLICY_ALLOW, or SN_POLICY_DENY (answer NXDOMAIN)
+ */
+int sn_decide_name(struct sn_engine *e, const char *name, struct sn_verdict *v);
+
+/**
+ * sn_decide_rebind() - may a DNS answer for @name give @ip (rebind
+ *			protection); a refusal is logged
+ * @e:		engine
+ * @name:	the name asked
+ * @ip:		an address of the answer
+ *
+ * Return: non-zero if it may
+ */
+int sn_decide_rebind(struct sn_engine *e, const char *name, const struct sn_ip *ip);
+
+/**
  * sn_ip_from_lwip() - an lwIP address as the policy's
  * @out:	filled
  * @a:		IPv4 or IPv6 address

@@ -3,14 +3,21 @@
  * DOC: Theory of Operation
  *
  * The DNS relay forwards the guest's UDP DNS queries to real resolvers
- * through host sockets and hands their answers back unchanged.
+ * through host sockets and hands their answers back unchanged, after the
+ * policy has seen both: names it denies are answered NXDOMAIN, answers
+ * that rebind a name to a non-public address become NXDOMAIN, and the
+ * addresses of the others are pinned to the name for domain rules. The
+ * same checks serve DNS over TCP (relay/dnstcp.c, through
+ * sn_dns_filter_query() and sn_dns_filter_answer()).
  *
  * A query: the netif hook gives sn_dns_input() every guest UDP datagram
  * addressed to port 53 of any address. The UDP header is validated (length,
  * checksum unless the netif has UDP checks off), the DNS message copied out
  * of the pbuf and the pbuf freed at once. A message shorter than a DNS
- * header or with QR=1 is dropped; one whose QDCOUNT is not 1 (or that does
- * not fit a slot) is answered FORMERR on the spot. Everything else takes a
+ * header or with QR=1 is dropped; one whose QDCOUNT is not 1, whose name
+ * does not parse (compression that loops or points forward, a reserved
+ * label type) or that does not fit a slot is answered FORMERR on the spot,
+ * and one whose name the policy denies NXDOMAIN. Everything else takes a
  * slot in a fixed table (cfg.max_dns_queries, allocated at init; a full
  * table drops the query and counts dns_drop_limit). A retransmission of a
  * query already in flight (same guest port, destination, ID and bytes) is
@@ -63,16 +70,40 @@
  * can take (512 bytes, or the UDP payload size of the query's EDNS0 OPT
  * record, capped at 65507), the guest gets instead the answer's header with
  * TC=1 and the question only, and retries over TCP (which the TCP relay
- * proxies to sn_dns_upstream()).
+ * proxies to the same upstreams, in the same order, filtered the same way).
  *
- * Synthesised errors (FORMERR, SERVFAIL) carry the query's ID, opcode and
- * RD, QR=1, RA=1 and the question section; a truncated answer keeps the
+ * Names: the question's name is read from the wire (compression followed
+ * only backwards, so no loop) into two forms and the policy decides both
+ * (sn_decide_name(): the block list, then the first domain rule without
+ * protocols or ports): exact, the labels as sent, lower case, every byte
+ * a rule's name cannot hold (not a letter, digit, '-' or '_') replaced by
+ * DNS_NAME_ODD; and text, where a '.' byte inside a label is a '.' and a
+ * NUL ends the name, as a resolver that handles names as text would read
+ * them. A deny of either is NXDOMAIN, so neither "tracker" + "ads.example"
+ * as two labels nor "tracker.ads.example\0x" slips past "*.ads.example".
+ *
+ * Answers: every A and AAAA record of the answer section, whichever name
+ * of a CNAME chain owns it, is read (counts are not trusted: the walk
+ * stops at the first record that does not fit; a TC answer counts with
+ * what it holds). If rebind protection refuses one address for the name
+ * asked (sn_decide_rebind(): loopback, private, link-local, metadata, the
+ * host's, unless a rule allows that name or address), the guest gets
+ * NXDOMAIN built from its query; otherwise every address is pinned to the
+ * name asked (both forms) for its record's TTL, and the answer goes on
+ * byte for byte.
+ *
+ * Synthesised errors (FORMERR, SERVFAIL, NXDOMAIN) carry the query's ID,
+ * opcode and RD, QR=1, RA=1 and the question section; never REFUSED,
+ * which stalls glibc and breaks musl. A truncated answer keeps the
  * upstream header's ID, flags and RCODE, adds TC, and carries the question.
  *
  * Counters: dns_queries counts every well-formed query (QR=0, full header),
- * dns_answers every upstream answer delivered (truncated or not),
- * dns_servfail and dns_formerr the synthesised errors, dns_drop_limit the
- * queries dropped for a full table; malformed UDP counts drop_malformed.
+ * dns_answers every upstream answer delivered (truncated, refused by
+ * rebind protection or not), dns_servfail and dns_formerr the synthesised
+ * errors, dns_nxdomain the queries answered NXDOMAIN for a denied name
+ * (policy_denied too), dns_rebind_blocked the answers refused by rebind
+ * protection, dns_drop_limit the queries dropped for a full table;
+ * malformed UDP counts drop_malformed. DNS over TCP counts the same.
  *
  * sn_dns_fini() closes every socket still open. No allocation happens per
  * query: the slot table and the one static 64 KiB message buffer are all.
@@ -116,7 +147,13 @@
 #define DNS_FLAG1_OPCODE_MASK	0x78
 #define DNS_RCODE_FORMERR	1
 #define DNS_RCODE_SERVFAIL	2
+#define DNS_RCODE_NXDOMAIN	3
+#define DNS_RRTYPE_A		1
+#define DNS_RRTYPE_AAAA		28
 #define DNS_RRTYPE_OPT		41
+/* Stands for a byte of a label that no rule's name can hold (anything but
+ * letters, digits, '-' and '_'): such a label never equals a rule's. */
+#define DNS_NAME_ODD		'?'
 
 /**
  * union sn_dns_addr - an upstream resolver's address
@@ -260,6 +297,104 @@ static int dns_skip_name(const uint8_t *m, size_t len, size_t *off)
 }
 
 /**
+ * struct dns_qname - a question's name, as the policy matches it
+ * @exact:	the labels as sent, lower case, '.' between them; a byte no
+ *		rule's name holds is DNS_NAME_ODD
+ * @text:	the same read as text: a '.' byte inside a label is a '.',
+ *		a NUL byte ends the name, and trailing dots go (what a
+ *		resolver that handles names as C strings would ask for)
+ */
+struct dns_qname {
+	char exact[SN_NAME_MAX + 1];
+	char text[SN_NAME_MAX + 1];
+};
+
+/**
+ * dns_name_char() - a name byte as the policy compares it
+ * @c:		byte of a label
+ *
+ * Return: @c in lower case if it is a letter, digit, '-' or '_', else
+ *	   DNS_NAME_ODD
+ */
+static char dns_name_char(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c - 'A' + 'a');
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
+		return (char)c;
+	return DNS_NAME_ODD;
+}
+
+/**
+ * dns_read_name() - a domain name of a message in the policy's two forms
+ * @m:		message
+ * @len:	its length
+ * @off:	offset of the name
+ * @nm:		filled
+ *
+ * Compression pointers are followed only backwards, each below where the
+ * run of labels holding it began, so every jump goes lower than the one
+ * before and a loop is impossible; the name is at most 255 bytes as on the
+ * wire, so both forms fit SN_NAME_MAX. A suffix rule matches a name in
+ * @nm->exact only at real label boundaries; @nm->text adds the boundaries a
+ * sloppy resolver would see, so deciding both leaves no spelling past a
+ * deny rule.
+ *
+ * Return: 0, or -1 if the name is cut, too long, loops or uses a reserved
+ *	   label type
+ */
+static int dns_read_name(const uint8_t *m, size_t len, size_t off, struct dns_qname *nm)
+{
+	size_t run = off, n = 0, t = 0, cut = SIZE_MAX;
+
+	for (;;) {
+		size_t l, i;
+
+		if (off >= len)
+			return -1;
+		l = m[off];
+		if (!l)
+			break;
+		if ((l & 0xc0) == 0xc0) {
+			size_t to;
+
+			if (off + 2 > len)
+				return -1;
+			to = ((l & 0x3f) << 8) | m[off + 1];
+			if (to >= run)
+				return -1;
+			off = run = to;
+			continue;
+		}
+		if (l & 0xc0)
+			return -1;
+		n += l + 1;
+		if (n + 1 > 255 || off + 1 + l > len)
+			return -1;
+		if (t) {
+			nm->exact[t] = nm->text[t] = '.';
+			t++;
+		}
+		for (i = 1; i <= l; i++, t++) {
+			uint8_t c = m[off + i];
+
+			nm->exact[t] = dns_name_char(c);
+			nm->text[t] = c == '.' ? '.' : nm->exact[t];
+			if (!c && cut == SIZE_MAX)
+				cut = t;
+		}
+		off += 1 + l;
+	}
+	nm->exact[t] = '\0';
+	if (cut < t)
+		t = cut;
+	while (t && nm->text[t - 1] == '.')
+		t--;		/* "name." is "name" to whoever reads text */
+	nm->text[t] = '\0';
+	return 0;
+}
+
+/**
  * dns_skip_questions() - step over @count questions
  * @m:		message
  * @len:	its length
@@ -383,29 +518,214 @@ static void dns_send(struct sn_engine *e, const ip_addr_t *from, const ip_addr_t
 }
 
 /**
- * dns_formerr() - answer the query in dns_buf with FORMERR
- * @e:		engine
- * @dst:	address the guest sent it to
- * @gaddr:	the guest's address
- * @gport:	guest port
- * @len:	query length in dns_buf
+ * dns_error_reply() - turn a query into an error reply, in place
+ * @m:		the query, rewritten
+ * @len:	its length
+ * @rcode:	DNS_RCODE_*
  *
  * The reply keeps the question section if every question parses, else it
- * is the bare header.
+ * is the bare header (see dns_error_header()).
+ *
+ * Return: the reply's length
  */
-static void dns_formerr(struct sn_engine *e, const ip_addr_t *dst, const ip_addr_t *gaddr,
-			uint16_t gport, size_t len)
+static size_t dns_error_reply(uint8_t *m, size_t len, uint8_t rcode)
 {
-	uint16_t qd = get16(dns_buf + 4);
+	uint16_t qd = get16(m + 4);
 	size_t end = SIZEOF_DNS_HDR;
 
-	if (dns_skip_questions(dns_buf, len, qd, &end) < 0) {
+	if (dns_skip_questions(m, len, qd, &end) < 0) {
 		end = SIZEOF_DNS_HDR;
 		qd = 0;
 	}
-	dns_error_header(dns_buf, DNS_RCODE_FORMERR, qd);
-	e->st.dns_formerr++;
-	dns_send(e, dst, gaddr, gport, dns_buf, end);
+	dns_error_header(m, rcode, qd);
+	return end;
+}
+
+/**
+ * dns_name_denied() - is a query's name denied, in either of its forms
+ * @e:		engine
+ * @nm:		the name
+ *
+ * Return: non-zero if it is (the denial is counted and logged)
+ */
+static int dns_name_denied(struct sn_engine *e, const struct dns_qname *nm)
+{
+	struct sn_verdict v;
+
+	if (sn_decide_name(e, nm->exact, &v) != SN_POLICY_ALLOW)
+		return 1;
+	return strcmp(nm->exact, nm->text) && sn_decide_name(e, nm->text, &v) != SN_POLICY_ALLOW;
+}
+
+/**
+ * sn_dns_filter_query() - decide a guest's query, UDP or TCP
+ * @e:		engine
+ * @m:		the query (QR=0, at least a header), rewritten into the reply
+ *		when it is answered here
+ * @len:	its length
+ * @max:	the longest query forwarded (longer ones get FORMERR)
+ *
+ * One question that parses, whose name the policy allows: forwarded.
+ * Otherwise the guest is answered at once: FORMERR (dns_formerr) for
+ * anything but one well-formed question, NXDOMAIN (dns_nxdomain) for a
+ * denied name. Counts dns_queries.
+ *
+ * Return: 0 to forward the query, else the length of the reply in @m
+ */
+size_t sn_dns_filter_query(struct sn_engine *e, uint8_t *m, size_t len, size_t max)
+{
+	size_t qend = SIZEOF_DNS_HDR;
+	struct dns_qname nm;
+
+	e->st.dns_queries++;
+	if (get16(m + 4) != 1 || len > max || dns_skip_questions(m, len, 1, &qend) < 0 ||
+	    dns_read_name(m, len, SIZEOF_DNS_HDR, &nm) < 0) {
+		e->st.dns_formerr++;
+		return dns_error_reply(m, len, DNS_RCODE_FORMERR);
+	}
+	if (!dns_name_denied(e, &nm))
+		return 0;
+	e->st.dns_nxdomain++;
+	return dns_error_reply(m, qend, DNS_RCODE_NXDOMAIN);
+}
+
+/**
+ * struct dns_rr_iter - a walk over the addresses of an answer section
+ * @off:	offset of the next record
+ * @left:	records the header says are still to come
+ */
+struct dns_rr_iter {
+	size_t off;
+	unsigned left;
+};
+
+/**
+ * dns_addrs_begin() - start a walk over an answer's A and AAAA records
+ * @m:		the answer
+ * @len:	its length
+ * @it:		set up; walks nothing if the question section does not parse
+ */
+static void dns_addrs_begin(const uint8_t *m, size_t len, struct dns_rr_iter *it)
+{
+	it->off = SIZEOF_DNS_HDR;
+	it->left = 0;
+	if (len >= SIZEOF_DNS_HDR && !dns_skip_questions(m, len, get16(m + 4), &it->off))
+		it->left = get16(m + 6);
+}
+
+/**
+ * dns_addrs_next() - the next A or AAAA record of the answer section
+ * @m:		the answer
+ * @len:	its length
+ * @it:		walk, advanced
+ * @ip:		filled with the record's address, normalised
+ * @ttl:	filled with its TTL in seconds (RFC 2181 8: the top bit set
+ *		means 0)
+ *
+ * Owner names are not compared: every address of the section counts,
+ * whichever name of a CNAME chain it belongs to. The walk ends at the
+ * section's count or at the first record that does not fit the message
+ * (a truncated answer: what is there counts), whichever comes first.
+ *
+ * Return: 1 with a record, 0 at the end
+ */
+static int dns_addrs_next(const uint8_t *m, size_t len, struct dns_rr_iter *it,
+			  struct sn_ip *ip, uint32_t *ttl)
+{
+	while (it->left) {
+		size_t o = it->off;
+		uint16_t type, rdlen;
+		struct sn_ip raw;
+
+		it->left--;
+		if (dns_skip_name(m, len, &o) < 0 || o + 10 > len ||
+		    o + 10 + get16(m + o + 8) > len)
+			break;
+		type = get16(m + o);
+		rdlen = get16(m + o + 8);
+		it->off = o + 10 + rdlen;
+		if (type == DNS_RRTYPE_A && rdlen == 4) {
+			uint32_t a;
+
+			memcpy(&a, m + o + 10, 4);
+			sn_ip_from4(&raw, a);
+		} else if (type == DNS_RRTYPE_AAAA && rdlen == 16) {
+			memcpy(raw.b, m + o + 10, 16);
+		} else {
+			continue;
+		}
+		sn_ip_normalise(&raw, ip);
+		*ttl = ((uint32_t)get16(m + o + 4) << 16 | get16(m + o + 6)) & 0x7fffffff;
+		return 1;
+	}
+	it->left = 0;
+	return 0;
+}
+
+/**
+ * dns_answer_ok() - rebind protection and pins for an upstream answer
+ * @e:		engine
+ * @q:		the message whose question names the answer: the query (UDP),
+ *		or the answer itself (TCP, where answers are matched to
+ *		queries by the guest alone)
+ * @qlen:	its length
+ * @a:		the answer
+ * @alen:	its length
+ *
+ * Every A and AAAA address of the answer section is checked with
+ * sn_decide_rebind() under both forms of the name; if one is refused the
+ * answer is (dns_rebind_blocked), and nothing is pinned. Otherwise each
+ * address is pinned to the name for its record's TTL. A question that does
+ * not parse leaves the name empty: no domain rule excuses its addresses,
+ * and nothing is pinned.
+ *
+ * Return: 1 if the answer may reach the guest, 0 if it is to be NXDOMAIN
+ */
+static int dns_answer_ok(struct sn_engine *e, const uint8_t *q, size_t qlen,
+			    const uint8_t *a, size_t alen)
+{
+	struct dns_rr_iter it;
+	struct dns_qname nm;
+	struct sn_ip ip;
+	uint32_t ttl, now = sn_now_ms();
+	int named = qlen >= SIZEOF_DNS_HDR && !dns_read_name(q, qlen, SIZEOF_DNS_HDR, &nm);
+	int two;
+
+	if (!named)
+		nm.exact[0] = nm.text[0] = '\0';
+	two = strcmp(nm.exact, nm.text) != 0;
+	for (dns_addrs_begin(a, alen, &it); dns_addrs_next(a, alen, &it, &ip, &ttl);) {
+		if (!sn_decide_rebind(e, nm.exact, &ip) ||
+		    (two && !sn_decide_rebind(e, nm.text, &ip))) {
+			e->st.dns_rebind_blocked++;
+			return 0;
+		}
+	}
+	for (dns_addrs_begin(a, alen, &it); named && dns_addrs_next(a, alen, &it, &ip, &ttl);) {
+		sn_pins_add(e->pins, &ip, nm.exact, ttl, now);
+		if (two)
+			sn_pins_add(e->pins, &ip, nm.text, ttl, now);
+	}
+	return 1;
+}
+
+/**
+ * sn_dns_filter_answer() - an upstream's answer over TCP, as the guest gets it
+ * @e:		engine
+ * @m:		the answer, rewritten to NXDOMAIN if rebind protection
+ *		refuses it
+ * @len:	its length, at least a header
+ *
+ * Counts dns_answers.
+ *
+ * Return: the length of what the guest gets (@len if unchanged)
+ */
+size_t sn_dns_filter_answer(struct sn_engine *e, uint8_t *m, size_t len)
+{
+	e->st.dns_answers++;
+	if (dns_answer_ok(e, m, len, m, len))
+		return len;
+	return dns_error_reply(m, len, DNS_RCODE_NXDOMAIN);
 }
 
 /**
@@ -436,18 +756,32 @@ static void dns_query_free(struct sn_engine *e, struct sn_dns_query *q)
 }
 
 /**
+ * dns_query_reply() - an error reply to a slot's query, in dns_buf
+ * @q:		slot in use
+ * @rcode:	DNS_RCODE_*
+ *
+ * Return: its length: the header and the question
+ */
+static size_t dns_query_reply(const struct sn_dns_query *q, uint8_t rcode)
+{
+	memcpy(dns_buf, q->msg, q->qend);
+	dns_error_header(dns_buf, rcode, 1);
+	return q->qend;
+}
+
+/**
  * dns_servfail() - answer a slot's query with SERVFAIL and free the slot
  * @e:		engine
  * @q:		slot in use
  */
 static void dns_servfail(struct sn_engine *e, struct sn_dns_query *q)
 {
-	memcpy(dns_buf, q->msg, q->qend);
-	dns_error_header(dns_buf, DNS_RCODE_SERVFAIL, 1);
+	size_t n = dns_query_reply(q, DNS_RCODE_SERVFAIL);
+
 	e->st.dns_servfail++;
 	sn_log(e, SN_LOG_DEBUG, "dns: id %u: no upstream answered, SERVFAIL",
 	       q->id);
-	dns_send(e, &q->orig_dst, &q->guest_addr, q->guest_port, dns_buf, q->qend);
+	dns_send(e, &q->orig_dst, &q->guest_addr, q->guest_port, dns_buf, n);
 	dns_query_free(e, q);
 }
 
@@ -515,15 +849,16 @@ static void dns_next(struct sn_engine *e, struct sn_dns_query *q)
  * @q:		slot in use
  * @n:		answer length in dns_buf
  *
- * An answer larger than the guest takes becomes its header with TC=1 and
- * the query's question section.
+ * An answer that rebind protection refuses becomes NXDOMAIN; otherwise its
+ * addresses are pinned (dns_answer_ok()) and it goes unchanged, unless it
+ * is larger than the guest takes: then its header with TC=1 and the
+ * query's question section.
  */
 static void dns_answer(struct sn_engine *e, struct sn_dns_query *q, size_t n)
 {
-	/* Policy issue: rebind protection (public names pointing at
-	 * loopback/private/link-local/CGNAT/ULA -> NXDOMAIN) and feeding the
-	 * pin cache with the answer's names and addresses hook in here. */
-	if (n > q->max_answer) {
+	if (!dns_answer_ok(e, q->msg, q->len, dns_buf, n)) {
+		n = dns_query_reply(q, DNS_RCODE_NXDOMAIN);
+	} else if (n > q->max_answer) {
 		memcpy(dns_buf + SIZEOF_DNS_HDR, q->msg + SIZEOF_DNS_HDR,
 		       (size_t)q->qend - SIZEOF_DNS_HDR);
 		dns_buf[2] |= DNS_FLAG1_TRUNC;
@@ -733,39 +1068,21 @@ static void dns_resolv_refresh(struct sn_engine *e)
  * @q:		slot
  * @v:		the policy's verdict on the query's destination
  *
- * The gateway's forwarder asks the configured upstreams, or the host's
- * resolv.conf's: the host's own choice, whatever the policy says about
- * those addresses. Any other destination is asked itself, at the address
- * the verdict dials (an IPv4-mapped destination over IPv4).
+ * The gateway's forwarder asks sn_dns_upstreams(). Any other destination
+ * is asked itself, at the address the verdict dials (an IPv4-mapped
+ * destination over IPv4).
  */
 static void dns_upstreams(struct sn_engine *e, struct sn_dns_query *q, const struct sn_verdict *v)
 {
-	struct sn_dns *d = e->dns;
-	struct sockaddr_storage sa;
-	unsigned i;
+	struct sockaddr_storage sa[SN_MAX_DNS_UPSTREAMS];
+	unsigned i, n = 1;
 
-	q->n_up = 0;
-	if (!sn_verdict_sockaddr(v, DNS_SERVER_PORT, &sa, NULL)) {
-		memcpy(&q->up[0], &sa, sa.ss_family == AF_INET6 ? sizeof(q->up[0].sin6) :
-								sizeof(q->up[0].sin));
-		q->n_up = 1;
-		return;
-	}
-
-	for (i = 0; i < e->cfg.n_dns_upstreams && i < SN_MAX_DNS_UPSTREAMS; i++) {
-		const struct sockaddr_storage *ss = &e->cfg.dns_upstreams[i];
-
-		if (ss->ss_family == AF_INET)
-			memcpy(&q->up[q->n_up++].sin, ss, sizeof(struct sockaddr_in));
-		else if (ss->ss_family == AF_INET6)
-			memcpy(&q->up[q->n_up++].sin6, ss, sizeof(struct sockaddr_in6));
-	}
-	if (e->cfg.n_dns_upstreams)
-		return;
-
-	dns_resolv_refresh(e);
-	for (i = 0; i < d->n_resolv; i++)
-		q->up[q->n_up++] = d->resolv[i];
+	if (sn_verdict_sockaddr(v, DNS_SERVER_PORT, &sa[0], NULL))
+		n = sn_dns_upstreams(e, sa, SN_MAX_DNS_UPSTREAMS);
+	for (i = 0; i < n; i++)
+		memcpy(&q->up[i], &sa[i], sa[i].ss_family == AF_INET6 ? sizeof(q->up[i].sin6) :
+									sizeof(q->up[i].sin));
+	q->n_up = (uint8_t)n;
 }
 
 /**
@@ -875,7 +1192,7 @@ void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	struct sn_verdict v;
 	uint16_t gport;
 	ip_addr_t dst = *dst_;
-	size_t len, qend = SIZEOF_DNS_HDR;
+	size_t len, reply, qend = SIZEOF_DNS_HDR;
 	int bad;
 
 	bad = dns_udp_take(e, p, hlen, src, &dst, &gport, &len);
@@ -897,16 +1214,13 @@ void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 		return;
 	}
 	pbuf_free(p);
-	e->st.dns_queries++;
 
-	if (get16(dns_buf + 4) != 1 || len > SN_DNS_QUERY_MAX ||
-	    dns_skip_questions(dns_buf, len, 1, &qend) < 0) {
-		dns_formerr(e, &dst, src, gport, len);
+	reply = sn_dns_filter_query(e, dns_buf, len, SN_DNS_QUERY_MAX);
+	if (reply) {
+		dns_send(e, &dst, src, gport, dns_buf, reply);
 		return;
 	}
-
-	/* Policy issue: name filtering hooks in here (a denied name is
-	 * answered NXDOMAIN, never REFUSED). */
+	dns_skip_questions(dns_buf, len, 1, &qend);
 
 	if (dns_find(d, &dst, src, gport, len))
 		return;		/* retransmission: the query in flight answers */
@@ -953,37 +1267,39 @@ void sn_dns_tick(struct sn_engine *e)
 }
 
 /**
- * sn_dns_upstream() - the upstream resolver the gateway forwards to first
+ * sn_dns_upstreams() - the resolvers the gateway's forwarder asks, in order
  * @e:		engine
- * @sa:		filled with its address (port included)
+ * @sa:		filled with their addresses (port included)
+ * @max:	size of @sa
  *
- * The TCP relay proxies the gateway's TCP port 53 here.
+ * The configured cfg.dns_upstreams, or when there are none the
+ * nameservers of cfg.resolv_conf: the host's own choice, whatever the
+ * policy says about those addresses. UDP queries and the TCP relay's
+ * connections to the gateway's port 53 both try them in this order.
  *
- * Return: 0, or -1 if there is none
+ * Return: how many (0: none)
  */
-int sn_dns_upstream(struct sn_engine *e, struct sockaddr_storage *sa)
+unsigned sn_dns_upstreams(struct sn_engine *e, struct sockaddr_storage *sa, unsigned max)
 {
 	struct sn_dns *d = e->dns;
-	unsigned i;
+	unsigned i, n = 0;
 
-	for (i = 0; i < e->cfg.n_dns_upstreams && i < SN_MAX_DNS_UPSTREAMS; i++) {
+	for (i = 0; i < e->cfg.n_dns_upstreams && i < SN_MAX_DNS_UPSTREAMS && n < max; i++) {
 		const struct sockaddr_storage *ss = &e->cfg.dns_upstreams[i];
 
-		if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
-			continue;
-		*sa = *ss;
-		return 0;
+		if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
+			sa[n++] = *ss;
 	}
 	if (e->cfg.n_dns_upstreams || !d)
-		return -1;
+		return n;
 
 	dns_resolv_refresh(e);
-	if (!d->n_resolv)
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	memcpy(sa, &d->resolv[0], d->resolv[0].sa.sa_family == AF_INET6 ?
-	       sizeof(d->resolv[0].sin6) : sizeof(d->resolv[0].sin));
-	return 0;
+	for (i = 0; i < d->n_resolv && n < max; i++, n++) {
+		memset(&sa[n], 0, sizeof(sa[n]));
+		memcpy(&sa[n], &d->resolv[i], d->resolv[i].sa.sa_family == AF_INET6 ?
+		       sizeof(d->resolv[i].sin6) : sizeof(d->resolv[i].sin));
+	}
+	return n;
 }
 
 /**

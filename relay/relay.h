@@ -162,13 +162,29 @@ void sn_dns_fini(struct sn_engine *e);
 void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
 		  const ip_addr_t *dst);
 void sn_dns_tick(struct sn_engine *e);
-/**
- * sn_dns_upstream() - the upstream resolver the gateway forwards to first
- * @e:		engine
- * @sa:		filled with its address
- *
- * Return: 0, or -1 if there is none
- */
-int sn_dns_upstream(struct sn_engine *e, struct sockaddr_storage *sa);
+unsigned sn_dns_upstreams(struct sn_engine *e, struct sockaddr_storage *sa, unsigned max);
+size_t sn_dns_filter_query(struct sn_engine *e, uint8_t *m, size_t len, size_t max);
+size_t sn_dns_filter_answer(struct sn_engine *e, uint8_t *m, size_t len);
+
+/* dnstcp.c: the DNS stream filter of a TCP flow to port 53 */
+struct sn_dnstcp;
+/* What sn_dnstcp_up() says about the guest's bytes at the head of the flow. */
+enum sn_dnstcp_up {
+	SN_DNSTCP_WAIT,		/* the frame at the head is not whole yet */
+	SN_DNSTCP_FULL,		/* the guest has to take the filter's replies first */
+	SN_DNSTCP_PASS,		/* the next *n bytes go to the host */
+	SN_DNSTCP_DROP,		/* the next *n bytes are consumed here */
+	SN_DNSTCP_BROKEN,	/* not DNS framing: reset the flow */
+};
+struct sn_dnstcp *sn_dnstcp_new(void);
+void sn_dnstcp_free(struct sn_dnstcp *d);
+int sn_dnstcp_up(struct sn_engine *e, struct sn_dnstcp *d, const struct pbuf *up, int eof,
+		 size_t *n);
+void sn_dnstcp_up_sent(struct sn_dnstcp *d, size_t n);
+size_t sn_dnstcp_passing(const struct sn_dnstcp *d);
+size_t sn_dnstcp_room(const struct sn_dnstcp *d);
+int sn_dnstcp_down(struct sn_engine *e, struct sn_dnstcp *d, const uint8_t *buf, size_t n);
+size_t sn_dnstcp_pending(const struct sn_dnstcp *d, const uint8_t **p);
+void sn_dnstcp_written(struct sn_dnstcp *d, size_t n);
 
 #endif /* SANDNET_RELAY_H */

@@ -9,9 +9,13 @@
  * CONNECTING	the guest's SYN arrived (sn_tcp_input()); a host socket is
  *		connect()ing to the destination and the SYN pbuf is held.
  *		Retransmitted SYNs are dropped. Refused, unreachable, or past
- *		cfg.tcp_connect_ms: the guest gets an RST from the destination
- *		address, and the flow ends. The guest never sees a SYN-ACK for a
- *		connection the host could not make.
+ *		cfg.tcp_connect_ms: the next address of the flow's short list
+ *		is tried (the host's other loopback after a refusal; the DNS
+ *		forwarder's next upstream after any failure or
+ *		cfg.dns_timeout_ms), and when none is left the guest gets an
+ *		RST from the destination address, and the flow ends. The
+ *		guest never sees a SYN-ACK for a connection the host could
+ *		not make.
  * SYN_FED	the host connect() succeeded: the held SYN is fed to
  *		tcp_input() (sn_ip_tcp_deliver()) where a listener bound to the
  *		any-address on the destination port accepts it, and lwIP answers
@@ -26,6 +30,13 @@
  * slow host reader closes the guest's window. Host data is read only while
  * lwIP's send buffer has room; the sent callback resumes reading. Memory
  * per flow is bounded by TCP_WND + TCP_SND_BUF.
+ *
+ * DNS: a flow to port 53 carries a filter (relay/dnstcp.c) on both
+ * directions: guest bytes go to the host only once the filter has cleared
+ * the query frame they belong to (queries it answers itself are consumed
+ * from the queue), host bytes go to the filter instead of lwIP, and
+ * lwIP gets what the filter gives back, whole frames (flow_dns_write()).
+ * The window and send-buffer backpressure above holds as for any flow.
  *
  * Half-close: guest FIN -> shutdown(SHUT_WR) once queued data is written;
  * host EOF -> tcp_shutdown(tx) (FIN after queued data). When both sides are
@@ -45,6 +56,7 @@
 #include <netinet/tcp.h>	/* TCP_KEEPIDLE...; its TCP_MSS (a socket option) is not lwIP's */
 #undef TCP_MSS
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -55,6 +67,7 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/ip.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/dns.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
@@ -88,7 +101,10 @@ struct tcp_flow {
 	u16_t gport, dport;		/* host order */
 	u16_t syn_hlen;			/* IP header length of the held SYN */
 	u32_t syn_seq;
-	struct sockaddr_storage alt;	/* host access: the other loopback to try */
+	struct sockaddr_storage alt[SN_MAX_DNS_UPSTREAMS]; /* CONNECTING: where to try next */
+	u8_t n_alt, next_alt;		/* entries in alt, the next one to try */
+	u8_t alt_any;			/* any failure or timeout moves on, not only a refusal */
+	struct sn_dnstcp *dns;		/* port 53: the DNS stream filter (relay/dnstcp.c) */
 	struct pbuf *up;		/* guest data not yet taken by the host */
 	unsigned guest_eof:1, host_eof:1, host_shut:1, down_blocked:1;
 };
@@ -101,7 +117,7 @@ struct sn_tcp {
 };
 
 static void flow_host_ready(void *ctx, int fd, short revents);
-static int flow_retry_alt(struct sn_engine *e, struct tcp_flow *f);
+static int flow_retry_alt(struct sn_engine *e, struct tcp_flow *f, int err);
 
 /* ---- initial sequence numbers (RFC 6528) ---- */
 
@@ -305,6 +321,7 @@ static void flow_free(struct sn_engine *e, struct tcp_flow *f)
 		pbuf_free(f->syn);
 	if (f->up)
 		pbuf_free(f->up);
+	sn_dnstcp_free(f->dns);
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -358,7 +375,7 @@ static void flow_update_events(struct sn_engine *e, struct tcp_flow *f)
 		ev = POLLOUT;
 	if (f->state == FLOW_OPEN && !f->host_eof && !f->down_blocked)
 		ev |= POLLIN;
-	if (f->up)
+	if (f->up && (!f->dns || sn_dnstcp_passing(f->dns)))
 		ev |= POLLOUT;
 	sn_fd_events(e, f->slot, ev);
 }
@@ -386,9 +403,31 @@ static int flow_maybe_close(struct sn_engine *e, struct tcp_flow *f)
 }
 
 /**
+ * flow_up_consume() - drop @n bytes from the head of the guest's data and
+ *		       open the guest's window by as much
+ * @f:		flow
+ * @n:		bytes, at most what f->up holds
+ */
+static void flow_up_consume(struct tcp_flow *f, size_t n)
+{
+	while (n > 0) {
+		u16_t chunk = n > 0xffff ? 0xffff : (u16_t)n;
+
+		f->up = pbuf_free_header(f->up, chunk);
+		tcp_recved(f->pcb, chunk);
+		n -= chunk;
+	}
+}
+
+static int flow_dns_write(struct sn_engine *e, struct tcp_flow *f);
+
+/**
  * flow_flush_up() - write queued guest data to the host socket
  * @e:		engine
  * @f:		flow
+ *
+ * A DNS flow sends only what its filter has cleared; queries answered
+ * here are consumed, and the replies written to the guest.
  *
  * Return: 0, or -1 if the flow was aborted (host socket error)
  */
@@ -397,12 +436,36 @@ static int flow_flush_up(struct sn_engine *e, struct tcp_flow *f)
 	while (f->up) {
 		struct iovec iov[SN_TCP_IOV];
 		struct msghdr mh = { .msg_iov = iov };
+		size_t lim = SIZE_MAX, room;
 		struct pbuf *q;
 		ssize_t n;
 
-		for (q = f->up; q && mh.msg_iovlen < SN_TCP_IOV; q = q->next) {
+		if (f->dns) {
+			int act = sn_dnstcp_up(e, f->dns, f->up, f->guest_eof, &lim);
+
+			if (act == SN_DNSTCP_FULL) {
+				int r = flow_dns_write(e, f);
+
+				if (r < 0)
+					return -1;
+				if (r)
+					continue;
+			}
+			if (act == SN_DNSTCP_WAIT || act == SN_DNSTCP_FULL)
+				break;
+			if (act == SN_DNSTCP_BROKEN) {
+				flow_abort(e, f);
+				return -1;
+			}
+			if (act == SN_DNSTCP_DROP) {
+				flow_up_consume(f, lim);
+				continue;
+			}
+		}
+		for (q = f->up, room = lim; q && room && mh.msg_iovlen < SN_TCP_IOV; q = q->next) {
 			iov[mh.msg_iovlen].iov_base = q->payload;
-			iov[mh.msg_iovlen++].iov_len = q->len;
+			iov[mh.msg_iovlen++].iov_len = q->len < room ? q->len : room;
+			room -= iov[mh.msg_iovlen - 1].iov_len;
 		}
 		n = sendmsg(f->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -413,20 +476,125 @@ static int flow_flush_up(struct sn_engine *e, struct tcp_flow *f)
 			return -1;
 		}
 		e->st.tcp_bytes_up += (uint64_t)n;
-		while (n > 0) {
-			u16_t chunk = n > 0xffff ? 0xffff : (u16_t)n;
-
-			f->up = pbuf_free_header(f->up, chunk);
-			tcp_recved(f->pcb, chunk);
-			n -= chunk;
-		}
+		if (f->dns)
+			sn_dnstcp_up_sent(f->dns, (size_t)n);
+		flow_up_consume(f, (size_t)n);
 	}
 	if (!f->up && f->guest_eof && !f->host_shut) {
 		shutdown(f->fd, SHUT_WR);
 		f->host_shut = 1;
 	}
+	if (f->dns && flow_dns_write(e, f) < 0)
+		return -1;
 	flow_update_events(e, f);
 	return 0;
+}
+
+/**
+ * flow_room() - bytes lwIP's send buffer takes for the guest now
+ * @pcb:	the guest connection
+ *
+ * Return: the count, within the buffer's bytes and segments
+ */
+static size_t flow_room(struct tcp_pcb *pcb)
+{
+	u16_t mss = tcp_mss(pcb) ? tcp_mss(pcb) : 536;
+	size_t want = tcp_sndbuf(pcb), segs;
+
+	segs = TCP_SND_QUEUELEN > tcp_sndqueuelen(pcb) + 2 ?
+		       TCP_SND_QUEUELEN - tcp_sndqueuelen(pcb) - 2 : 0;
+	return want > segs * mss ? segs * mss : want;
+}
+
+/**
+ * flow_want() - bytes to read from the host for lwIP's send buffer now
+ * @pcb:	the guest connection
+ *
+ * Return: flow_room(), at most SN_TCP_CHUNK, in whole segments
+ */
+static ssize_t flow_want(struct tcp_pcb *pcb)
+{
+	u16_t mss = tcp_mss(pcb) ? tcp_mss(pcb) : 536;
+	size_t want = flow_room(pcb);
+
+	if (want > SN_TCP_CHUNK)
+		want = SN_TCP_CHUNK;
+	if (want > mss)
+		want -= want % mss;	/* no runt segments */
+	return (ssize_t)want;
+}
+
+/**
+ * flow_dns_write() - give the guest what a DNS flow's filter has for it
+ * @e:		engine
+ * @f:		flow with a filter, OPEN
+ *
+ * Whole frames as far as lwIP takes them; the rest waits for the guest's
+ * acknowledgements (down_blocked: the sent callback comes back here
+ * through flow_read_down()). After the host's EOF the guest's stream is
+ * finished and replies are dropped.
+ *
+ * Return: 1 if nothing is left, 0 if some waits, -1 if the flow was aborted
+ */
+static int flow_dns_write(struct sn_engine *e, struct tcp_flow *f)
+{
+	const uint8_t *p;
+	size_t len;
+	int wrote = 0;
+
+	while ((len = sn_dnstcp_pending(f->dns, &p))) {
+		size_t room;
+
+		if (f->host_eof) {	/* the guest's stream is finished */
+			sn_dnstcp_written(f->dns, len);
+			continue;
+		}
+		room = flow_room(f->pcb);
+		if (!room) {
+			f->down_blocked = 1;
+			break;
+		}
+		if (len > room)
+			len = room;
+		if (len > SN_TCP_CHUNK)
+			len = SN_TCP_CHUNK;
+		if (tcp_write(f->pcb, p, (u16_t)len, TCP_WRITE_FLAG_COPY) != ERR_OK) {
+			sn_log(e, SN_LOG_WARN, "tcp: lwIP refused %zu bytes, aborting flow", len);
+			flow_abort(e, f);
+			return -1;
+		}
+		e->st.tcp_bytes_down += (uint64_t)len;
+		sn_dnstcp_written(f->dns, len);
+		wrote = 1;
+	}
+	if (wrote)
+		tcp_output(f->pcb);
+	return !len;
+}
+
+/**
+ * flow_dns_want() - bytes a DNS flow takes from the host now
+ * @e:		engine
+ * @f:		flow with a filter, OPEN
+ *
+ * What the filter has for the guest goes first; guest queries waiting for
+ * room for the filter's replies go on; then the rest of the frame being
+ * assembled.
+ *
+ * Return: the count (0: the guest has to read first), or -1 if the flow
+ *	   was aborted
+ */
+static ssize_t flow_dns_want(struct sn_engine *e, struct tcp_flow *f)
+{
+	size_t room;
+	int r = flow_dns_write(e, f);
+
+	if (r <= 0)
+		return r;
+	if (f->up && flow_flush_up(e, f))
+		return -1;
+	room = sn_dnstcp_room(f->dns);
+	return (ssize_t)(room > SN_TCP_CHUNK ? SN_TCP_CHUNK : room);
 }
 
 /**
@@ -442,23 +610,15 @@ static int flow_read_down(struct sn_engine *e, struct tcp_flow *f)
 	int i;
 
 	for (i = 0; i < SN_TCP_READ_BURST && !f->host_eof; i++) {
-		u16_t mss = tcp_mss(f->pcb) ? tcp_mss(f->pcb) : 536;
-		size_t want = tcp_sndbuf(f->pcb), segs;
-		ssize_t n;
+		ssize_t want = f->dns ? flow_dns_want(e, f) : flow_want(f->pcb), n;
 
-		segs = TCP_SND_QUEUELEN > tcp_sndqueuelen(f->pcb) + 2 ?
-			       TCP_SND_QUEUELEN - tcp_sndqueuelen(f->pcb) - 2 : 0;
-		if (want > segs * mss)
-			want = segs * mss;
-		if (want > sizeof(buf))
-			want = sizeof(buf);
-		if (want > mss)
-			want -= want % mss;	/* no runt segments */
+		if (want < 0)
+			return -1;
 		if (!want) {
 			f->down_blocked = 1;
 			break;
 		}
-		n = recv(f->fd, buf, want, MSG_DONTWAIT);
+		n = recv(f->fd, buf, (size_t)want, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n < 0) {
@@ -470,6 +630,13 @@ static int flow_read_down(struct sn_engine *e, struct tcp_flow *f)
 			f->host_eof = 1;
 			tcp_shutdown(f->pcb, 0, 1);
 			break;
+		}
+		if (f->dns) {
+			if (sn_dnstcp_down(e, f->dns, buf, (size_t)n)) {
+				flow_abort(e, f);
+				return -1;
+			}
+			continue;
 		}
 		if (tcp_write(f->pcb, buf, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK) {
 			/* Cannot happen with the room checked above; never lose data. */
@@ -638,7 +805,7 @@ static void flow_host_ready(void *ctx, int fd, short revents)
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
 			sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport,
 			       strerror(err ? err : errno));
-			if (err == ECONNREFUSED && flow_retry_alt(e, f))
+			if (flow_retry_alt(e, f, err ? err : errno))
 				return;
 			e->st.tcp_refused++;
 			flow_abort(e, f);
@@ -656,31 +823,45 @@ static void flow_host_ready(void *ctx, int fd, short revents)
 }
 
 /**
- * flow_target() - the host address a guest destination is dialled at
+ * flow_target() - where a guest destination is dialled on the host
  * @e:		engine
- * @f:		flow; f->alt is set when a second address is worth a try
- * @sa:		filled
+ * @f:		flow; its list of alternatives is filled
+ * @sa:		filled with the first address to try
  *
  * The policy decides (core/decide.c). The gateway stands for the host:
  * its loopback of the same family first, the other family's if that one
- * refuses; its port 53 is the DNS forwarder's upstream. Every spelling of
- * an IPv4 address is dialled as that address.
+ * refuses. Every spelling of an IPv4 address is dialled as that address.
+ * A flow to port 53 gets the DNS stream filter; the gateway's port 53 is
+ * the DNS forwarder: its upstreams in order (sn_dns_upstreams()), each
+ * for cfg.dns_timeout_ms, moving on at any failure, as UDP queries do.
  *
  * Return: 0, 1 when denied (RST), -1 when denied silently (a destination
  *	   that is never dialled: broadcast, unspecified, the guest's own)
  */
 static int flow_target(struct sn_engine *e, struct tcp_flow *f, struct sockaddr_storage *sa)
 {
+	struct sockaddr_storage up[SN_MAX_DNS_UPSTREAMS];
 	struct sn_verdict v;
+	unsigned n;
 
-	f->alt.ss_family = AF_UNSPEC;
 	if (sn_decide(e, SN_POLICY_EGRESS, SN_PROTO_TCP, &f->daddr, f->dport, &v) !=
 	    SN_POLICY_ALLOW)
 		return v.by == SN_BY_NEVER ? -1 : 1;
-	if (sn_verdict_sockaddr(&v, f->dport, sa, &f->alt) && f->dport == 53) {
-		f->alt.ss_family = AF_UNSPEC;
-		return sn_dns_upstream(e, sa) ? 1 : 0;
-	}
+	f->n_alt = (u8_t)sn_verdict_sockaddr(&v, f->dport, sa, &f->alt[0]);
+	if (f->dport != DNS_SERVER_PORT)
+		return 0;
+	f->dns = sn_dnstcp_new();
+	if (!f->dns)
+		return 1;
+	if (v.cls != SN_CLASS_GATEWAY)
+		return 0;
+	n = sn_dns_upstreams(e, up, SN_MAX_DNS_UPSTREAMS);
+	if (!n)
+		return 1;
+	*sa = up[0];
+	memcpy(f->alt, up + 1, (n - 1) * sizeof(up[0]));
+	f->n_alt = (u8_t)(n - 1);
+	f->alt_any = 1;
 	return 0;
 }
 
@@ -718,13 +899,19 @@ static int flow_connect(struct sn_engine *e, struct tcp_flow *f, const struct so
 	f->fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->fd < 0) {
 		sn_log(e, SN_LOG_WARN, "tcp: socket: %s", strerror(errno));
+		if (flow_retry_alt(e, f, errno))
+			return 0;
 		e->st.tcp_limit_rst++;
 		flow_abort(e, f);
 		return -1;
 	}
 	flow_keepalive(f->fd);
 	if (connect(f->fd, (const struct sockaddr *)sa, salen) && errno != EINPROGRESS) {
-		sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport, strerror(errno));
+		int err = errno;
+
+		sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport, strerror(err));
+		if (flow_retry_alt(e, f, err))
+			return 0;
 		e->st.tcp_refused++;
 		flow_abort(e, f);
 		return -1;
@@ -739,23 +926,43 @@ static int flow_connect(struct sn_engine *e, struct tcp_flow *f, const struct so
 }
 
 /**
- * flow_retry_alt() - after a refused host connect, try the other loopback
+ * flow_attempt_ms() - how long one host connect() may take
  * @e:		engine
- * @f:		flow in CONNECTING whose connect() failed
+ * @f:		flow
  *
- * Return: 1 if a second connect() started, 0 if there is none to try
+ * Return: cfg.dns_timeout_ms for the DNS forwarder's upstreams (as for
+ *	   UDP queries), else cfg.tcp_connect_ms
  */
-static int flow_retry_alt(struct sn_engine *e, struct tcp_flow *f)
+static uint32_t flow_attempt_ms(const struct sn_engine *e, const struct tcp_flow *f)
 {
-	struct sockaddr_storage sa = f->alt;
+	return f->alt_any ? e->cfg.dns_timeout_ms : e->cfg.tcp_connect_ms;
+}
 
-	if (sa.ss_family == AF_UNSPEC)
+/**
+ * flow_retry_alt() - after a failed host connect, try the next address
+ * @e:		engine
+ * @f:		flow in CONNECTING whose connect() failed or timed out
+ * @err:	why (ETIMEDOUT for the deadline)
+ *
+ * The other loopback is tried when the first refuses; the DNS forwarder's
+ * next upstream whatever the failure.
+ *
+ * Return: 1 if the next connect() took over the flow (it may have ended
+ *	   it already: do not touch @f), 0 if there is none to try
+ */
+static int flow_retry_alt(struct sn_engine *e, struct tcp_flow *f, int err)
+{
+	struct sockaddr_storage sa;
+
+	if (f->next_alt >= f->n_alt || (err != ECONNREFUSED && !f->alt_any))
 		return 0;
-	f->alt.ss_family = AF_UNSPEC;
+	sa = f->alt[f->next_alt++];
 	sn_fd_del(e, f->slot);
 	f->slot = -1;
-	close(f->fd);
+	if (f->fd >= 0)
+		close(f->fd);
 	f->fd = -1;
+	f->deadline = sn_now_ms() + flow_attempt_ms(e, f);
 	flow_connect(e, f, &sa);
 	return 1;
 }
@@ -772,7 +979,6 @@ static void flow_start(struct sn_engine *e, struct tcp_flow *f)
 	int denied;
 
 	f->state = FLOW_CONNECTING;
-	f->deadline = sn_now_ms() + e->cfg.tcp_connect_ms;
 	denied = flow_target(e, f, &sa);
 	if (denied < 0) {
 		flow_free(e, f);	/* never dialled, never answered */
@@ -783,6 +989,7 @@ static void flow_start(struct sn_engine *e, struct tcp_flow *f)
 		flow_abort(e, f);
 		return;
 	}
+	f->deadline = sn_now_ms() + flow_attempt_ms(e, f);
 	flow_connect(e, f, &sa);
 }
 
@@ -924,6 +1131,8 @@ void sn_tcp_tick(struct sn_engine *e)
 		next = f->next;
 		if (f->state == FLOW_CONNECTING && sn_time_after(now, f->deadline)) {
 			sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u timed out", f->dport);
+			if (flow_retry_alt(e, f, ETIMEDOUT))
+				continue;
 			e->st.tcp_refused++;
 			flow_abort(e, f);
 		}

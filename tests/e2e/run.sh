@@ -18,11 +18,13 @@
 #          resolver from /etc/netns/<ns>/resolv.conf; -c: attached without
 #          --configure, configured by busybox udhcpc (the dhcp-* cases);
 #          -d: attached without --configure, with --allow-host-loopback,
-#          configured by router advertisements (the slaac* cases)
+#          configured by router advertisements (the slaac* cases); -e:
+#          with --deny '*.ads.example' (dns-deny)
 #   HOST   sne2e-host-PID: sandnet runs here; 127.0.0.1:8080 HTTP service
 #   INET   sne2e-inet-PID: on lo 192.0.2.10 (HTTP :80, UDP echo :7, TCP
 #          sha-after-EOF :9000, nothing on :81), 192.0.2.53 (dnsmasq, the
-#          upstream), 203.0.113.7 (a second dnsmasq); the one router
+#          upstream; rebind.example.test is 10.0.0.1 there), 203.0.113.7
+#          (a second dnsmasq); the one router
 #          (ip_forward=1): HOST reaches FAR through it
 #   FAR    sne2e-far-PID: 203.0.113.50, nothing listening; two hops from
 #          HOST's sockets (the traceroute case); the INET-FAR link has
@@ -36,7 +38,8 @@
 # fd00:2::15/64 via fd00:2::2 (run, attach --configure).
 #
 # Cases: guest-config exit-status(run) download download-name upload
-# dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo udp-big-reply(run)
+# dns-gateway-udp dns-gateway-tcp dns-intercept dns-deny dns-rebind
+# dns-tcp-fallback(run) udp-echo udp-big-reply(run)
 # pmtu ping-gateway
 # ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
 # attach-no-fd-leak(attach) hostlo-denied hostlo-allowed
@@ -132,7 +135,7 @@ summary() {
 # ---------------------------------------------------------------- cases
 
 CASES=(guest-config exit-status download download-name upload
-    dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo udp-big-reply pmtu
+    dns-gateway-udp dns-gateway-tcp dns-intercept dns-deny dns-rebind dns-tcp-fallback udp-echo udp-big-reply pmtu
     ping-gateway ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
     download6 dns-aaaa dns-resolv6 dns-upstream6 ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
@@ -140,7 +143,7 @@ CASES=(guest-config exit-status download download-name upload
     policy-default policy-allow policy-file dns-loopback-stub bypass bypass-control)
 case_applies() { # mode-specific cases
     case $1 in
-    exit-status | dns-resolv6 | dns-upstream6) [[ $MODE == run ]] ;;
+    exit-status | dns-resolv6 | dns-upstream6 | dns-tcp-fallback) [[ $MODE == run ]] ;;
     udp-big-reply) [[ $MODE == run ]] ;; # needs --mtu 1500 for the guest: a fresh `sandnet run`
     policy-allow | policy-file | dns-loopback-stub | bypass-control) [[ $MODE == run ]] ;; # own flags per run
     attach-lifecycle* | attach-no-fd-leak | dhcp-* | slaac*) [[ $MODE == attach ]] ;;
@@ -278,7 +281,7 @@ live_run() { # live_run PID: this run, or another run of this script still going
 sweep_stale() {
     local ns
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcd])?$ ]] || continue
+        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcde])?$ ]] || continue
         live_run "${BASH_REMATCH[2]}" && continue
         diag "removing stale namespace $ns"
         end_netns_pids "$ns"
@@ -496,6 +499,7 @@ setup() {
     # answer for only-b.example.test proves the query reached 203.0.113.7
     inet_bg "$NS_INET" "$T/dnsmasq-up.out" "${dm[@]}" --listen-address="$DNS_UP" \
         --listen-address="$DNS_UP6" "--host-record=$NAME6,$WEB6" \
+        --address=/rebind.example.test/10.0.0.1 \
         --pid-file="$T/dnsmasq-up.pid" --log-facility="$T/dnsmasq-up.log"
     inet_bg "$NS_INET" "$T/dnsmasq-other.out" "${dm[@]}" --listen-address="$DNS_OTHER" \
         --pid-file="$T/dnsmasq-other.pid" --log-facility="$T/dnsmasq-other.log" \
@@ -522,6 +526,7 @@ setup() {
         -e "$T/hostif.ready" -a -e "$T/canary.ready" || return 1
     wait_for 100 "HOST loopback server" test -e "$T/hostlo.ready" || return 1
     wait_for 50 "dnsmasq on $DNS_UP" dig_is "$NS_INET" "$DNS_UP" www.example.test "$WEB" || return 1
+    must "dnsmasq rebind record" dig_is "$NS_INET" "$DNS_UP" rebind.example.test 10.0.0.1 || return 1
     wait_for 50 "dnsmasq on $DNS_OTHER" dig_is "$NS_INET" "$DNS_OTHER" only-b.example.test 192.0.2.77 || return 1
 
     # The topology itself, checked from HOST without sandnet.
@@ -555,14 +560,18 @@ tap_exists() { # tap0 exists in $1 (a guest that configures itself)
 # 1: --allow-host-loopback, 2: without --configure, --mtu $DHCP_MTU (the
 # guest configures itself with DHCP; its resolv.conf starts empty), 3:
 # without --configure, with --allow-host-loopback (the guest configures
-# itself from router advertisements: the slaac* cases)
+# itself from router advertisements: the slaac* cases), 4: plain with
+# --deny '*.ads.example' (dns-deny)
 attach_start() {
     local flag=$1 sfx=a ready=tap_ready
     ((flag == 1)) && sfx=b
     ((flag == 2)) && sfx=c ready=tap_exists
     ((flag == 3)) && sfx=d ready=tap_exists
+    ((flag == 4)) && sfx=e
     ATTACH_NS=$NS_GUEST-$sfx
     ATTACH_LOG=$T/attach-$sfx.err
+    # a flavour used again after another one: its stopped instance's namespace goes
+    [[ " ${NETNS_MADE[*]} " == *" $ATTACH_NS "* ]] && ip netns del "$ATTACH_NS" 2>/dev/null
     if ! ip netns add "$ATTACH_NS" 2>"$T/netns-$sfx.err"; then
         ATTACH_ERR="cannot create $ATTACH_NS: $(tail -n 1 "$T/netns-$sfx.err")"
         return 1
@@ -574,10 +583,11 @@ attach_start() {
     fi
     mkdir -p "/etc/netns/$ATTACH_NS" && ETC_NETNS_MADE+=("$ATTACH_NS")
     echo "nameserver $GW" >"/etc/netns/$ATTACH_NS/resolv.conf"
-    ((flag >= 2)) && : >"/etc/netns/$ATTACH_NS/resolv.conf"
+    ((flag == 2 || flag == 3)) && : >"/etc/netns/$ATTACH_NS/resolv.conf"
 
     local opts=(--netns "/run/netns/$ATTACH_NS" --configure --dns-upstream "$DNS_UP")
     ((flag == 1)) && opts+=(--allow-host-loopback)
+    ((flag == 4)) && opts+=(--deny '*.ads.example')
     ((flag == 2)) && opts=(--netns "/run/netns/$ATTACH_NS" --mtu "$DHCP_MTU" --dns-upstream "$DNS_UP")
     ((flag == 3)) && opts=(--netns "/run/netns/$ATTACH_NS" --allow-host-loopback --dns-upstream "$DNS_UP")
     ip netns exec "$NS_HOST" "$SANDNET" attach "${opts[@]}" </dev/null >"$T/attach-$sfx.out" 2>"$ATTACH_LOG" &
@@ -717,6 +727,69 @@ case_dns_gateway_udp() {
 
 case_dns_gateway_tcp() {
     dig_case "$WEB" dig @"$GW" www.example.test A +short +tcp +time=2 +tries=2
+}
+
+# dns_status SERVER NAME...: dig's status for each NAME at SERVER, over UDP
+# then over TCP, one line each, as "NAME udp|tcp STATUS"
+dns_status() {
+    g 60 sh -c '
+        s=$1; shift
+        for n in "$@"; do
+            for t in udp tcp; do
+                o=notcp; [ $t = tcp ] && o=tcp
+                printf "%s %s %s\n" "$n" $t "$(dig @"$s" "$n" A +$o +time=2 +tries=1 |
+                    sed -n "s/.*status: \([A-Z]*\).*/\1/p")"
+            done
+        done' sh "$@"
+}
+
+# dns-deny: a name a --deny rule covers (*.ads.example) is NXDOMAIN, never
+# REFUSED, over UDP and TCP, at the gateway and at another address's port
+# 53, and never reaches a resolver (both dnsmasqs, which know no such zone,
+# would say REFUSED); a name beside it still resolves.
+case_dns_deny() {
+    local want='' n t s
+    "$SANDNET" --help 2>&1 | grep -q -- '--deny' || { REASON="sandnet has no --deny"; return 1; }
+    [[ $MODE == run ]] && EXTRA_OPTS=(--deny '*.ads.example')
+    dns_status "$GW" tracker.ads.example ads.example
+    local rc=$?
+    cp "$G_OUT" "$T/dns-deny.gw"
+    ((rc == 0)) && dns_status "$DNS_OTHER" tracker.ads.example www.example.test
+    rc=$((rc | $?))
+    EXTRA_OPTS=()
+    ((rc == 0)) || { REASON=$(why); return 1; }
+    for n in tracker.ads.example ads.example; do
+        for t in udp tcp; do want+="$n $t NXDOMAIN"$'\n'; done
+    done
+    [[ $(<"$T/dns-deny.gw")$'\n' == "$want" ]] ||
+        { REASON="at the gateway: $(tr '\n' ';' <"$T/dns-deny.gw")"; return 1; }
+    want=$'tracker.ads.example udp NXDOMAIN\ntracker.ads.example tcp NXDOMAIN\nwww.example.test udp NOERROR\nwww.example.test tcp NOERROR'
+    [[ $(<"$G_OUT") == "$want" ]] || { REASON="at $DNS_OTHER: $(tr '\n' ';' <"$G_OUT")"; return 1; }
+    for s in up other; do
+        ! grep -q 'ads\.example' "$T/dnsmasq-$s.log" ||
+            { REASON="a denied name reached dnsmasq-$s: $(grep -m 1 'ads\.example' "$T/dnsmasq-$s.log")"; return 1; }
+    done
+}
+
+# dns-rebind: the upstream answers a public name with 10.0.0.1: the guest
+# gets NXDOMAIN instead (rebind protection, on by default), UDP and TCP.
+case_dns_rebind() {
+    dns_status "$GW" rebind.example.test www.example.test || { REASON=$(why); return 1; }
+    local want=$'rebind.example.test udp NXDOMAIN\nrebind.example.test tcp NXDOMAIN\nwww.example.test udp NOERROR\nwww.example.test tcp NOERROR'
+    [[ $(<"$G_OUT") == "$want" ]] || { REASON="$(tr '\n' ';' <"$G_OUT")"; return 1; }
+}
+
+# dns-tcp-fallback: the first --dns-upstream is an INET address with nothing
+# on port 53 (TCP refused, UDP port unreachable): queries over TCP, like
+# those over UDP, go on to the second.
+case_dns_tcp_fallback() {
+    NO_UPSTREAM=1 EXTRA_OPTS=(--dns-upstream "$INET_ADDR" --dns-upstream "$DNS_UP")
+    dig_case "$WEB"$'\n'"$WEB" sh -c '
+        dig @"$1" www.example.test A +short +tcp +time=3 +tries=1 &&
+        dig @"$1" www.example.test A +short +notcp +time=3 +tries=1' sh "$GW"
+    local rc=$?
+    NO_UPSTREAM=0 EXTRA_OPTS=()
+    return $rc
 }
 
 case_dns_intercept() {
@@ -1472,6 +1545,7 @@ for c in "${SELECTED[@]}"; do
     flavour=$HOSTLO
     [[ $c == dhcp-* ]] && flavour=2
     [[ $c == slaac* ]] && flavour=3
+    [[ $c == dns-deny ]] && flavour=4
     if [[ $MODE == attach && $c != attach-lifecycle* ]] && ! attach_ensure "$flavour"; then
         fail "$c" "$ATTACH_ERR"
         continue
