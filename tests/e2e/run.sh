@@ -1020,6 +1020,11 @@ sn_fds() {
             [[ $sl != sl && $st == 0A ]] && lst[$inode]=1
         done <"$f"
     done
+    # the engine's netlink socket (the host's addresses, core/hostaddr.c)
+    # lives as long as the engine: counted with the listeners
+    while read -r sk _ _ _ _ _ _ _ _ inode _; do
+        [[ $sk == sk ]] || lst[$inode]=1
+    done <"/proc/$pid/net/netlink"
     FD_ALL=0 FD_SESS=0 FD_CMP=0 FD_SOCK=0
     while read -r t; do
         FD_ALL=$((FD_ALL + 1))
