@@ -92,6 +92,7 @@ struct sn_tcp {
 	unsigned n_flows;
 	struct tcp_listener lst[SN_TCP_MAX_LISTENERS];
 	uint64_t isn_key[2];
+	uint64_t segs_in;		/* valid guest segments: drain progress */
 };
 
 static void flow_host_ready(void *ctx, int fd, short revents);
@@ -872,6 +873,7 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 		pbuf_free(p);
 		return;
 	}
+	e->tcp->segs_in++;
 
 	if ((TCPH_FLAGS(&th) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
 		goto deliver;
@@ -920,6 +922,31 @@ void sn_tcp_tick(struct sn_engine *e)
 			flow_abort(e, f);
 		}
 	}
+}
+
+/**
+ * sn_tcp_pending() - TCP connections not yet closed on both sides
+ * @e:		engine
+ * @segs_in:	set to the number of valid TCP segments the guest sent
+ *
+ * A flow is pending from the guest's SYN until both directions are done
+ * (flow_maybe_close()); after that, lwIP still holds the connection, with
+ * no callback argument, until the guest acknowledges the FIN (LAST_ACK,
+ * CLOSING), whatever was queued before it included. TIME_WAIT is over for
+ * the guest and not counted.
+ *
+ * Return: flows in the table plus connections lwIP is closing on its own
+ */
+unsigned sn_tcp_pending(const struct sn_engine *e, uint64_t *segs_in)
+{
+	const struct tcp_pcb *pcb;
+	unsigned n = e->tcp->n_flows;
+
+	for (pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		if (!pcb->callback_arg)
+			n++;
+	*segs_in = e->tcp->segs_in;
+	return n;
 }
 
 /**
