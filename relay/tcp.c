@@ -30,7 +30,8 @@
  * Half-close: guest FIN -> shutdown(SHUT_WR) once queued data is written;
  * host EOF -> tcp_shutdown(tx) (FIN after queued data). When both sides are
  * done, tcp_close() and close(): lwIP finishes sending on its own. A host
- * error aborts the flow with an RST to the guest; a guest RST or lwIP
+ * error, or sn_engine_free() with the flow still open, aborts the flow with
+ * an RST to the guest and to the host peer (SO_LINGER 0); a guest RST or lwIP
  * timeout (err callback) closes the host socket. No path keeps an fd.
  *
  * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst), and
@@ -321,12 +322,17 @@ static void flow_rst_syn(struct sn_engine *e, struct tcp_flow *f)
 }
 
 /**
- * flow_abort() - end a flow at once: RST to the guest, close the host fd
+ * flow_abort() - end a flow at once: RST to the guest and to the host peer
  * @e:		engine
  * @f:		flow
  */
 static void flow_abort(struct sn_engine *e, struct tcp_flow *f)
 {
+	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+	/* A FIN would pass what the host got so far off as all of it. */
+	if (f->fd >= 0 && f->state != FLOW_CONNECTING)
+		setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 	if (f->pcb) {
 		tcp_arg(f->pcb, NULL);
 		tcp_err(f->pcb, NULL);

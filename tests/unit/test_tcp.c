@@ -1117,6 +1117,32 @@ START_TEST(tcp_pending_rst_and_refused)
 }
 END_TEST
 
+/*
+ * An engine freed while a flow is open (a drain before exit gave up) must
+ * not pass what the host peer got so far off as the whole stream: the
+ * peer sees a reset, not an end of file.
+ */
+START_TEST(tcp_free_resets_host)
+{
+	uint8_t buf[16];
+	struct gconn c;
+	uint16_t port;
+	int lfd = h_tcp_listen(&port, 16);
+	ssize_t n;
+
+	gc_init(&c, 43003, port, 3000);
+	gc_connect(&c, lfd);
+	gc_send(&c, FR_ACK | FR_PSH, "partial", 7);
+	ck_assert_uint_eq(h_recv_exact(c.host, buf, 7, H_WAIT_MS), 7);
+	sn_engine_free(H.e);
+	H.e = NULL;
+	ck_assert(readable(c.host, H_WAIT_MS));
+	n = recv(c.host, buf, sizeof(buf), MSG_DONTWAIT);
+	ck_assert_msg(n < 0 && errno == ECONNRESET, "host peer read %zd (%s), want ECONNRESET",
+		      n, n < 0 ? strerror(errno) : "end of file");
+}
+END_TEST
+
 static void setup_tcp(void)
 {
 	h_setup_host();
@@ -1154,6 +1180,7 @@ static Suite *tcp_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, tcp_pending_until_closed);
 	tcase_add_test(tc, tcp_pending_rst_and_refused);
+	tcase_add_test(tc, tcp_free_resets_host);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("backpressure");
