@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <linux/if_addr.h>
 #include <linux/if_tun.h>
 #include <linux/ipv6.h>
 #include <net/if.h>
@@ -27,11 +28,15 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "netns.h"
 
 #define TUN_PATH	"/dev/net/tun"
 #define RESOLV_CONF	"/etc/resolv.conf"
+/* Longest wait for the kernel's (skipped) DAD to release the guest address */
+#define DAD_WAIT_MS	2000
+
 /* A failure's text when the caller decides how to report it. */
 #define WHY_LEN		160
 
@@ -439,6 +444,58 @@ static int ipv6_off(const char *name)
 }
 
 /**
+ * addr6_tentative() - is IPv6 address @a on @name tentative, or not there yet
+ * @name:	interface name
+ * @a:		address
+ *
+ * Return: 1 if tentative or not listed, 0 if usable, -1 if unknown
+ */
+static int addr6_tentative(const char *name, const struct in6_addr *a)
+{
+	unsigned idx, plen, scope, flags;
+	char want[33], hex[33], dev[IFNAMSIZ];
+	FILE *f = fopen("/proc/net/if_inet6", "re");
+	int ret = 1, i;
+
+	if (!f)
+		return -1;
+	for (i = 0; i < 16; i++)
+		snprintf(want + 2 * i, 3, "%02x", a->s6_addr[i]);
+	/* address ifindex prefixlen scope flags name, per line */
+	while (fscanf(f, "%32s %x %x %x %x %15s", hex, &idx, &plen, &scope, &flags, dev) == 6) {
+		if (!strcmp(hex, want) && !strcmp(dev, name)) {
+			ret = !!(flags & IFA_F_TENTATIVE);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/**
+ * addr6_wait_usable() - wait, bounded, until the kernel has released @a
+ * @name:	interface name
+ * @a:		address just added
+ *
+ * Even with accept_dad 0 a new address is tentative until the kernel's DAD
+ * work has run, later, from a workqueue. A connect() in between finds no
+ * usable source but ::1 and sends SYNs from it, forever: the command's
+ * first IPv6 connection would hang now and then on a busy machine.
+ */
+static void addr6_wait_usable(const char *name, const struct in6_addr *a)
+{
+	const struct timespec ms = { .tv_nsec = 1000000L };
+	int i;
+
+	for (i = 0; i < DAD_WAIT_MS; i++) {
+		if (addr6_tentative(name, a) <= 0)
+			return;
+		nanosleep(&ms, NULL);
+	}
+	cli_err("warning: IPv6 address of %s still tentative after %d ms", name, DAD_WAIT_MS);
+}
+
+/**
  * tap_configure6() - IPv6 address (no DAD: the link is ours) and default route
  * @c:		configuration
  * @why:	on failure, what failed and why (WHY_LEN bytes)
@@ -473,6 +530,7 @@ static int tap_configure6(const struct tap_conf *c, char *why)
 		snprintf(why, WHY_LEN, "set IPv6 address of %s: %s", c->name, strerror(err));
 		return err;
 	}
+	addr6_wait_usable(c->name, &c->addr6);
 
 	memset(&rt, 0, sizeof(rt));
 	rt.rtmsg_gateway = c->gw6;
@@ -490,17 +548,15 @@ static int tap_configure6(const struct tap_conf *c, char *why)
 }
 
 /**
- * tap_configure4() - IPv4 address, netmask and default route
+ * tap_address4() - IPv4 address and netmask
  * @c:		configuration
  * @why:	on failure, what failed and why (WHY_LEN bytes)
  *
  * Return: 0 on success, -1 on failure (in @why)
  */
-static int tap_configure4(const struct tap_conf *c, char *why)
+static int tap_address4(const struct tap_conf *c, char *why)
 {
-	char gw[INET_ADDRSTRLEN], dev[IFNAMSIZ];
 	struct in_addr mask;
-	struct rtentry rt;
 	struct ifreq ifr;
 
 	mask.s_addr = htonl(c->prefix_len ? ~0U << (32 - c->prefix_len) : 0);
@@ -518,6 +574,20 @@ static int tap_configure4(const struct tap_conf *c, char *why)
 		snprintf(why, WHY_LEN, "set netmask of %s: %s", c->name, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/**
+ * tap_route4() - IPv4 default route (the link must be up)
+ * @c:		configuration
+ * @why:	on failure, what failed and why (WHY_LEN bytes)
+ *
+ * Return: 0 on success, -1 on failure (in @why)
+ */
+static int tap_route4(const struct tap_conf *c, char *why)
+{
+	char gw[INET_ADDRSTRLEN], dev[IFNAMSIZ];
+	struct rtentry rt;
 
 	memset(&rt, 0, sizeof(rt));
 	snprintf(dev, sizeof(dev), "%s", c->name);
@@ -536,7 +606,7 @@ static int tap_configure4(const struct tap_conf *c, char *why)
 }
 
 /**
- * tap_configure() - MTU and link up, then each family's address and route
+ * tap_configure() - MTU, IPv4 address, link up, IPv4 route, then IPv6
  * @fd:		TAP fd
  * @c:		configuration
  *
@@ -551,7 +621,7 @@ static int tap_configure4(const struct tap_conf *c, char *why)
 int tap_configure(int fd, const struct tap_conf *c)
 {
 	char why4[WHY_LEN], why6[WHY_LEN];
-	int fams = 0, off6, err6 = 0;
+	int fams = 0, off6, err6 = 0, v4;
 	struct ifreq ifr;
 
 	ifr_init(&ifr, c->name);
@@ -561,12 +631,14 @@ int tap_configure(int fd, const struct tap_conf *c)
 		return -1;
 	}
 
+	v4 = !tap_address4(c, why4);
+
 	if (link_up(c->name))
 		return -1;
 
 	tap_carrier_kick(fd);
 
-	if (!tap_configure4(c, why4))
+	if (v4 && !tap_route4(c, why4))
 		fams |= TAP_IP4;
 	off6 = ipv6_off(c->name);
 	if (!off6)
