@@ -14,14 +14,15 @@
 #                                         INET 203.0.113.49/30 --veth-- FAR 203.0.113.50/30
 #
 #   GUEST  run mode: the namespace `sandnet run` makes (one per case);
-#          attach mode: sne2e-guest-PID-a (-b for --allow-host-loopback),
+#          attach mode: sne2e-guest-PID-a (-b for --allow-host-loopback;
+#          -e: IPv6 disabled, the no-ipv6 case),
 #          resolver from /etc/netns/<ns>/resolv.conf; -c: attached without
 #          --configure, configured by busybox udhcpc (the dhcp-* cases);
 #          -d: attached without --configure, with --allow-host-loopback,
 #          configured by router advertisements (the slaac* cases)
 #   HOST   sne2e-host-PID: sandnet runs here; 127.0.0.1:8080 HTTP service
 #   INET   sne2e-inet-PID: on lo 192.0.2.10 (HTTP :80, UDP echo :7, TCP
-#          sha-after-EOF :9000, nothing on :81), 192.0.2.53 (dnsmasq, the
+#          sha-after-EOF :9000, TCP sink :9001, nothing on :81), 192.0.2.53 (dnsmasq, the
 #          upstream), 203.0.113.7 (a second dnsmasq); the one router
 #          (ip_forward=1): HOST reaches FAR through it
 #   FAR    sne2e-far-PID: 203.0.113.50, nothing listening; two hops from
@@ -42,7 +43,7 @@
 # attach-no-fd-leak(attach) hostlo-denied hostlo-allowed
 # attach-lifecycle(-hostlo)(attach) dhcp-udhcpc(attach) dhcp-renew(attach)
 # slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) dns-upstream6(run) ping6-gateway ping6-remote udp6-echo
-# udp6-refused traceroute6.
+# udp6-refused traceroute6 upload-drain upload-drain6 no-ipv6.
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed";
 # exits 0 only if every case passed. Diagnostics go to stderr prefixed "# ".
@@ -131,6 +132,7 @@ CASES=(guest-config exit-status download download-name upload
     dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo udp-big-reply pmtu
     ping-gateway ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
     download6 dns-aaaa dns-resolv6 dns-upstream6 ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
+    upload-drain upload-drain6 no-ipv6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
     dhcp-udhcpc dhcp-renew slaac slaac-internet)
 case_applies() { # mode-specific cases
@@ -138,6 +140,7 @@ case_applies() { # mode-specific cases
     exit-status | dns-resolv6 | dns-upstream6) [[ $MODE == run ]] ;;
     udp-big-reply) [[ $MODE == run ]] ;; # needs --mtu 1500 for the guest: a fresh `sandnet run`
     attach-lifecycle* | attach-no-fd-leak | dhcp-* | slaac*) [[ $MODE == attach ]] ;;
+    no-ipv6) [[ $MODE == attach ]] ;; # see case_no_ipv6: no faithful run-mode variant
     *) true ;;
     esac
 }
@@ -272,7 +275,7 @@ live_run() { # live_run PID: this run, or another run of this script still going
 sweep_stale() {
     local ns
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcd])?$ ]] || continue
+        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcde])?$ ]] || continue
         live_run "${BASH_REMATCH[2]}" && continue
         diag "removing stale namespace $ns"
         end_netns_pids "$ns"
@@ -297,10 +300,13 @@ prereq_fail() {
 }
 
 missing=()
-for tool in ip curl dig socat ping traceroute dnsmasq python3 timeout sha256sum head awk sed grep tr cut od sh; do
+for tool in ip ss nc curl dig socat ping traceroute dnsmasq python3 timeout sha256sum head awk sed grep tr cut od sh \
+    cat wc stat find tail mktemp mknod chmod install mount unshare setpriv sysctl sleep date readlink rm mkdir rmdir sort dirname; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
-((${#missing[@]} == 0)) || prereq_fail "missing tools: ${missing[*]} (need iproute2, curl, bind9-dnsutils, socat, iputils-ping, traceroute, dnsmasq-base, python3, coreutils)"
+((${#missing[@]} == 0)) || prereq_fail "missing tools: ${missing[*]} (need iproute2, netcat-openbsd, curl, bind9-dnsutils, socat, iputils-ping, traceroute, dnsmasq-base, python3, coreutils, util-linux, procps)"
+nc -h 2>&1 | grep -qE '^[[:space:]]+-N[[:space:]]' ||
+    prereq_fail "nc has no -N (the upload-drain cases need netcat-openbsd)"
 ((EUID == 0)) || prereq_fail "must run as root (creates network namespaces)"
 case $SANDNET in /*) ;; *) SANDNET=$PWD/$SANDNET ;; esac
 [[ -f $SANDNET && -x $SANDNET ]] || prereq_fail "sandnet binary not found or not executable: $SANDNET"
@@ -480,7 +486,8 @@ setup() {
     UP_SHA=$(sha256sum <"$T/up.bin" | cut -d' ' -f1)
 
     inet_bg "$NS_INET" "$T/inet-servers.log" "$PY" "$E2E_DIR/servers.py" inet \
-        --addr "$WEB" --addr6 "$WEB6" --root "$T/www" --token "$TOKEN" --ready "$T/inet.ready"
+        --addr "$WEB" --addr6 "$WEB6" --root "$T/www" --token "$TOKEN" --ready "$T/inet.ready" \
+        --sink "$T/sink.log"
     inet_bg "$NS_HOST" "$T/hostlo-server.log" "$PY" "$E2E_DIR/servers.py" hostlo \
         --addr 127.0.0.1 --port "$HOSTLO_PORT" --token "$HOSTLO_TOKEN" --ready "$T/hostlo.ready"
     local dm=(dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts
@@ -528,10 +535,14 @@ tap_exists() { # tap0 exists in $1 (a guest that configures itself)
 # 1: --allow-host-loopback, 2: without --configure, --mtu $DHCP_MTU (the
 # guest configures itself with DHCP; its resolv.conf starts empty), 3:
 # without --configure, with --allow-host-loopback (the guest configures
-# itself from router advertisements: the slaac* cases)
+# itself from router advertisements: the slaac* cases), 4: as 0 in a
+# namespace with IPv6 disabled (the no-ipv6 case). ATTACH_EXTRA_OPTS are
+# added to sandnet's options.
+ATTACH_EXTRA_OPTS=()
 attach_start() {
     local flag=$1 sfx=a ready=tap_ready
     ((flag == 1)) && sfx=b
+    ((flag == 4)) && sfx=e
     ((flag == 2)) && sfx=c ready=tap_exists
     ((flag == 3)) && sfx=d ready=tap_exists
     ATTACH_NS=$NS_GUEST-$sfx
@@ -542,6 +553,11 @@ attach_start() {
     fi
     NETNS_MADE+=("$ATTACH_NS")
     ip -n "$ATTACH_NS" link set lo up
+    if ((flag == 4)) && ! ip netns exec "$ATTACH_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+        net.ipv6.conf.default.disable_ipv6=1 2>"$T/netns-$sfx.err"; then
+        ATTACH_ERR="cannot disable IPv6 in $ATTACH_NS: $(tail -n 1 "$T/netns-$sfx.err")"
+        return 1
+    fi
     if [[ ! -d /etc/netns ]]; then
         mkdir /etc/netns && ETC_NETNS_ROOT=1
     fi
@@ -553,6 +569,7 @@ attach_start() {
     ((flag == 1)) && opts+=(--allow-host-loopback)
     ((flag == 2)) && opts=(--netns "/run/netns/$ATTACH_NS" --mtu "$DHCP_MTU" --dns-upstream "$DNS_UP")
     ((flag == 3)) && opts=(--netns "/run/netns/$ATTACH_NS" --allow-host-loopback --dns-upstream "$DNS_UP")
+    opts+=(${ATTACH_EXTRA_OPTS[@]+"${ATTACH_EXTRA_OPTS[@]}"})
     ip netns exec "$NS_HOST" "$SANDNET" attach "${opts[@]}" </dev/null >"$T/attach-$sfx.out" 2>"$ATTACH_LOG" &
     ATTACH_PID=$! ATTACH_FLAG=$flag
     local n=150
@@ -1292,6 +1309,142 @@ case_traceroute6() {
     ! grep -q '\*' "$G_OUT" || { REASON="a hop did not answer: $(tr '\n' '|' <"$G_OUT")"; return 1; }
 }
 
+# ---- upload-drain, upload-drain6: fire-and-forget uploads, the drain on
+# exit. Three clients write the 50 MB file to the sink (INET :9001,
+# servers.py --sink: reads to EOF, records "<sha256> <bytes>"), close and
+# exit without waiting for any reply: socat -u from the file, nc -N -q 0
+# from the file (netcat-openbsd), cat | socat -u. When a client exits, the
+# guest's kernel still holds what its orphaned socket has not sent, the
+# engine what the host socket has not taken.
+#   run: the client is COMMAND: `sandnet run` must serve on until that
+#        arrived, then exit with the client's status (0).
+#   attach: SIGTERM to `sandnet attach` right after the client exited; it
+#        must drain, then exit 0 (a fresh instance per upload).
+# Every upload must arrive whole: sha256 and size of the file. DRAIN_ROUNDS
+# rounds of the three (SNE2E_DRAIN_ROUNDS, default 10). sandnet runs with
+# -v, and how many uploads it had to drain for is shown (not asserted: it
+# depends on timing).
+
+DRAIN_ROUNDS=${SNE2E_DRAIN_ROUNDS:-10}
+SINK_PORT=9001
+DRAIN_SEEN=0 DRAIN_MAX=0
+
+sink_lines() { # lines the sink has written so far
+    local n=0
+    [[ -e $T/sink.log ]] && n=$(wc -l <"$T/sink.log")
+    echo "$n"
+}
+
+# drain_note FILE: count a "drained in N s" line of sandnet -v in FILE
+drain_note() {
+    local s
+    s=$(sed -n 's/^sandnet: drained in \([0-9.]*\) s.*/\1/p' "$1" | tail -n 1)
+    [[ -n $s ]] || return 0
+    DRAIN_SEEN=$((DRAIN_SEEN + 1))
+    [[ $(printf '%s\n%s\n' "$s" "$DRAIN_MAX" | sort -g | tail -n 1) == "$s" ]] && DRAIN_MAX=$s
+    return 0
+}
+
+# drain_fresh_attach: a new `sandnet attach -v` in a new -a namespace
+drain_fresh_attach() {
+    if [[ -n $ATTACH_PID ]]; then
+        attach_stop || { REASON=$ATTACH_STOP_ERR; return 1; }
+    fi
+    [[ -n $ATTACH_NS ]] && ip netns del "$ATTACH_NS" 2>/dev/null
+    ATTACH_EXTRA_OPTS=(-v)
+    attach_start 0
+    local rc=$?
+    ATTACH_EXTRA_OPTS=()
+    ((rc == 0)) || { REASON=$ATTACH_ERR; return 1; }
+}
+
+# drain_upload CLIENT ADDR: one upload by CLIENT (socat, nc, cat-socat) to
+# the sink at ADDR; sets REASON and returns 1 unless it all arrived.
+drain_upload() {
+    local client=$1 addr=$2 before rc n got target
+    target="TCP4:$addr:$SINK_PORT"
+    [[ $addr == *:* ]] && target="TCP6:[$addr]:$SINK_PORT"
+    before=$(sink_lines)
+    if [[ $MODE == attach ]]; then
+        drain_fresh_attach || return 1
+    else
+        EXTRA_OPTS=(-v)
+    fi
+    case $client in
+    socat) g 120 sh -c 'exec socat -u - "$1" <"$2"' sh "$target" "$T/up.bin" ;;
+    nc) g 120 sh -c 'exec nc -N -q 0 "$1" "$2" <"$3"' sh "$addr" "$SINK_PORT" "$T/up.bin" ;;
+    cat-socat) g 120 sh -c 'cat "$2" | socat -u - "$1"' sh "$target" "$T/up.bin" ;;
+    esac
+    rc=$?
+    EXTRA_OPTS=()
+    if [[ $MODE == attach ]]; then
+        attach_stop || { REASON="$client to $addr: $ATTACH_STOP_ERR"; return 1; }
+        ip netns del "$ATTACH_NS" 2>/dev/null
+        drain_note "$ATTACH_LOG"
+    else
+        drain_note "$G_ERR"
+    fi
+    ((rc == 0)) || { REASON="$client to $addr: $(why)"; return 1; }
+    # The sink writes its line before it closes, and `sandnet run` exits
+    # (attach: is stopped) only once the connection closed; a short wait
+    # covers the sink's thread, and nothing can arrive after sandnet exited.
+    for ((n = 100; n > 0; n--)); do
+        (($(sink_lines) > before)) && break
+        sleep 0.1
+    done
+    got=$(sed -n "$((before + 1))p" "$T/sink.log" 2>/dev/null)
+    [[ $got == "$UP_SHA $BIG_SIZE" ]] ||
+        { REASON="$client to $addr: the sink got '${got:-nothing}', want '$UP_SHA $BIG_SIZE'"; return 1; }
+}
+
+drain_case() { # drain_case ADDR: DRAIN_ROUNDS rounds of the three clients
+    local r c
+    DRAIN_SEEN=0 DRAIN_MAX=0
+    for ((r = 1; r <= DRAIN_ROUNDS; r++)); do
+        for c in socat nc cat-socat; do
+            drain_upload "$c" "$1" || { REASON="round $r: $REASON"; return 1; }
+        done
+    done
+    diag "$CURRENT: $((DRAIN_ROUNDS * 3)) uploads of $BIG_SIZE bytes whole; sandnet drained for $DRAIN_SEEN of them (longest ${DRAIN_MAX} s)"
+}
+case_upload_drain() { drain_case "$WEB"; }
+case_upload_drain6() { drain_case "$WEB6"; }
+
+# ---- no-ipv6 (attach): `sandnet attach --configure` into a namespace
+# with net.ipv6.conf.all and default.disable_ipv6 = 1 (the -e guest):
+# sandnet says once that IPv6 is off and configures IPv4; a 50 MB download
+# over IPv4 arrives whole; the guest's kernel counted no IPv6 packet in or
+# out (a disabled device still counts what arrives, in Ip6InReceives, so
+# one router advertisement from the engine would show); and SIGTERM ends
+# sandnet with status 0.
+# Not in run mode: a namespace `sandnet run` creates takes its IPv6
+# settings from the kernel's defaults (net.core.devconf_inherit_init_net
+# 0, an initial-namespace-only sysctl), and COMMAND starts only after
+# sandnet configured tap0; only a machine-wide setting (ipv6.disable_ipv6=1
+# on the kernel command line) makes such a namespace, which a test must not
+# change. run configures tap0 with the same tap_configure().
+case_no_ipv6() {
+    local warn
+    warn=$(grep -c 'IPv6 is off in this namespace' "$ATTACH_LOG")
+    ((warn == 1)) || { REASON="sandnet said $warn times that IPv6 is off, want once: $(tr '\n' '|' <"$ATTACH_LOG")"; return 1; }
+    ! grep -v -e 'warning: IPv6 is off' -e '^sandnet: info:' "$ATTACH_LOG" | grep -q . ||
+        { REASON="other sandnet messages: $(grep -v 'IPv6 is off' "$ATTACH_LOG" | tr '\n' '|')"; return 1; }
+    rm -f "$T/noip6.bin"
+    g 120 curl -fsS --connect-timeout 10 --max-time 100 -o "$T/noip6.bin" "http://$WEB/big" ||
+        { REASON="curl: $(why)"; return 1; }
+    local got size
+    got=$(sha256sum <"$T/noip6.bin" | cut -d' ' -f1)
+    size=$(stat -c %s "$T/noip6.bin")
+    rm -f "$T/noip6.bin"
+    [[ $got == "$BIG_SHA" ]] || { REASON="sha256 mismatch ($size of $BIG_SIZE bytes)"; return 1; }
+    sleep 1 # an RA answering anything of the download would be out by now
+    g 10 sh -c 'cat /proc/sys/net/ipv6/conf/tap0/disable_ipv6; grep -E "^Ip6(InReceives|OutRequests) " /proc/net/snmp6'
+    local want=$'1\nIp6InReceives 0\nIp6OutRequests 0'
+    [[ $(tr -s ' \t' ' ' <"$G_OUT") == "$want" ]] ||
+        { REASON="guest IPv6 state: $(tr -s ' \t' ' ' <"$G_OUT" | tr '\n' '|'), want $(tr '\n' '|' <<<"$want")"; return 1; }
+    attach_stop || { REASON=$ATTACH_STOP_ERR; return 1; }
+}
+
 lifecycle_case() { # lifecycle_case FLAG: the instance comes up, survives the cases, exits 0 on SIGTERM
     attach_ensure "$1" || { REASON=$ATTACH_ERR; return 1; }
     attach_stop || { REASON=$ATTACH_STOP_ERR; return 1; }
@@ -1315,6 +1468,7 @@ for c in "${SELECTED[@]}"; do
     flavour=$HOSTLO
     [[ $c == dhcp-* ]] && flavour=2
     [[ $c == slaac* ]] && flavour=3
+    [[ $c == no-ipv6 ]] && flavour=4
     if [[ $MODE == attach && $c != attach-lifecycle* ]] && ! attach_ensure "$flavour"; then
         fail "$c" "$ATTACH_ERR"
         continue

@@ -13,6 +13,10 @@
                     byte i = (i * 7 + (i >> 8)) & 255): bigger than a guest MTU.
       With --addr6: HTTP on [A6]:80, UDP echo on [A6]:7 and the 9009
                     responder on [A6]:9009 as well.
+      With --sink FILE: TCP on A:9001 (and [A6]:9001) reads each connection
+                    until EOF, appends "<sha256 hex> <bytes>" to FILE, then
+                    closes; a connection that fails appends "error:<what>
+                    <bytes>" instead (the fire-and-forget upload cases).
   servers.py hostlo --addr A --port P --token T --ready FILE
       HTTP on A:P   GET / answers T (the host-loopback service).
 
@@ -132,10 +136,39 @@ class ShaHandler(socketserver.BaseRequestHandler):
         self.request.sendall(f"{h.hexdigest()} {n}\n".encode())
 
 
+class SinkHandler(socketserver.BaseRequestHandler):
+    """Read to EOF, record "<sha256> <bytes>" (or the error), then close:
+    the line is in the file before the client side sees the close."""
+
+    path = None
+    lock = threading.Lock()
+
+    def handle(self):
+        h = hashlib.sha256()
+        n = 0
+        self.request.settimeout(60)
+        try:
+            while True:
+                data = self.request.recv(1 << 18)
+                if not data:
+                    break
+                h.update(data)
+                n += len(data)
+            line = f"{h.hexdigest()} {n}\n"
+        except OSError as e:
+            line = f"error:{type(e).__name__} {n}\n"
+        with self.lock, open(self.path, "a") as f:
+            f.write(line)
+
+
 class TCPServer(socketserver.ThreadingTCPServer):
     request_queue_size = 256
     allow_reuse_address = True
     daemon_threads = True
+
+
+class TCPServer6(TCPServer):
+    address_family = socket.AF_INET6
 
 
 def udp_echo(sock):
@@ -172,6 +205,7 @@ def main():
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--root")
     ap.add_argument("--token", default="")
+    ap.add_argument("--sink", help="inet: TCP :9001 records each connection's sha256 here")
     ap.add_argument("--ready", required=True)
     a = ap.parse_args()
 
@@ -192,6 +226,11 @@ def main():
             u6.bind((a.addr6, 7))
             threading.Thread(target=udp_echo, args=(u6,), daemon=True).start()
             udp_thread(socket.AF_INET6, a.addr6, 9009, udp_big)
+        if a.sink:
+            SinkHandler.path = a.sink
+            serve(TCPServer((a.addr, 9001), SinkHandler))
+            if a.addr6:
+                serve(TCPServer6((a.addr6, 9001), SinkHandler))
     else:
         serve(HTTPServer((a.addr, a.port), Handler))
 
