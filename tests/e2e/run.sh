@@ -43,7 +43,7 @@
 # attach-no-fd-leak(attach) hostlo-denied hostlo-allowed
 # attach-lifecycle(-hostlo)(attach) dhcp-udhcpc(attach) dhcp-renew(attach)
 # slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) dns-upstream6(run) ping6-gateway ping6-remote udp6-echo
-# udp6-refused traceroute6 upload-drain upload-drain6 no-ipv6.
+# udp6-refused traceroute6 upload-drain upload-drain6 drain-linger no-ipv6.
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed";
 # exits 0 only if every case passed. Diagnostics go to stderr prefixed "# ".
@@ -132,7 +132,7 @@ CASES=(guest-config exit-status download download-name upload
     dns-gateway-udp dns-gateway-tcp dns-intercept udp-echo udp-big-reply pmtu
     ping-gateway ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
     download6 dns-aaaa dns-resolv6 dns-upstream6 ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
-    upload-drain upload-drain6 no-ipv6
+    upload-drain upload-drain6 drain-linger no-ipv6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
     dhcp-udhcpc dhcp-renew slaac slaac-internet)
 case_applies() { # mode-specific cases
@@ -1345,13 +1345,14 @@ drain_note() {
     return 0
 }
 
-# drain_fresh_attach: a new `sandnet attach -v` in a new -a namespace
+# drain_fresh_attach [OPTION...]: a new `sandnet attach -v OPTION...` in a
+# new -a namespace
 drain_fresh_attach() {
     if [[ -n $ATTACH_PID ]]; then
         attach_stop || { REASON=$ATTACH_STOP_ERR; return 1; }
     fi
     [[ -n $ATTACH_NS ]] && ip netns del "$ATTACH_NS" 2>/dev/null
-    ATTACH_EXTRA_OPTS=(-v)
+    ATTACH_EXTRA_OPTS=(-v "$@")
     attach_start 0
     local rc=$?
     ATTACH_EXTRA_OPTS=()
@@ -1409,6 +1410,76 @@ drain_case() { # drain_case ADDR: DRAIN_ROUNDS rounds of the three clients
 }
 case_upload_drain() { drain_case "$WEB"; }
 case_upload_drain6() { drain_case "$WEB6"; }
+
+# ---- drain-linger: a connection the guest never closes (a daemon left
+# behind, here socat holding an idle connection to INET's HTTP port) ends
+# the drain after --linger seconds without progress, and the exit status is
+# kept: run: COMMAND starts it in the background and exits 3, sandnet
+# exits 3; attach: SIGTERM, exit 0. sandnet -v must say the drain ended
+# for want of progress after at least --linger (2) and less than 4 s.
+# attach also: with --linger 60, a second SIGTERM 0.5 s after the first
+# must end the drain at once (exit 0 within 2 s, "stopped by SIGTERM").
+LINGER_S=2
+
+# linger_log FILE: REASON unless FILE has the drain ending for want of
+# progress after LINGER_S..LINGER_S+2 s
+linger_log() {
+    local line s
+    line=$(grep 'drain ended after' "$1" | tail -n 1)
+    s=$(sed -n 's/.*drain ended after \([0-9]*\)\.[0-9] s (no progress for --linger) with 1 TCP connection open$/\1/p' <<<"$line")
+    [[ -n $s ]] && ((s >= LINGER_S && s < LINGER_S + 2)) ||
+        { REASON="drain: '${line:-no end logged}', want it ended by --linger $LINGER_S after ${LINGER_S}..$((LINGER_S + 2)) s"; return 1; }
+}
+
+case_drain_linger() {
+    local pid rc n
+    rm -f "$T/idle.pid"
+    if [[ $MODE == run ]]; then
+        EXTRA_OPTS=(-v --linger "$LINGER_S")
+        g 30 sh -c 'socat -u "TCP4:$1:80" - >/dev/null 2>&1 </dev/null & echo $! >"$2"
+            n=50; until ss -tnH state established | grep -q ":80$"; do
+                n=$((n - 1)); [ $n -gt 0 ] || exit 9; sleep 0.1; done
+            exit 3' sh "$WEB" "$T/idle.pid"
+        rc=$?
+        EXTRA_OPTS=()
+        [[ -s $T/idle.pid ]] && kill "$(<"$T/idle.pid")" 2>/dev/null
+        ((rc == 3)) || { REASON="sandnet run exited $rc, want COMMAND's 3: $(why)"; return 1; }
+        linger_log "$G_ERR"
+        return
+    fi
+    local i
+    for i in 1 2; do
+        if ((i == 1)); then
+            drain_fresh_attach --linger "$LINGER_S" || return 1
+        else
+            drain_fresh_attach --linger 60 || return 1
+        fi
+        ip netns exec "$ATTACH_NS" sh -c 'socat -u "TCP4:$1:80" - >/dev/null 2>&1 </dev/null & echo $! >"$2"' \
+            sh "$WEB" "$T/idle.pid"
+        for ((n = 50; n > 0; n--)); do
+            ip netns exec "$ATTACH_NS" ss -tnH state established | grep -q ":80$" && break
+            sleep 0.1
+        done
+        ((n > 0)) || { REASON="the idle connection was not established"; return 1; }
+        if ((i == 1)); then
+            attach_stop || { REASON=$ATTACH_STOP_ERR; return 1; }
+            linger_log "$ATTACH_LOG" || return 1
+        else
+            pid=$ATTACH_PID ATTACH_PID=
+            kill -TERM "$pid"
+            sleep 0.5
+            kill -TERM "$pid" 2>/dev/null
+            wait_gone 20 "$pid" || { kill -KILL "$pid"; wait "$pid"; REASON="a second SIGTERM did not stop the drain within 2 s"; return 1; }
+            wait "$pid"
+            rc=$?
+            ((rc == 0)) || { REASON="exit $rc after two SIGTERMs: $(tail -n 1 "$ATTACH_LOG")"; return 1; }
+            grep -q 'drain ended after .* (stopped by SIGTERM) with 1 TCP connection open' "$ATTACH_LOG" ||
+                { REASON="no drain stopped by SIGTERM: $(tr '\n' '|' <"$ATTACH_LOG")"; return 1; }
+        fi
+        kill "$(<"$T/idle.pid")" 2>/dev/null
+        ip netns del "$ATTACH_NS" 2>/dev/null
+    done
+}
 
 # ---- no-ipv6 (attach): `sandnet attach --configure` into a namespace
 # with net.ipv6.conf.all and default.disable_ipv6 = 1 (the -e guest):
