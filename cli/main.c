@@ -786,6 +786,68 @@ static uint64_t mono_ms(void)
 }
 
 /**
+ * struct ticker - a stop fd for sn_engine_run(): signals or a periodic tick
+ * @tfd:	timerfd, non-blocking
+ * @epfd:	epoll fd holding @tfd and the signalfd
+ */
+struct ticker {
+	int tfd, epfd;
+};
+
+/**
+ * ticker_open() - make a ticker that wakes the loop every @ms or on a signal
+ * @t:		filled
+ * @sfd:	signalfd
+ * @ms:		period, 1..999
+ * @what:	what it is for, for the error message
+ *
+ * Return: 0, or -1 on error (reported; ticker_close() it all the same)
+ */
+static int ticker_open(struct ticker *t, int sfd, long ms, const char *what)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_nsec = ms * 1000000L },
+		.it_value = { .tv_nsec = ms * 1000000L },
+	};
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->tfd < 0 || t->epfd < 0 || timerfd_settime(t->tfd, 0, &its, NULL) ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, sfd, &ev) ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->tfd, &ev)) {
+		cli_err("set up %s: %s", what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * ticker_tick() - consume the ticks due
+ * @t:		ticker
+ *
+ * Return: 1 if at least one was due, else 0
+ */
+static int ticker_tick(struct ticker *t)
+{
+	uint64_t ticks;
+
+	return read(t->tfd, &ticks, sizeof(ticks)) > 0;
+}
+
+/**
+ * ticker_close() - close a ticker's fds
+ * @t:		ticker from ticker_open()
+ */
+static void ticker_close(struct ticker *t)
+{
+	if (t->tfd >= 0)
+		close(t->tfd);
+	if (t->epfd >= 0)
+		close(t->epfd);
+}
+
+/**
  * stop_signal() - empty the signalfd, looking for SIGINT or SIGTERM
  * @sfd:	signalfd, non-blocking
  *
@@ -837,16 +899,12 @@ static void drain_end(const struct opts *o, uint64_t start, unsigned n, const ch
  */
 static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
 {
-	struct itimerspec its = {
-		.it_interval = { .tv_nsec = DRAIN_CHECK_MS * 1000000L },
-		.it_value = { .tv_nsec = DRAIN_CHECK_MS * 1000000L },
-	};
-	struct epoll_event ev = { .events = EPOLLIN };
-	uint64_t start = mono_ms(), moved = start, last, progress, ticks;
+	uint64_t start = mono_ms(), moved = start, last, progress;
 	unsigned n = sn_engine_tcp_pending(e, &last);
 	const char *why = "cannot wait";
+	struct ticker t;
 	char sigwhy[32];
-	int tfd, epfd, sig;
+	int sig;
 
 	if (!n)
 		return;
@@ -858,17 +916,12 @@ static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
 		cli_err("draining %u TCP connection%s (until closed, or %u s without progress)",
 			n, n == 1 ? "" : "s", o->linger);
 
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (tfd < 0 || epfd < 0 || timerfd_settime(tfd, 0, &its, NULL) ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) || epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev)) {
-		cli_perror("set up the drain");
+	if (ticker_open(&t, sfd, DRAIN_CHECK_MS, "the drain"))
 		goto out;
-	}
 	for (;;) {
 		uint64_t now;
 
-		if (sn_engine_run(e, tap, SN_LINK_TAP, epfd)) {
+		if (sn_engine_run(e, tap, SN_LINK_TAP, t.epfd)) {
 			why = "the guest link went away";
 			break;
 		}
@@ -879,8 +932,7 @@ static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
 			why = sigwhy;
 			break;
 		}
-		if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-			break;
+		ticker_tick(&t);
 		n = sn_engine_tcp_pending(e, &progress);
 		if (!n) {
 			why = NULL;
@@ -897,10 +949,7 @@ static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
 	}
 out:
 	drain_end(o, start, n, why);
-	if (tfd >= 0)
-		close(tfd);
-	if (epfd >= 0)
-		close(epfd);
+	ticker_close(&t);
 }
 
 /**
@@ -1147,25 +1196,15 @@ static int ns_gone(const char *path, const struct stat *orig)
 static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts *o,
 			const struct stat *ns_st)
 {
-	struct itimerspec its = {
-		.it_interval = { .tv_nsec = ATTACH_CHECK_MS * 1000000L },
-		.it_value = { .tv_nsec = ATTACH_CHECK_MS * 1000000L },
-	};
-	struct epoll_event ev = { .events = EPOLLIN };
-	int tfd, epfd, ret = EXIT_FAILURE;
+	int ret = EXIT_FAILURE;
+	struct ticker t;
 
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (tfd < 0 || epfd < 0 || timerfd_settime(tfd, 0, &its, NULL) ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) || epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev)) {
-		cli_perror("set up the attach loop");
+	if (ticker_open(&t, sfd, ATTACH_CHECK_MS, "the attach loop"))
 		goto out;
-	}
 	for (;;) {
 		struct signalfd_siginfo si;
-		uint64_t ticks;
 
-		if (sn_engine_run(e, tap, SN_LINK_TAP, epfd)) {
+		if (sn_engine_run(e, tap, SN_LINK_TAP, t.epfd)) {
 			cli_err("guest link %s went away: %s", o->tap.name, strerror(errno));
 			break;
 		}
@@ -1174,7 +1213,7 @@ static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts
 			drain(e, tap, sfd, o);
 			break;
 		}
-		if (read(tfd, &ticks, sizeof(ticks)) > 0 && ns_gone(o->netns, ns_st)) {
+		if (ticker_tick(&t) && ns_gone(o->netns, ns_st)) {
 			if (o->verbose)
 				cli_err("namespace %s went away", o->netns);
 			ret = EXIT_SUCCESS;
@@ -1182,10 +1221,7 @@ static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts
 		}
 	}
 out:
-	if (tfd >= 0)
-		close(tfd);
-	if (epfd >= 0)
-		close(epfd);
+	ticker_close(&t);
 	return ret;
 }
 

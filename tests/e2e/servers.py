@@ -122,18 +122,23 @@ class HTTPServer6(HTTPServer):
     address_family = socket.AF_INET6
 
 
+def sha_to_eof(sock, done):
+    """Read sock until EOF; done["n"] counts the bytes as they come.
+    Returns "<sha256 hex> <bytes>"."""
+    h = hashlib.sha256()
+    sock.settimeout(60)
+    while True:
+        data = sock.recv(1 << 18)
+        if not data:
+            return f"{h.hexdigest()} {done['n']}"
+        h.update(data)
+        done["n"] += len(data)
+
+
 class ShaHandler(socketserver.BaseRequestHandler):
     def handle(self):
-        h = hashlib.sha256()
-        n = 0
-        self.request.settimeout(60)
-        while True:
-            data = self.request.recv(1 << 16)
-            if not data:
-                break
-            h.update(data)
-            n += len(data)
-        self.request.sendall(f"{h.hexdigest()} {n}\n".encode())
+        line = sha_to_eof(self.request, {"n": 0})
+        self.request.sendall(f"{line}\n".encode())
 
 
 class SinkHandler(socketserver.BaseRequestHandler):
@@ -144,21 +149,13 @@ class SinkHandler(socketserver.BaseRequestHandler):
     lock = threading.Lock()
 
     def handle(self):
-        h = hashlib.sha256()
-        n = 0
-        self.request.settimeout(60)
+        done = {"n": 0}
         try:
-            while True:
-                data = self.request.recv(1 << 18)
-                if not data:
-                    break
-                h.update(data)
-                n += len(data)
-            line = f"{h.hexdigest()} {n}\n"
+            line = sha_to_eof(self.request, done)
         except OSError as e:
-            line = f"error:{type(e).__name__} {n}\n"
+            line = f"error:{type(e).__name__} {done['n']}"
         with self.lock, open(self.path, "a") as f:
-            f.write(line)
+            f.write(line + "\n")
 
 
 class TCPServer(socketserver.ThreadingTCPServer):
