@@ -951,7 +951,10 @@ sn_fds() {
 }
 
 sn_close_wait() { # sn_close_wait PID: the TCP sockets of PID in CLOSE_WAIT (ss lines)
-    ip netns exec "$NS_HOST" ss -tanpH state close-wait 2>/dev/null | grep -F "pid=$1," || true
+    local out
+    # ss failing must not look like "none": say so, which fails the check
+    out=$(ip netns exec "$NS_HOST" ss -tanpH state close-wait 2>&1) || { echo "ss failed: $out"; return; }
+    grep -F "pid=$1," <<<"$out" || true
 }
 
 # attach-no-fd-leak: after 200 concurrent connections, UDP and DNS (UDP and
