@@ -52,6 +52,7 @@
 #include <sandnet/sandnet.h>
 
 #include "netns.h"
+#include "policy.h"
 
 #define MTU_MIN		576
 #define MTU_MAX		65520
@@ -113,8 +114,23 @@ static const char usage_opts[] =
 "                          IPv6 as ADDR or [ADDR]:PORT; port 53 by default;\n"
 "                          repeat for up to 4; default: the host's\n"
 "                          /etc/resolv.conf)\n"
-"  --allow-host-loopback   let connections to the gateway (and fd00:2::2)\n"
-"                          reach the host's 127.0.0.1 / ::1\n"
+"  --allow RULE            allow what RULE matches (repeatable, in order)\n"
+"  --deny RULE             deny what RULE matches (repeatable, in order);\n"
+"                          RULE is [PROTO:]DEST[:PORTS]: PROTO tcp, udp or\n"
+"                          icmp; DEST an address or CIDR (IPv6 in brackets\n"
+"                          before :PORTS), a domain, *.suffix, group:NAME\n"
+"                          (host, metadata, loopback, multicast, link-local,\n"
+"                          private, public) or any; PORTS N, N-M or N,M,...\n"
+"  --default-egress allow|deny\n"
+"                          when no rule matches: allow (public addresses\n"
+"                          only, the default) or deny\n"
+"  --default-ingress allow|deny\n"
+"                          for published ports (default allow)\n"
+"  --policy FILE           JSON policy file; its rules follow the flags';\n"
+"                          re-read on SIGHUP (see 'sandnet policy --help')\n"
+"  --allow-host-loopback   same as --allow group:host: the gateway reaches\n"
+"                          the host's 127.0.0.1 / ::1, and the host's own\n"
+"                          addresses are reachable\n"
 "  --linger SECONDS        on exit (run: COMMAND exited; attach: SIGINT or\n"
 "                          SIGTERM), keep serving until every TCP connection\n"
 "                          has closed, or until no TCP segment and no byte\n"
@@ -128,6 +144,7 @@ static const char usage_opts[] =
 static const char usage_top[] =
 "Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
 "       sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]\n"
+"       sandnet policy check FILE | explain [OPTIONS] DEST\n"
 "       sandnet --help | --version\n"
 "\n"
 "User-mode networking: a guest gets network access through this process's\n"
@@ -135,6 +152,7 @@ static const char usage_top[] =
 "\n"
 "  run       run COMMAND in its own network namespace, networked by sandnet\n"
 "  attach    serve a TAP device in an existing network namespace\n"
+"  policy    check a policy file, or explain a verdict (sandnet policy --help)\n"
 "\n"
 "See 'sandnet run --help' and 'sandnet attach --help'.\n";
 
@@ -145,7 +163,8 @@ static const char usage_top[] =
  * @mtu_set:		--mtu given
  * @dns:		--dns-upstream resolvers
  * @n_dns:		how many
- * @allow_host_loopback: --allow-host-loopback
+ * @policy:		--allow, --deny, --default-*, --policy, --allow-host-loopback
+ * @pol:		the policy they make, for the engine (owned until given to it)
  * @verbose:		number of -v
  * @linger:		--linger: seconds without progress that end the drain
  * @netns:		attach: --netns PATH
@@ -158,7 +177,8 @@ struct opts {
 	int mtu_set;
 	struct sockaddr_storage dns[SN_MAX_DNS_UPSTREAMS];
 	unsigned n_dns;
-	int allow_host_loopback;
+	struct cli_policy policy;
+	struct sn_policy *pol;
 	int verbose;
 	unsigned linger;
 	const char *netns;
@@ -172,6 +192,11 @@ enum {
 	OPT_MTU,
 	OPT_DNS_UPSTREAM,
 	OPT_ALLOW_HOST_LOOPBACK,
+	OPT_ALLOW,
+	OPT_DENY,
+	OPT_DEFAULT_EGRESS,
+	OPT_DEFAULT_INGRESS,
+	OPT_POLICY,
 	OPT_VERSION,
 	OPT_NETNS,
 	OPT_TAP,
@@ -185,6 +210,11 @@ enum {
 	{ "mtu",		required_argument, NULL, OPT_MTU },	\
 	{ "dns-upstream",	required_argument, NULL, OPT_DNS_UPSTREAM }, \
 	{ "allow-host-loopback", no_argument,	   NULL, OPT_ALLOW_HOST_LOOPBACK }, \
+	{ "allow",		required_argument, NULL, OPT_ALLOW },	\
+	{ "deny",		required_argument, NULL, OPT_DENY },	\
+	{ "default-egress",	required_argument, NULL, OPT_DEFAULT_EGRESS }, \
+	{ "default-ingress",	required_argument, NULL, OPT_DEFAULT_INGRESS }, \
+	{ "policy",		required_argument, NULL, OPT_POLICY },	\
 	{ "linger",		required_argument, NULL, OPT_LINGER },	\
 	{ "verbose",		no_argument,	   NULL, 'v' },		\
 	{ "help",		no_argument,	   NULL, 'h' },		\
@@ -412,6 +442,7 @@ static void opts_init(struct opts *o)
 	o->tap.prefix_len6 = 64;
 	o->tap.mtu = MTU_DEFAULT;
 	o->linger = DRAIN_LINGER_DEFAULT;
+	cli_policy_init(&o->policy);
 }
 
 /**
@@ -466,6 +497,7 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 {
 	const struct option *longopts = run ? run_options : attach_options;
 	const char *optstring = run ? "+:hv" : ":hv";
+	char err[512];
 	struct in_addr a;
 	unsigned long v;
 	int c;
@@ -514,7 +546,28 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 				return -1;
 			break;
 		case OPT_ALLOW_HOST_LOOPBACK:
-			o->allow_host_loopback = 1;
+			if (cli_policy_rule(&o->policy, SN_POLICY_ALLOW, "--allow-host-loopback",
+					    "group:host"))
+				return -1;
+			break;
+		case OPT_ALLOW:
+		case OPT_DENY:
+			if (cli_policy_rule(&o->policy, c == OPT_ALLOW ? SN_POLICY_ALLOW :
+					    SN_POLICY_DENY, c == OPT_ALLOW ? "--allow" : "--deny",
+					    optarg))
+				return -1;
+			break;
+		case OPT_DEFAULT_EGRESS:
+		case OPT_DEFAULT_INGRESS:
+			if (cli_policy_default(&o->policy, c == OPT_DEFAULT_INGRESS, optarg))
+				return -1;
+			break;
+		case OPT_POLICY:
+			if (!*optarg) {
+				cli_err("--policy: empty path");
+				return -1;
+			}
+			o->policy.file = optarg;
 			break;
 		case OPT_LINGER:
 			if (parse_uint(optarg, 0, DRAIN_LINGER_MAX, &v)) {
@@ -565,7 +618,15 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 		}
 	}
 
-	return opts_check(o);
+	if (opts_check(o))
+		return -1;
+	/* a bad policy file stops here, before any traffic flows */
+	o->pol = cli_policy_build(&o->policy, err, sizeof(err));
+	if (!o->pol) {
+		cli_err("%s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /**
@@ -574,7 +635,7 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
  *
  * Return: the engine, or NULL on error (reported)
  */
-static struct sn_engine *engine_start(const struct opts *o)
+static struct sn_engine *engine_start(struct opts *o)
 {
 	struct sn_engine *e;
 	struct sn_config cfg;
@@ -593,7 +654,6 @@ static struct sn_engine *engine_start(const struct opts *o)
 	cfg.guest_ip6 = o->tap.addr6;
 	cfg.prefix_len6 = o->tap.prefix_len6;
 	cfg.mtu = o->tap.mtu;
-	cfg.allow_host_loopback = o->allow_host_loopback;
 
 	for (i = 0; i < o->n_dns; i++)
 		memcpy(&cfg.dns_upstreams[i], &o->dns[i], sizeof(o->dns[i]));
@@ -603,8 +663,12 @@ static struct sn_engine *engine_start(const struct opts *o)
 	if (!e) {
 		why = sn_strerror();
 		cli_err("start engine: %s", why && *why ? why : strerror(errno));
+		sn_policy_free(o->pol);
+		o->pol = NULL;
+		return NULL;
 	}
-
+	sn_engine_set_policy(e, o->pol);
+	o->pol = NULL;
 	return e;
 }
 
@@ -1155,6 +1219,7 @@ static int cmd_run(int argc, char **argv)
 	return status;
 
 fail:
+	sn_policy_free(o.pol);
 	kill(child, SIGKILL);
 	reap(child);
 	return EXIT_FAILURE;
@@ -1311,7 +1376,7 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	if (!cmd) {
-		cli_err("missing command: run or attach (see sandnet --help)");
+		cli_err("missing command: run, attach or policy (see sandnet --help)");
 		return EXIT_USAGE;
 	}
 
@@ -1327,11 +1392,14 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "attach"))
 		return cmd_attach(argc - 1, argv + 1);
 
+	if (!strcmp(cmd, "policy"))
+		return cmd_policy(argc - 1, argv + 1);
+
 	if (cmd[0] == '-')
 		cli_err("unknown option '%s': options go after the command (sandnet run|attach [OPTIONS])",
 			cmd);
 	else
-		cli_err("'%s' is not a command: use run or attach (see sandnet --help)",
+		cli_err("'%s' is not a command: use run, attach or policy (see sandnet --help)",
 			cmd);
 	return EXIT_USAGE;
 }

@@ -60,6 +60,8 @@ void sn_config_init(struct sn_config *cfg)
 	cfg->mtu = 1500;
 	cfg->resolv_conf = "/etc/resolv.conf";
 	cfg->max_tcp_flows = 1024;
+	cfg->max_tcp_pending = 256;
+	cfg->max_tcp_pending_per_dest = 64;
 	cfg->max_udp_sessions = 256;
 	cfg->max_icmp_flows = 64;
 	cfg->max_dns_queries = 256;
@@ -117,6 +119,8 @@ static const char *config_check(const struct sn_config *cfg)
 	if (cfg->max_tcp_flows > 65536 || cfg->max_udp_sessions > 65536 ||
 	    cfg->max_icmp_flows > 65536 || cfg->max_dns_queries > 65536)
 		return "flow limits must be at most 65536";
+	if (!cfg->max_tcp_pending || !cfg->max_tcp_pending_per_dest)
+		return "max_tcp_pending and max_tcp_pending_per_dest must be at least 1";
 	if (!cfg->udp_idle_ms || !cfg->tcp_connect_ms || !cfg->dns_timeout_ms)
 		return "timeouts must be non-zero";
 	return NULL;
@@ -167,8 +171,8 @@ struct sn_engine *sn_engine_new(const struct sn_config *cfg)
 		lwip_init();
 		lwip_ready = 1;
 	}
-	if (sn_guestif_init(e) || sn_tcp_init(e) || sn_udp_init(e) || sn_icmp_init(e) ||
-	    sn_dns_init(e)) {
+	if (sn_guestif_init(e) || sn_policy_setup(e) || sn_tcp_init(e) || sn_udp_init(e) ||
+	    sn_icmp_init(e) || sn_dns_init(e)) {
 		sn_engine_free(e);
 		return fail(ENOMEM, "cannot set up the guest interface or relays");
 	}
@@ -188,6 +192,7 @@ void sn_engine_free(struct sn_engine *e)
 	sn_icmp_fini(e);
 	sn_udp_fini(e);
 	sn_tcp_fini(e);
+	sn_policy_teardown(e);
 	sn_guestif_fini(e);
 	free(e->slots);
 	free(e->polled_slot);

@@ -14,12 +14,17 @@
 
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
+#include "policy/policy.h"
 #include "sandnet/sandnet.h"
 
 struct sn_tcp;
 struct sn_udp;
 struct sn_icmp;
 struct sn_dns;
+struct sn_hostaddr;
+
+/* Most host interface addresses the policy's host group holds. */
+#define SN_HOST_ADDRS_MAX	256
 
 /**
  * typedef sn_fd_cb - a registered host fd is ready
@@ -104,6 +109,7 @@ struct sn_engine {
 	uint32_t icmp_err_credit_ms;	/* saved-up time, capped at the burst */
 	uint32_t icmp_err_last_ms;	/* when the credit was last topped up */
 	int icmp_err_started;		/* the bucket holds a real time */
+	int icmp_err_own;		/* sending an error that took its token already */
 
 	/* router advertisements (netif/ra.c) */
 	int ra_armed;			/* the guest has spoken IPv6 */
@@ -115,6 +121,16 @@ struct sn_engine {
 	/* guest fragment sets abandoned for an overlap (netif/hook.c) */
 	struct sn_frag_bad frag_bad[SN_FRAG_BAD];
 	unsigned frag_bad_next;		/* next slot to reuse */
+
+	/* policy (core/decide.c, core/hostaddr.c) */
+	struct sn_policy *policy;	/* the one in force */
+	struct sn_pins *pins;		/* DNS pin cache for domain rules */
+	struct sn_policy_env env;	/* what addresses are, for the policy */
+	struct sn_hostaddr *hostaddr;	/* the host's interface addresses */
+	uint32_t deny_log_credit;	/* denial log token bucket, ms of tokens */
+	uint32_t deny_log_last;
+	int deny_log_started;
+	unsigned deny_log_dropped;	/* denials not logged since the last one */
 };
 
 /* The engine of this process, NULL when none exists. */
@@ -165,6 +181,93 @@ uint32_t sn_now_ms(void);
  */
 void sn_log(struct sn_engine *e, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ---- policy (core/decide.c, core/hostaddr.c) ---- */
+
+/**
+ * sn_policy_setup() - the default policy, pin cache, classification facts and
+ *		       host address tracking
+ * @e:		engine, netif up
+ *
+ * Return: 0, or -1 (ENOMEM)
+ */
+int sn_policy_setup(struct sn_engine *e);
+
+/**
+ * sn_policy_teardown() - free what sn_policy_setup() made
+ * @e:		engine
+ */
+void sn_policy_teardown(struct sn_engine *e);
+
+/**
+ * sn_policy_env_init() - gateway, guest and broadcast addresses for the policy
+ * @e:		engine, netif up
+ */
+void sn_policy_env_init(struct sn_engine *e);
+
+/**
+ * sn_decide() - the policy's verdict for a new flow; denials counted and logged
+ * @e:		engine
+ * @dir:	SN_POLICY_EGRESS or SN_POLICY_INGRESS
+ * @proto:	SN_PROTO_TCP, SN_PROTO_UDP or SN_PROTO_ICMP
+ * @addr:	egress: the destination as the guest wrote it; ingress: the peer
+ * @port:	egress: destination port; ingress: the guest's port; 0 for ICMP
+ * @v:		filled: verdict, class, address to dial
+ *
+ * Return: SN_POLICY_ALLOW or SN_POLICY_DENY
+ */
+int sn_decide(struct sn_engine *e, int dir, unsigned proto, const ip_addr_t *addr, u16_t port,
+	      struct sn_verdict *v);
+
+/**
+ * sn_ip_from_lwip() - an lwIP address as the policy's
+ * @out:	filled
+ * @a:		IPv4 or IPv6 address
+ */
+void sn_ip_from_lwip(struct sn_ip *out, const ip_addr_t *a);
+
+/**
+ * sn_verdict_sockaddr() - where an allowed flow is dialled on the host
+ * @v:		the allowing verdict
+ * @port:	destination port, host order
+ * @sa:		filled: the address to connect() to
+ * @alt:	filled with the other loopback for the gateway (the host's
+ *		service may listen on one family only), else AF_UNSPEC; may be NULL
+ *
+ * Return: 1 if the destination is the gateway (the host's loopback), else 0
+ */
+int sn_verdict_sockaddr(const struct sn_verdict *v, u16_t port, struct sockaddr_storage *sa,
+			struct sockaddr_storage *alt);
+
+/**
+ * sn_sockaddr_loopback() - the host's loopback of a family
+ * @sa:		filled
+ * @family:	AF_INET (127.0.0.1) or AF_INET6 (::1)
+ * @port:	port, host order
+ */
+void sn_sockaddr_loopback(struct sockaddr_storage *sa, int family, u16_t port);
+
+/**
+ * sn_deny_icmp() - answer a guest packet the policy refused with ICMP
+ *		    administratively prohibited, from the gateway
+ * @e:		engine
+ * @p:		the guest's packet, payload at its IPv4 or IPv6 header; not freed
+ */
+void sn_deny_icmp(struct sn_engine *e, const struct pbuf *p);
+
+/**
+ * sn_hostaddr_init() - read the host's interface addresses and follow changes
+ * @e:		engine
+ *
+ * Return: 0, or -1 (ENOMEM); without netlink the list is read once
+ */
+int sn_hostaddr_init(struct sn_engine *e);
+
+/**
+ * sn_hostaddr_fini() - stop following the host's addresses
+ * @e:		engine
+ */
+void sn_hostaddr_fini(struct sn_engine *e);
 
 /**
  * sn_time_after() - has @now reached @deadline, on a wrapping clock

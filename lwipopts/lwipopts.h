@@ -149,4 +149,14 @@ u32_t sn_tcp_isn(const struct ip_addr *local_ip, u16_t local_port,
 		 const struct ip_addr *remote_ip, u16_t remote_port);
 #endif
 
+/* ---- keepalive ---- */
+/* Flows get SOF_KEEPALIVE (relay/tcp.c): a guest that vanished without a
+ * FIN or RST (a killed VM) is found out after 5 minutes idle and 4 probes
+ * 30 s apart, and the flow and its host socket end. lwIP's defaults (2
+ * hours, 9 probes 75 s apart) would hold abandoned fds far longer. The
+ * host side uses the same values (SO_KEEPALIVE). */
+#define TCP_KEEPIDLE_DEFAULT		300000UL
+#define TCP_KEEPINTVL_DEFAULT		30000UL
+#define TCP_KEEPCNT_DEFAULT		4U
+
 #endif /* SANDNET_LWIPOPTS_H */

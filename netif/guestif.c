@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lwip/etharp.h"
+#include "lwip/icmp.h"
 #include "lwip/ethip6.h"
 #include "lwip/prot/iana.h"
 #include "lwip/ip.h"
@@ -30,6 +31,36 @@
 
 /* Largest frame: MTU 65520 plus the Ethernet header (pbuf lengths are u16). */
 #define SN_FRAME_MAX	(65520 + SIZEOF_ETH_HDR)
+
+/**
+ * frame_is_icmp_error() - is a frame to the guest an ICMP or ICMPv6 error
+ * @f:		Ethernet frame
+ * @len:	its length
+ *
+ * Return: non-zero for ICMP destination unreachable, source quench,
+ *	   redirect, time exceeded, parameter problem (a first fragment), or
+ *	   ICMPv6 errors (types below 128)
+ */
+static int frame_is_icmp_error(const uint8_t *f, size_t len)
+{
+	size_t hl;
+
+	if (len >= SIZEOF_ETH_HDR + IP_HLEN + 1 && f[12] == 0x08 && f[13] == 0x00) {
+		const uint8_t *ip = f + SIZEOF_ETH_HDR;
+		uint8_t t;
+
+		hl = (size_t)(ip[0] & 0x0f) * 4;
+		if (ip[9] != IP_PROTO_ICMP || ((ip[6] << 8 | ip[7]) & IP_OFFMASK) ||
+		    len < SIZEOF_ETH_HDR + hl + 1)
+			return 0;
+		t = ip[hl];
+		return t == ICMP_DUR || t == ICMP_SQ || t == ICMP_RD || t == ICMP_TE ||
+		       t == ICMP_PP;
+	}
+	if (len >= SIZEOF_ETH_HDR + IP6_HLEN + 1 && f[12] == 0x86 && f[13] == 0xdd)
+		return f[SIZEOF_ETH_HDR + 6] == IP6_NEXTH_ICMP6 && f[SIZEOF_ETH_HDR + IP6_HLEN] < 128;
+	return 0;
+}
 
 /**
  * guestif_linkoutput() - lwIP's frames to the guest
@@ -51,6 +82,13 @@ static err_t guestif_linkoutput(struct netif *netif, struct pbuf *p)
 	}
 	if (!e->cfg.output)
 		return ERR_IF;		/* no guest attached yet: nothing failed */
+	/* lwIP's own ICMP errors (reassembly time exceeded, ...) take from the
+	 * bucket every ICMP error to the guest shares; ours paid already */
+	if (!e->icmp_err_own && frame_is_icmp_error(frame, p->tot_len)) {
+		if (!sn_icmp_err_allowed(e))
+			return ERR_OK;	/* dropped on purpose, counted */
+		e->st.icmp_errors_sent++;
+	}
 	if (e->cfg.output(e->cfg.user, frame, p->tot_len)) {
 		e->st.output_errors++;
 		return ERR_IF;

@@ -75,6 +75,15 @@ err_t sn_udp4_output(struct sn_engine *e, const ip4_addr_t *src, u16_t sport,
 		     u16_t dport, const void *data, size_t len);
 
 /**
+ * sn_icmp_err_allowed() - take a token from the one bucket every ICMP error to
+ *			   the guest shares (a refusal counts icmp_errors_ratelimited)
+ * @e:		engine
+ *
+ * Return: non-zero if an error may be sent now
+ */
+int sn_icmp_err_allowed(struct sn_engine *e);
+
+/**
  * sn_icmp4_error() - send the guest an ICMP error about one of its packets
  * @e:		engine
  * @src:	source of the error: the router or host that reports it

@@ -14,7 +14,11 @@
  *
  * - ICMPv6 for the gateway's own addresses (echo, neighbour discovery),
  *   and multicast ICMPv6 (neighbour solicitations to solicited-node
- *   groups): lwIP serves it (return 0);
+ *   groups): lwIP serves it (return 0), once its checksum and, for
+ *   solicitations and advertisements, RFC 4861 7.1's checks (hop limit
+ *   255, code 0, every option non-empty and inside the message) passed
+ *   here: lwIP would drop a bad one uncounted, or read an empty option
+ *   as a link-layer address;
  * - a neighbour solicitation for any other address: answered here with
  *   the gateway's MAC (proxy NDP), except during the guest's duplicate
  *   address detection (unspecified source) and for the guest's own
@@ -109,7 +113,8 @@ static uint64_t *hook6_transport(struct sn_engine *e, struct pbuf **pp, struct n
 	u8_t nexth = IP6H_NEXTH((struct ip6_hdr *)p->payload);
 	int i;
 
-	for (i = 0; i < SN_IP6_MAX_EXTHDRS; i++) {
+	/* one more round than headers: the last finds the transport */
+	for (i = 0; i <= SN_IP6_MAX_EXTHDRS; i++) {
 		u8_t ext[2], key[40] = { 0 };
 		u16_t frag_off;
 
@@ -214,6 +219,43 @@ static void hook6_proxy_na(struct sn_engine *e, const ip6_addr_t *src, const ip6
 }
 
 /**
+ * hook6_icmp6_valid() - checksum, and for NS and NA RFC 4861 7.1 validity
+ * @p:		packet, payload at the IPv6 header
+ * @hlen:	offset of the ICMPv6 header
+ * @type:	its type
+ * @src:	source address
+ * @dst:	destination address
+ *
+ * lwIP would drop a bad message silently (and take a neighbour option of
+ * length 0 as a link-layer address), and the proxy NA would answer it.
+ *
+ * Return: non-zero if valid
+ */
+static int hook6_icmp6_valid(struct pbuf *p, u16_t hlen, u8_t type, const ip6_addr_t *src,
+			     const ip6_addr_t *dst)
+{
+	u8_t hoplim = IP6H_HOPLIM((const struct ip6_hdr *)p->payload), opt[2];
+	u16_t len = (u16_t)(p->tot_len - hlen), off;
+	int ok;
+
+	if (pbuf_remove_header(p, hlen))
+		return 0;
+	ok = ip6_chksum_pseudo(p, IP6_NEXTH_ICMP6, len, src, dst) == 0;
+	pbuf_add_header(p, hlen);
+	if (!ok || (type != ICMP6_TYPE_NS && type != ICMP6_TYPE_NA))
+		return ok;
+	/* hop limit 255, code 0, the whole header, every option non-empty and
+	 * inside the message (NS and NA headers are the same size) */
+	if (hoplim != 255 || len < sizeof(struct ns_header) || pbuf_get_at(p, hlen + 1) != 0)
+		return 0;
+	for (off = sizeof(struct ns_header); off < len; off = (u16_t)(off + opt[1] * 8))
+		if (pbuf_copy_partial(p, opt, 2, (u16_t)(hlen + off)) != 2 || !opt[1] ||
+		    opt[1] * 8 > len - off)
+			return 0;
+	return 1;
+}
+
+/**
  * hook6_icmp6() - neighbour discovery and echo: lwIP, proxy NDP, ICMP relay
  * @e:		engine
  * @p:		packet, payload at the IPv6 header
@@ -226,6 +268,7 @@ static void hook6_proxy_na(struct sn_engine *e, const ip6_addr_t *src, const ip6
 static int hook6_icmp6(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip6_addr_t *src,
 		       const ip6_addr_t *dst)
 {
+	int local = ip6_addr_ismulticast(dst) || netif_get_ip6_addr_match(&e->netif, dst) >= 0;
 	struct ns_header ns;
 	ip6_addr_t target;
 	u8_t type;
@@ -236,6 +279,18 @@ static int hook6_icmp6(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip
 		sn_ra_input(e, p, hlen, src, dst);	/* netif/ra.c */
 		return 1;
 	}
+	if (type == ICMP6_TYPE_EREQ && !local) {
+		ip_addr_t s, d;
+
+		/* echo to any other unicast address: ping sockets (which check
+		 * the message themselves) */
+		ip_addr_copy_from_ip6(s, *src);
+		ip_addr_copy_from_ip6(d, *dst);
+		sn_icmp_input(e, p, hlen, &s, &d);	/* relay/icmp.c */
+		return 1;
+	}
+	if (!hook6_icmp6_valid(p, hlen, type, src, dst))
+		return hook6_drop(p, &e->st.drop_malformed);
 	/* The guest is no router: its advertisements would lower the MTU
 	 * lwIP fragments replies to (LWIP_ND6_ALLOW_RA_UPDATES) and its
 	 * redirects would change lwIP's next hops. */
@@ -243,21 +298,11 @@ static int hook6_icmp6(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip
 		return hook6_drop(p, &e->st.drop_unsupported);
 	if (type != ICMP6_TYPE_NS) {
 		/* echo, NA, RS to the gateway or to a group: lwIP's */
-		if (ip6_addr_ismulticast(dst) || netif_get_ip6_addr_match(&e->netif, dst) >= 0) {
-			if (type == ICMP6_TYPE_EREQ)
-				e->st.icmp_echo_local++;
-			return 0;
-		}
-		if (type == ICMP6_TYPE_EREQ) {
-			ip_addr_t s, d;
-
-			/* echo to any other unicast address: ping sockets */
-			ip_addr_copy_from_ip6(s, *src);
-			ip_addr_copy_from_ip6(d, *dst);
-			sn_icmp_input(e, p, hlen, &s, &d);	/* relay/icmp.c */
-			return 1;
-		}
-		return hook6_drop(p, &e->st.drop_unsupported);
+		if (!local)
+			return hook6_drop(p, &e->st.drop_unsupported);
+		if (type == ICMP6_TYPE_EREQ)
+			e->st.icmp_echo_local++;
+		return 0;
 	}
 
 	if (pbuf_copy_partial(p, &ns, sizeof(ns), hlen) != sizeof(ns))

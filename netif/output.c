@@ -164,7 +164,7 @@ err_t sn_udp4_output(struct sn_engine *e, const ip4_addr_t *src, u16_t sport,
 }
 
 /**
- * icmp4_err_allowed() - take a token from the ICMP error bucket
+ * sn_icmp_err_allowed() - take a token from the ICMP error bucket
  * @e:		engine
  *
  * A token bucket in milliseconds of credit: each error costs
@@ -173,7 +173,7 @@ err_t sn_udp4_output(struct sn_engine *e, const ip4_addr_t *src, u16_t sport,
  *
  * Return: non-zero if an error may be sent now
  */
-static int icmp4_err_allowed(struct sn_engine *e)
+int sn_icmp_err_allowed(struct sn_engine *e)
 {
 	const uint32_t cost = 1000 / SN_ICMP_ERR_RATE;
 	const uint32_t cap = cost * SN_ICMP_ERR_BURST;
@@ -242,7 +242,7 @@ static err_t icmp4_err_new(struct sn_engine *e, u8_t type, u8_t code, u32_t info
 	struct pbuf *p;
 	u32_t rest = lwip_htonl(info);
 
-	if (!icmp4_err_allowed(e))
+	if (!sn_icmp_err_allowed(e))
 		return ERR_WOULDBLOCK;
 	p = pbuf_alloc(PBUF_IP, (u16_t)(sizeof(*ih) + quote), PBUF_RAM);
 	if (!p)
@@ -271,7 +271,9 @@ static err_t icmp4_err_send(struct sn_engine *e, struct pbuf *p, const ip4_addr_
 
 	ih->chksum = 0;
 	ih->chksum = inet_chksum(p->payload, p->len);
+	e->icmp_err_own = 1;	/* paid for already: guestif_linkoutput() lets it by */
 	err = sn_ip4_output(e, p, src, IP_PROTO_ICMP);
+	e->icmp_err_own = 0;
 	pbuf_free(p);
 	if (err == ERR_OK)
 		e->st.icmp_errors_sent++;
@@ -536,7 +538,7 @@ err_t sn_icmp6_error(struct sn_engine *e, const ip6_addr_t *src, u8_t type, u8_t
 
 	if (!icmp6_err_quotable(quote, len, type, &dst))
 		return ERR_VAL;
-	if (!icmp4_err_allowed(e))
+	if (!sn_icmp_err_allowed(e))
 		return ERR_WOULDBLOCK;
 	p = pbuf_alloc(PBUF_IP, (u16_t)(sizeof(*ih) + n), PBUF_RAM);
 	if (!p)
@@ -548,7 +550,9 @@ err_t sn_icmp6_error(struct sn_engine *e, const ip6_addr_t *src, u8_t type, u8_t
 	ih->data = lwip_htonl(info);
 	memcpy((u8_t *)p->payload + sizeof(*ih), quote, n);
 	ih->chksum = ip6_chksum_pseudo(p, IP6_NEXTH_ICMP6, p->tot_len, src, &dst);
+	e->icmp_err_own = 1;
 	err = sn_ip6_output(e, p, src, &dst, IP6_NEXTH_ICMP6);
+	e->icmp_err_own = 0;
 	pbuf_free(p);
 	if (err == ERR_OK)
 		e->st.icmp_errors_sent++;

@@ -36,7 +36,10 @@
  * the upstream's family: a query to fd00:2::2 goes to the same upstreams
  * as one to 10.0.2.2, and AAAA answers, like every other record type,
  * pass unchanged. An IPv4-mapped destination is the IPv4 address it
- * carries; ::1 is refused like 127.0.0.0/8 (SERVFAIL, host_denied).
+ * carries. Where a query may go is the policy's decision (sn_decide()):
+ * a refused destination gets ICMP administratively prohibited, and the
+ * unspecified addresses (::, 0.0.0.0, ::ffff:0.0.0.0, which Linux would
+ * connect to its own loopback) are never asked.
  *
  * Sockets and ownership: a slot owns exactly one UDP socket at a time,
  * connect()ed to its current upstream (kernel-chosen source port), so only
@@ -727,49 +730,24 @@ static void dns_resolv_refresh(struct sn_engine *e)
 /**
  * dns_upstreams() - fill a slot's upstream list for its destination
  * @e:		engine
- * @q:		slot, with @q->orig_dst set
+ * @q:		slot
+ * @v:		the policy's verdict on the query's destination
+ *
+ * The gateway's forwarder asks the configured upstreams, or the host's
+ * resolv.conf's: the host's own choice, whatever the policy says about
+ * those addresses. Any other destination is asked itself, at the address
+ * the verdict dials (an IPv4-mapped destination over IPv4).
  */
-static void dns_upstreams(struct sn_engine *e, struct sn_dns_query *q)
+static void dns_upstreams(struct sn_engine *e, struct sn_dns_query *q, const struct sn_verdict *v)
 {
 	struct sn_dns *d = e->dns;
+	struct sockaddr_storage sa;
 	unsigned i;
 
-	const ip6_addr_t *d6 = ip_2_ip6(&q->orig_dst);
-	int v6 = IP_IS_V6(&q->orig_dst);
-	u32_t d4 = v6 ? 0 : ip4_addr_get_u32(ip_2_ip4(&q->orig_dst));
-	ip4_addr_t a4;
-
 	q->n_up = 0;
-	/* An IPv4-mapped or -compatible destination is the IPv4 address it
-	 * carries, with the IPv4 rules. */
-	if (v6 && (ip6_addr_isipv4mappedipv6(d6) || ip6_addr_isipv4compat(d6))) {
-		v6 = 0;
-		d4 = d6->addr[3];
-	}
-	/* the gateway: fd00:2::2, or one of its other addresses (link-local) */
-	if (v6 ? netif_get_ip6_addr_match(&e->netif, d6) < 0 : d4 != e->cfg.gw_ip4.s_addr) {
-		/* Policy issue: the egress check for this destination
-		 * hooks in here. The host's own loopback is reached only
-		 * as the gateway: no upstream, so the guest gets SERVFAIL. */
-		struct sockaddr_in *sin = &q->up[0].sin;
-		struct sockaddr_in6 *sin6 = &q->up[0].sin6;
-
-		ip4_addr_set_u32(&a4, d4);
-		if (v6 ? ip6_addr_isloopback(d6) : ip4_addr_isloopback(&a4)) {
-			e->st.host_denied++;
-			return;
-		}
-		if (v6) {
-			memset(sin6, 0, sizeof(*sin6));
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(DNS_SERVER_PORT);
-			memcpy(&sin6->sin6_addr, d6->addr, 16);
-		} else {
-			memset(sin, 0, sizeof(*sin));
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(DNS_SERVER_PORT);
-			sin->sin_addr.s_addr = d4;
-		}
+	if (!sn_verdict_sockaddr(v, DNS_SERVER_PORT, &sa, NULL)) {
+		memcpy(&q->up[0], &sa, sa.ss_family == AF_INET6 ? sizeof(q->up[0].sin6) :
+								sizeof(q->up[0].sin));
 		q->n_up = 1;
 		return;
 	}
@@ -894,23 +872,31 @@ void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 {
 	struct sn_dns *d = e->dns;
 	struct sn_dns_query *q;
+	struct sn_verdict v;
 	uint16_t gport;
 	ip_addr_t dst = *dst_;
 	size_t len, qend = SIZEOF_DNS_HDR;
 	int bad;
 
 	bad = dns_udp_take(e, p, hlen, src, &dst, &gport, &len);
-	pbuf_free(p);
 	if (bad || len < SIZEOF_DNS_HDR || (dns_buf[2] & DNS_FLAG1_RESPONSE)) {
 		e->st.drop_malformed++;
+		pbuf_free(p);
 		return;
 	}
-	if (!d || (IP_IS_V6(&dst) ? ip6_addr_ismulticast(ip_2_ip6(&dst)) :
-		   (ip4_addr_ismulticast(ip_2_ip4(&dst)) ||
-		    ip4_addr_isbroadcast(ip_2_ip4(&dst), &e->netif)))) {
-		e->st.drop_unsupported++;
+	/* The policy decides where DNS may go, as for any UDP (the gateway's
+	 * forwarder is a builtin allow); refused: ICMP administratively
+	 * prohibited, except for destinations never dialled (::, 0.0.0.0) */
+	if (!d || sn_decide(e, SN_POLICY_EGRESS, SN_PROTO_UDP, &dst, DNS_SERVER_PORT, &v) !=
+	    SN_POLICY_ALLOW) {
+		if (d && v.by != SN_BY_NEVER && !pbuf_add_header_force(p, hlen))
+			sn_deny_icmp(e, p);
+		if (!d)
+			e->st.drop_unsupported++;
+		pbuf_free(p);
 		return;
 	}
+	pbuf_free(p);
 	e->st.dns_queries++;
 
 	if (get16(dns_buf + 4) != 1 || len > SN_DNS_QUERY_MAX ||
@@ -941,7 +927,7 @@ void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	q->fd = -1;
 	q->slot = -1;
 	q->cur = 0;
-	dns_upstreams(e, q);
+	dns_upstreams(e, q, &v);
 	dns_try(e, q);
 }
 

@@ -33,24 +33,24 @@
  *   put back, the checksum recomputed with lwIP's inet_chksum(), and the
  *   reply goes to the guest with sn_ip4_output() (sn_ip6_output(), to the
  *   guest address the request came from) from the destination address.
- *   The destinations relayed are unicast addresses other than the
- *   gateway's and the guest's: the host's loopback (127/8, ::1) is denied
- *   (host_denied), and IPv4-mapped or -compatible IPv6 destinations are
- *   dropped (no ICMPv6 ping socket reaches an IPv4 host; dialling them
- *   over ICMPv4 would need echo translation).
+ *   The policy decides each new flow (sn_decide(), policy/): a refused
+ *   request gets ICMP administratively prohibited from the gateway (none
+ *   for destinations never dialled: unspecified, broadcast, the guest's
+ *   own). IPv4-mapped or -compatible IPv6 destinations are dropped
+ *   (drop_unsupported: no ICMPv6 ping socket reaches an IPv4 host;
+ *   dialling them over ICMPv4 would need echo translation).
  *
  * ICMP errors
- *   Ping sockets have IP_RECVERR (IPV6_RECVERR) on; ICMPv6 errors
- *   (unreachable, packet too big with the MTU, time exceeded, parameter
- *   problem) go to the guest through sn_icmp6_error(). An ICMP error about a request
- *   (destination unreachable, time exceeded, parameter problem) lands in
- *   the socket's error queue with the offender's address and the request
- *   as it left the host; sn_icmp_errqueue() sends the guest the same error
- *   from the offender, quoting the flow's last guest IP header and that
- *   request with the guest's identifier put back (checksum adjusted, RFC
- *   1624), so ping and traceroute -I match it by identifier and sequence.
- *   Fragmentation needed only about a request the guest sent with DF.
- *   Every entry read counts in host_errors; the flow stays.
+ *   Ping sockets have IP_RECVERR (IPV6_RECVERR) on. An ICMP error about a
+ *   request (destination unreachable, packet too big, time exceeded,
+ *   parameter problem) lands in the socket's error queue with the
+ *   offender's address and the request as it left the host;
+ *   sn_icmp_errqueue() reads it through relay/sockerr.c, which decides
+ *   which error the guest gets and from where (as for UDP), and this file
+ *   quotes the flow's last guest IP header and that request with the
+ *   guest's identifier put back (checksum adjusted, RFC 1624), so ping and
+ *   traceroute -I match it by identifier and sequence. Every entry read
+ *   counts in host_errors; the flow stays.
  *
  * Permission
  *   Ping sockets need the process's group in net.ipv4.ping_group_range.
@@ -200,83 +200,54 @@ static u16_t sn_icmp_cksum_adjust(u16_t sum, u16_t old, u16_t new)
 
 /**
  * sn_icmp_report() - pass one error queue entry on to the guest as ICMP
- * @ic:		relay
- * @f:		flow the entry was read from
+ * @ctx:	the flow the entry was read from
  * @ee:		the entry
- * @off:	its offender (AF_UNSPEC when there is none)
- * @req:	the request it is about, as the host sent it (from its ICMP
+ * @off:	its offender, NULL for a local error
+ * @data:	the request it is about, as the host sent it (from its ICMP
  *		header on, as much as the reporter quoted)
- * @len:	bytes at @req
+ * @len:	bytes at @data
  *
- * The quote is the flow's last guest IP header followed by @req with the
- * guest's identifier back in it. Destination unreachable, time exceeded
- * and parameter problem from the network are passed on with their type,
- * code and offender; anything else (local errors included: those came
- * back from send() already) is dropped.
+ * The quote is the flow's last guest IP header followed by the request
+ * with the guest's identifier back in it, so ping and traceroute -I match
+ * it; what to send and from where is relay/sockerr.c's decision.
+ *
+ * Return: 0, or -1 if the flow was closed meanwhile
  */
-static void sn_icmp_report(struct sn_icmp *ic, struct sn_icmp_flow *f,
-			   const struct sock_extended_err *ee, const struct sockaddr_storage *off,
-			   const u8_t *req, size_t len)
+static int sn_icmp_report(void *ctx, const struct sock_extended_err *ee,
+			  const struct sockaddr_storage *off, const void *data, size_t len)
 {
-	struct sn_engine *e = ic->e;
+	struct sn_icmp_flow *f = ctx;
+	struct sn_icmp *ic = f->ic;
 	struct icmp_echo_hdr *h = (struct icmp_echo_hdr *)ic->quote;
-	u8_t type = ee->ee_type, code = ee->ee_code;
 	int v6 = IP_IS_V6(&f->dst);
-	u32_t info = 0;
+	uint32_t gen = f->gen;
+	u8_t type, code;
+	u32_t info;
 	ip_addr_t src;
 	u16_t sum;
 
-	if (ee->ee_origin != (v6 ? SO_EE_ORIGIN_ICMP6 : SO_EE_ORIGIN_ICMP) || !f->iphlen ||
-	    len < SN_ICMP_ECHO_HLEN)
-		return;
-	if (v6) {
-		if (type == ICMP6_TYPE_PTB || type == ICMP6_TYPE_PP)
-			info = ee->ee_info;
-		else if (type != ICMP6_TYPE_DUR && type != ICMP6_TYPE_TE)
-			return;
-	} else if (type == ICMP_PP) {
-		info = ee->ee_info << 24;
-	} else if (type == ICMP_DUR && code == ICMP_DUR_FRAG) {
-		if (!(f->iph[6] & (IP_DF >> 8)))
-			return;
-		info = ee->ee_info & 0xffff;
-	} else if (type != ICMP_DUR && type != ICMP_TE) {
-		return;
-	}
+	if (!f->iphlen || len < SN_ICMP_ECHO_HLEN ||
+	    !sn_sockerr_icmp(ee, v6, !v6 && (f->iph[6] & (IP_DF >> 8)), &type, &code, &info))
+		return 0;
 	if (len > SN_ICMP_QUOTE_MAX)
 		len = SN_ICMP_QUOTE_MAX;
 
 	/* the request with the guest's identifier, in a copy whose ICMP
 	 * header is aligned: quote = [IP header][request] */
-	memcpy(ic->quote, req, len);
+	memcpy(ic->quote, data, len);
 	sum = sn_icmp_cksum_adjust(h->chksum, h->id, f->id);
 	h->id = f->id;
 	h->chksum = sum;
 	memmove(ic->quote + f->iphlen, ic->quote, len);
 	memcpy(ic->quote, f->iph, f->iphlen);
 
-	if (v6) {
-		const struct sockaddr_in6 *o = (const struct sockaddr_in6 *)off;
-
-		ip_addr_set_zero_ip6(&src);
-		if (off->ss_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&o->sin6_addr) &&
-		    !IN6_IS_ADDR_LOOPBACK(&o->sin6_addr))
-			memcpy(ip_2_ip6(&src)->addr, &o->sin6_addr, 16);
-		else
-			memcpy(ip_2_ip6(&src)->addr, &e->cfg.gw_ip6, 16);
-		sn_icmp6_error(e, ip_2_ip6(&src), type, code, info, ic->quote, f->iphlen + len);
-		return;
-	}
-	if (off->ss_family == AF_INET &&
-	    ((const struct sockaddr_in *)off)->sin_addr.s_addr != PP_HTONL(INADDR_ANY))
-		ip_addr_set_ip4_u32_val(src, ((const struct sockaddr_in *)off)->sin_addr.s_addr);
-	else
-		ip_addr_set_ip4_u32_val(src, e->cfg.gw_ip4.s_addr);
-	sn_icmp4_error(e, ip_2_ip4(&src), type, code, info, ic->quote, f->iphlen + len);
+	sn_sockerr_source(ic->e, &f->dst, off, sn_sockerr_port_err(v6, type, code), &src);
+	sn_sockerr_send(ic->e, &src, type, code, info, ic->quote, f->iphlen + len);
+	return f->gen != gen ? -1 : 0;
 }
 
 /**
- * sn_icmp_errqueue() - read a ping socket's error queue (IP_RECVERR)
+ * sn_icmp_errqueue() - read a ping socket's error queue into ICMP errors
  * @ic:		relay
  * @f:		flow
  *
@@ -285,25 +256,8 @@ static void sn_icmp_report(struct sn_icmp *ic, struct sn_icmp_flow *f,
  */
 static int sn_icmp_errqueue(struct sn_icmp *ic, struct sn_icmp_flow *f)
 {
-	struct sock_extended_err ee;
-	struct sockaddr_storage off;
-	uint32_t gen = f->gen;
-	int i, got = 0, have;
-	size_t n;
-
-	for (i = 0; i < SN_ICMP_ERRQ_BATCH; i++) {
-		have = sn_sock_err_read(f->fd, ic->buf, SN_ICMP_QUOTE_MAX, &ee, &off, &n);
-		if (have < 0)
-			break;
-		got++;
-		ic->e->st.host_errors++;
-		if (!have)
-			continue;
-		sn_icmp_report(ic, f, &ee, &off, ic->buf, n);
-		if (f->gen != gen)
-			return -1;
-	}
-	return got;
+	return sn_sockerr_drain(ic->e, f->fd, ic->buf, SN_ICMP_QUOTE_MAX, SN_ICMP_ERRQ_BATCH,
+				sn_icmp_report, f);
 }
 
 /**
@@ -516,60 +470,6 @@ static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 }
 
 /**
- * sn_icmp_dst_ok() - may an echo request to this address be relayed
- * @e:		engine
- * @dst:	destination, IPv4 or IPv6
- *
- * Counts what it refuses: the host's loopback (reached only as the
- * gateway) in host_denied, the rest (not unicast, the gateway's or the
- * guest's own address, IPv4-mapped and -compatible IPv6 addresses, which
- * ICMPv6 cannot reach) in drop_unsupported.
- *
- * Return: non-zero if it may
- */
-static int sn_icmp_dst_ok(struct sn_engine *e, const ip_addr_t *dst)
-{
-	if (IP_IS_V6(dst)) {
-		const ip6_addr_t *d6 = ip_2_ip6(dst);
-
-		if (ip6_addr_isipv4mappedipv6(d6) || ip6_addr_isipv4compat(d6)) {
-			u32_t a = lwip_ntohl(d6->addr[3]);
-
-			if ((a >> 24) == 127)
-				e->st.host_denied++;
-			else
-				e->st.drop_unsupported++;
-			return 0;
-		}
-		if (ip6_addr_isloopback(d6)) {
-			e->st.host_denied++;
-			return 0;
-		}
-		if (ip6_addr_isany(d6) || ip6_addr_islinklocal(d6) || ip6_addr_ismulticast(d6) ||
-		    !memcmp(d6->addr, &e->cfg.gw_ip6, 16) ||
-		    !memcmp(d6->addr, &e->cfg.guest_ip6, 16)) {
-			e->st.drop_unsupported++;
-			return 0;
-		}
-		return 1;
-	}
-
-	u32_t a = ip4_addr_get_u32(ip_2_ip4(dst));
-
-	if (ip4_addr_isloopback(ip_2_ip4(dst))) {
-		e->st.host_denied++;
-		return 0;
-	}
-	if ((a & PP_HTONL(0xff000000UL)) == 0 || ip4_addr_ismulticast(ip_2_ip4(dst)) ||
-	    ip4_addr_isbroadcast(ip_2_ip4(dst), &e->netif) || a == PP_HTONL(0xffffffffUL) ||
-	    a == e->cfg.gw_ip4.s_addr || a == e->cfg.guest_ip4.s_addr) {
-		e->st.drop_unsupported++;
-		return 0;
-	}
-	return 1;
-}
-
-/**
  * sn_icmp_input() - an ICMP or ICMPv6 echo request from the guest to relay
  * @e:		engine
  * @p:		packet (payload at the IP header, validated and reassembled
@@ -585,6 +485,7 @@ void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t iphlen, const ip_a
 	struct sn_icmp_flow *f, *victim;
 	struct icmp_echo_hdr h;
 	int v6 = IP_IS_V6(dst);
+	struct sn_verdict v;
 	ip_addr_t gw;
 	u16_t len;
 	int ttl;
@@ -622,7 +523,18 @@ void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t iphlen, const ip_a
 		pbuf_free(p);
 		return;
 	}
-	if (!sn_icmp_dst_ok(e, dst)) {
+	/* The policy decides (core/decide.c); refused: ICMP administratively
+	 * prohibited, except for destinations never dialled */
+	if (sn_decide(e, SN_POLICY_EGRESS, SN_PROTO_ICMP, dst, 0, &v) != SN_POLICY_ALLOW) {
+		if (v.by != SN_BY_NEVER && !pbuf_add_header_force(p, iphlen))
+			sn_deny_icmp(e, p);
+		pbuf_free(p);
+		return;
+	}
+	/* no ICMPv6 ping socket reaches an IPv4 host (that would need echo
+	 * translation); the gateway's own echo never comes here (lwIP's) */
+	if ((v6 && v.v4) || v.cls == SN_CLASS_GATEWAY) {
+		e->st.drop_unsupported++;
 		pbuf_free(p);
 		return;
 	}

@@ -34,11 +34,17 @@
  * an RST to the guest and to the host peer (SO_LINGER 0); a guest RST or lwIP
  * timeout (err callback) closes the host socket. No path keeps an fd.
  *
- * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst), and
+ * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst); of
+ * them at most cfg.max_tcp_pending connecting at once, and
+ * cfg.max_tcp_pending_per_dest to one address (RST beyond,
+ * st.tcp_pending_limit), so a black-holed destination cannot hold every
+ * slot for the connect timeout; and
  * SN_TCP_MAX_LISTENERS ports with SYNs being accepted at once.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>	/* TCP_KEEPIDLE...; its TCP_MSS (a socket option) is not lwIP's */
+#undef TCP_MSS
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -573,6 +579,9 @@ static err_t flow_lwip_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	f->state = FLOW_OPEN;
 	sn_eng->st.tcp_flows_active++;
 	tcp_nagle_disable(pcb);
+	/* a guest that vanished stops answering: lwIP's keepalive ends the
+	 * flow (TCP_KEEP*_DEFAULT in lwipopts.h), the host fd with it */
+	ip_set_option(pcb, SOF_KEEPALIVE);
 	tcp_recv(pcb, flow_lwip_recv);
 	tcp_sent(pcb, flow_lwip_sent);
 	flow_update_events(sn_eng, f);
@@ -654,91 +663,50 @@ static void flow_host_ready(void *ctx, int fd, short revents)
 }
 
 /**
- * sockaddr_loopback() - the host's loopback of a family, at @port
- * @sa:		filled
- * @family:	AF_INET (127.0.0.1) or AF_INET6 (::1)
- * @port:	port, host order
- */
-static void sockaddr_loopback(struct sockaddr_storage *sa, int family, u16_t port)
-{
-	memset(sa, 0, sizeof(*sa));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		sin6->sin6_addr = in6addr_loopback;
-		return;
-	}
-	((struct sockaddr_in *)sa)->sin_family = AF_INET;
-	((struct sockaddr_in *)sa)->sin_port = htons(port);
-	((struct sockaddr_in *)sa)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
-/**
  * flow_target() - the host address a guest destination is dialled at
  * @e:		engine
  * @f:		flow; f->alt is set when a second address is worth a try
  * @sa:		filled
  *
- * The gateway stands for the host: its loopback of the same family first,
- * the other family's if that one refuses. An IPv4-mapped IPv6 destination
- * is the IPv4 address it carries, with the same rules.
+ * The policy decides (core/decide.c). The gateway stands for the host:
+ * its loopback of the same family first, the other family's if that one
+ * refuses; its port 53 is the DNS forwarder's upstream. Every spelling of
+ * an IPv4 address is dialled as that address.
  *
- * Return: 0, or -1 if the destination may not be reached
+ * Return: 0, 1 when denied (RST), -1 when denied silently (a destination
+ *	   that is never dialled: broadcast, unspecified, the guest's own)
  */
 static int flow_target(struct sn_engine *e, struct tcp_flow *f, struct sockaddr_storage *sa)
 {
-	const ip6_addr_t *d6 = ip_2_ip6(&f->daddr);
-	int v6 = IP_IS_V6_VAL(f->daddr);
-	u32_t d4 = 0;
+	struct sn_verdict v;
 
 	f->alt.ss_family = AF_UNSPEC;
-	if (v6 && ip6_addr_isipv4mappedipv6(d6)) {
-		v6 = 0;
-		d4 = d6->addr[3];
-	} else if (!v6) {
-		d4 = ip4_addr_get_u32(ip_2_ip4(&f->daddr));
+	if (sn_decide(e, SN_POLICY_EGRESS, SN_PROTO_TCP, &f->daddr, f->dport, &v) !=
+	    SN_POLICY_ALLOW)
+		return v.by == SN_BY_NEVER ? -1 : 1;
+	if (sn_verdict_sockaddr(&v, f->dport, sa, &f->alt) && f->dport == 53) {
+		f->alt.ss_family = AF_UNSPEC;
+		return sn_dns_upstream(e, sa) ? 1 : 0;
 	}
-
-	if ((v6 && !memcmp(d6->addr, &e->cfg.gw_ip6, 16)) || (!v6 && d4 == e->cfg.gw_ip4.s_addr)) {
-		if (f->dport == 53)
-			return sn_dns_upstream(e, sa);
-		if (!e->cfg.allow_host_loopback) {
-			e->st.host_denied++;
-			return -1;
-		}
-		sockaddr_loopback(sa, v6 ? AF_INET6 : AF_INET, f->dport);
-		sockaddr_loopback(&f->alt, v6 ? AF_INET : AF_INET6, f->dport);
-		return 0;
-	}
-
-	if (v6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-
-		/* The host's loopback is reached only as the gateway; the guest's
-		 * own, link-local and unspecified addresses are not relayed. */
-		if (ip6_addr_isloopback(d6) || ip6_addr_isany(d6) || ip6_addr_islinklocal(d6) ||
-		    ip6_addr_ismulticast(d6) || ip6_addr_isipv4compat(d6) ||
-		    !memcmp(d6->addr, &e->cfg.guest_ip6, 16))
-			return -1;
-		memset(sa, 0, sizeof(*sa));
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(f->dport);
-		memcpy(&sin6->sin6_addr, d6->addr, 16);
-		return 0;
-	}
-
-	/* The host's own loopback and "this network" are reached only as the gateway. */
-	if ((lwip_ntohl(d4) >> 24) == 127 || (lwip_ntohl(d4) >> 24) == 0 ||
-	    d4 == e->cfg.guest_ip4.s_addr || ip4_addr_ismulticast((ip4_addr_t *)&d4) ||
-	    d4 == PP_HTONL(0xffffffffUL))
-		return -1;
-	memset(sa, 0, sizeof(*sa));
-	((struct sockaddr_in *)sa)->sin_family = AF_INET;
-	((struct sockaddr_in *)sa)->sin_port = htons(f->dport);
-	((struct sockaddr_in *)sa)->sin_addr.s_addr = d4;
 	return 0;
+}
+
+/**
+ * flow_keepalive() - end the host side of a flow whose peer vanished
+ * @fd:		host socket
+ *
+ * The same intervals as lwIP's keepalive toward the guest (lwipopts.h),
+ * so an abandoned flow ends from either side within minutes, not never.
+ */
+static void flow_keepalive(int fd)
+{
+	int on = 1, idle = TCP_KEEPIDLE_DEFAULT / 1000, intvl = TCP_KEEPINTVL_DEFAULT / 1000;
+	int cnt = TCP_KEEPCNT_DEFAULT;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
 /**
@@ -761,6 +729,7 @@ static int flow_connect(struct sn_engine *e, struct tcp_flow *f, const struct so
 		flow_abort(e, f);
 		return -1;
 	}
+	flow_keepalive(f->fd);
 	if (connect(f->fd, (const struct sockaddr *)sa, salen) && errno != EINPROGRESS) {
 		sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport, strerror(errno));
 		e->st.tcp_refused++;
@@ -807,9 +776,16 @@ static void flow_start(struct sn_engine *e, struct tcp_flow *f)
 {
 	struct sockaddr_storage sa;
 
+	int denied;
+
 	f->state = FLOW_CONNECTING;
 	f->deadline = sn_now_ms() + e->cfg.tcp_connect_ms;
-	if (flow_target(e, f, &sa)) {
+	denied = flow_target(e, f, &sa);
+	if (denied < 0) {
+		flow_free(e, f);	/* never dialled, never answered */
+		return;
+	}
+	if (denied) {
 		e->st.tcp_refused++;
 		flow_abort(e, f);
 		return;
@@ -845,6 +821,33 @@ static void pcb_reap_stale(const ip_addr_t *g, u16_t gport, const ip_addr_t *d, 
 			return;
 		}
 	}
+}
+
+/**
+ * flow_pending_full() - would one more host connect exceed the pending bounds
+ * @e:		engine
+ * @f:		the new flow (not counted)
+ *
+ * Connects in progress have their own bounds below the flow limit: a guest
+ * dialling a black hole (each connect pending for cfg.tcp_connect_ms) fills
+ * cfg.max_tcp_pending_per_dest for that address and no more, so its other
+ * connections, established and new, go on. The walk is bounded by the
+ * flow limit.
+ *
+ * Return: non-zero if the new flow must be refused
+ */
+static int flow_pending_full(struct sn_engine *e, const struct tcp_flow *f)
+{
+	unsigned all = 0, same = 0;
+	const struct tcp_flow *o;
+
+	for (o = e->tcp->flows; o; o = o->next) {
+		if (o == f || o->state != FLOW_CONNECTING)
+			continue;
+		all++;
+		same += ip_addr_eq(&o->daddr, &f->daddr);
+	}
+	return all >= e->cfg.max_tcp_pending || same >= e->cfg.max_tcp_pending_per_dest;
 }
 
 /**
@@ -898,9 +901,14 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	}
 	f->syn = p;
 	f->syn_hlen = hlen;
+	f->state = FLOW_CONNECTING;
 	if (e->tcp->n_flows > e->cfg.max_tcp_flows) {
 		e->st.tcp_limit_rst++;
-		f->state = FLOW_CONNECTING;
+		flow_abort(e, f);
+		return;
+	}
+	if (flow_pending_full(e, f)) {
+		e->st.tcp_pending_limit++;
 		flow_abort(e, f);
 		return;
 	}

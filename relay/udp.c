@@ -16,26 +16,25 @@
  *   that peer only. Destination 53 never arrives here (dns.c has it).
  *
  * Destinations
- *   - the gateway (cfg.gw_ip4, cfg.gw_ip6) stands for the host: with
- *     cfg.allow_host_loopback the socket connects to the host's loopback
- *     of the guest's family (127.0.0.1 or ::1) on the same port, or to the
- *     other one when only that one has a socket bound to the port
- *     (sn_udp_host_target(): a bind() probe, as UDP has no handshake to
- *     fail over on); otherwise the guest gets ICMP port unreachable
- *     (host_denied);
- *   - 127.0.0.0/8 or ::1 written directly is never dialled (host_denied,
- *     silent drop): host access only goes through the gateway address;
- *   - an IPv4-mapped (::ffff:a.b.c.d) or -compatible (::a.b.c.d) IPv6
- *     destination is the IPv4 address it carries, with every IPv4 rule,
- *     dialled over AF_INET; replies and errors still come from the mapped
- *     address the guest wrote;
- *   - 0.0.0.0/8, broadcast, multicast, the guest's own address, IPv6
- *     unspecified and link-local, port 0: dropped (drop_unsupported);
- *   - anything else is dialled as is, unless the datagram's TTL (hop
- *     limit) is 1 (or 0): then the gateway is the hop where it expires, and
- *     the guest gets ICMP (ICMPv6) time exceeded from the gateway address
- *     instead (ttl_expired; no session, nothing sent). connect() failing with ENETUNREACH or
- *     EHOSTUNREACH answers the guest with ICMP net/host unreachable.
+ *   The policy decides each new session (sn_decide(), policy/): refused
+ *   datagrams get ICMP administratively prohibited from the gateway,
+ *   except those to addresses never dialled (unspecified, broadcast, the
+ *   guest's own), which are dropped. An allowed destination is dialled at
+ *   the address the verdict gives: every IPv6 spelling of an IPv4 address
+ *   (mapped, compatible, translated) over AF_INET, while replies and
+ *   errors still come from the address the guest wrote. The gateway (its
+ *   IPv4, IPv6 and link-local addresses) stands for the host: the socket
+ *   connects to the host's loopback of the guest's family (127.0.0.1 or
+ *   ::1) on the same port, or to the other one when only that one has a
+ *   socket bound to the port (sn_udp_host_target(): a bind() probe, as UDP
+ *   has no handshake to fail over on). Port 0 is dropped (drop_unsupported)
+ *   and destination 53 never arrives here (dns.c has it).
+ *
+ *   A datagram whose TTL (hop limit) is 1 (or 0) to anything but the
+ *   gateway expires at the gateway: the guest gets ICMP (ICMPv6) time
+ *   exceeded from the gateway address instead (ttl_expired; no session,
+ *   nothing sent). connect() failing with ENETUNREACH or EHOSTUNREACH
+ *   answers the guest with ICMP net/host unreachable.
  *
  * Guest to host
  *   sn_udp_input() validates the UDP header (length, checksum; a zero
@@ -65,39 +64,28 @@
  *   session.
  *
  * ICMP errors
- *   Session sockets have IP_RECVERR (IPV6_RECVERR) on: an ICMP error about a datagram
- *   (from the destination or a router on the way) is queued on the
- *   socket's error queue with its type, code, info and the offender's
- *   address, and the socket polls POLLERR. sn_udp_errqueue() reads the
- *   queue (recvmsg(MSG_ERRQUEUE)) and sends the guest the same ICMP error
- *   (destination unreachable with its code, fragmentation needed with the
- *   next-hop MTU, time exceeded, parameter problem) from the offender's
- *   address, quoting the session's last datagram as the guest sent it, so
- *   that the guest's kernel finds the socket it belongs to (a connected
- *   socket then sees ECONNREFUSED, traceroute sees its hop). The host's
- *   loopback as offender becomes the gateway address. Fragmentation
- *   needed is passed on only for a datagram the guest sent with DF (no
- *   router would send it otherwise; the host fragments the rest itself).
- *   Errors the host finds itself (SO_EE_ORIGIN_LOCAL, or send() failing
- *   with ENETUNREACH, EHOSTUNREACH, EACCES/EPERM, EMSGSIZE) come from the
- *   gateway address: sn_udp_errno_icmp() maps an errno to its ICMP error
- *   for these, for connect() failures and for the error queue alike.
- *   Every error read is counted (host_errors); the session stays.
- *   The kernel also reports an error once as the return value of the next
- *   send() or recv(): the queue is then read, and send() tried again.
- *   An error about an earlier datagram of a session quotes the last one
- *   (same addresses and ports, which is what the guest matches on; IP ID
- *   and length may differ). Host sockets keep the kernel's path MTU
- *   default (IP_PMTUDISC_WANT): DF on the wire, and datagrams bigger than
- *   a path MTU the host has learnt are fragmented by the host rather than
- *   refused. All ICMP errors to the guest share one rate limit
- *   (netif/output.c). An IPv6 guest gets ICMPv6: port unreachable is
- *   type 1 code 4, packet too big type 2 with the MTU (at least 1280),
- *   hop limit exceeded type 3 (sn_icmp6_error(), quoting up to 1280
- *   bytes' worth). An error of the other family (an IPv4-mapped
- *   destination dialled over AF_INET, or host access on the other
- *   loopback) is translated by sn_udp_translate(): time exceeded to time
- *   exceeded, the rest by the errno the kernel gave it.
+ *   Session sockets have IP_RECVERR (IPV6_RECVERR) on: an ICMP error about
+ *   a datagram (from the destination or a router on the way) is queued on
+ *   the socket's error queue, and the socket polls POLLERR.
+ *   sn_udp_errqueue() reads the queue through relay/sockerr.c, which
+ *   decides which ICMP error the guest gets and from where (the same
+ *   error, from the offender; the host's loopback as the gateway; across
+ *   families translated; fragmentation needed only about a datagram sent
+ *   with DF); this file quotes the session's last datagram as the guest
+ *   sent it, so that the guest's kernel finds the socket it belongs to (a
+ *   connected socket then sees ECONNREFUSED, traceroute sees its hop). An
+ *   error about an earlier datagram of a session quotes the last one (same
+ *   addresses and ports, which is what the guest matches on). Errors the
+ *   host finds itself (send() or connect() failing with ENETUNREACH,
+ *   EHOSTUNREACH, EACCES/EPERM, EMSGSIZE) answer the datagram at hand from
+ *   the gateway (sn_udp_local_error()). The kernel also reports an error
+ *   once as the return value of the next send() or recv(): the queue is
+ *   then read, and send() tried again. Every error read is counted
+ *   (host_errors); the session stays. Host sockets keep the kernel's path
+ *   MTU default (IP_PMTUDISC_WANT): DF on the wire, and datagrams bigger
+ *   than a path MTU the host has learnt are fragmented by the host rather
+ *   than refused. All ICMP errors to the guest share one rate limit
+ *   (netif/output.c).
  *
  * Bounds and lifetime
  *   The session table is one array of cfg.max_udp_sessions entries
@@ -150,9 +138,6 @@
 #define SN_UDP_QUOTE		128
 /* Error queue entries read from one socket per callback. */
 #define SN_UDP_ERRQ_BATCH	16
-/* ICMP unreachable code 13: communication administratively prohibited
- * (RFC 1812 5.2.7.1), for a local firewall's EPERM/EACCES. */
-#define SN_ICMP_DUR_ADMIN	13
 /* Hash buckets: a power of two >= the session limit, within these bounds. */
 #define SN_UDP_BUCKETS_MIN	16U
 #define SN_UDP_BUCKETS_MAX	(1U << 20)
@@ -239,20 +224,6 @@ struct sn_udp {
 	uint64_t n_send_err;
 	uint64_t n_open_err;
 	unsigned char buf[SN_UDP_BUF_SIZE];
-};
-
-/**
- * enum sn_udp_verdict - what to do with a destination
- * @SN_UDP_RELAY:	dial it (possibly mapped, see sn_udp_classify())
- * @SN_UDP_DROP:	not a unicast peer: drop (drop_unsupported)
- * @SN_UDP_DENY:	host access denied: ICMP port unreachable (host_denied)
- * @SN_UDP_DENY_SILENT:	loopback written directly: drop (host_denied)
- */
-enum sn_udp_verdict {
-	SN_UDP_RELAY,
-	SN_UDP_DROP,
-	SN_UDP_DENY,
-	SN_UDP_DENY_SILENT,
 };
 
 /**
@@ -433,156 +404,6 @@ static size_t sn_udp_plen(const struct pbuf *p, u16_t hlen)
 }
 
 /**
- * sn_udp_errno_icmp() - the ICMP error that stands for a local socket error
- * @err:	errno from connect(), send() or an SO_EE_ORIGIN_LOCAL entry
- * @v6:		the guest's packet is IPv6: an ICMPv6 type and code
- * @type:	filled with the ICMP type
- * @code:	filled with the ICMP code
- *
- * The one mapping from errno to ICMP for the relay: no route to the
- * network or host, refused, too big for the path, forbidden by a local
- * firewall (communication administratively prohibited, RFC 1812; RFC
- * 4443's code 1).
- *
- * Return: non-zero if @err has an ICMP error
- */
-static int sn_udp_errno_icmp(int err, int v6, u8_t *type, u8_t *code)
-{
-	*type = v6 ? ICMP6_TYPE_DUR : ICMP_DUR;
-	switch (err) {
-	case ENETUNREACH:
-	case ENETDOWN:
-		*code = v6 ? ICMP6_DUR_NO_ROUTE : ICMP_DUR_NET;
-		return 1;
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-		*code = v6 ? ICMP6_DUR_ADDRESS : ICMP_DUR_HOST;
-		return 1;
-	case ECONNREFUSED:
-		*code = v6 ? ICMP6_DUR_PORT : ICMP_DUR_PORT;
-		return 1;
-	case EMSGSIZE:
-		if (v6) {
-			*type = ICMP6_TYPE_PTB;
-			*code = 0;
-		} else {
-			*code = ICMP_DUR_FRAG;
-		}
-		return 1;
-	case EACCES:
-	case EPERM:
-		*code = v6 ? ICMP6_DUR_PROHIBITED : SN_ICMP_DUR_ADMIN;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/**
- * sn_udp_is_toobig() - is this ICMP error "fragmentation needed" / "packet too big"
- * @v6:		ICMPv6 type and code
- * @type:	ICMP type
- * @code:	ICMP code
- *
- * Return: non-zero if it is
- */
-static int sn_udp_is_toobig(int v6, u8_t type, u8_t code)
-{
-	return v6 ? type == ICMP6_TYPE_PTB : (type == ICMP_DUR && code == ICMP_DUR_FRAG);
-}
-
-/**
- * sn_udp_gw() - the gateway address of a family
- * @e:		engine
- * @v6:		IPv6 (cfg.gw_ip6) or IPv4 (cfg.gw_ip4)
- * @gw:		filled
- */
-static void sn_udp_gw(struct sn_engine *e, int v6, ip_addr_t *gw)
-{
-	if (v6) {
-		ip_addr_set_zero_ip6(gw);
-		memcpy(ip_2_ip6(gw)->addr, &e->cfg.gw_ip6, 16);
-	} else {
-		ip_addr_set_ip4_u32_val(*gw, e->cfg.gw_ip4.s_addr);
-	}
-}
-
-/**
- * sn_udp_err_src() - the address an ICMP error to the guest comes from
- * @e:		engine
- * @daddr:	the destination as the guest wrote it (its family is the
- *		guest packet's)
- * @off:	the offender the host reported (the router or host that sent
- *		the ICMP error), or NULL for a local error
- * @port_err:	the error is port (or protocol) unreachable
- * @src:	filled with the source, in @daddr's family
- *
- * The offender as it is, except the host's loopback (a session dialled
- * to 127.0.0.1 or ::1 for the gateway), which is the gateway. An IPv4
- * offender for an IPv6 guest packet (a destination that was IPv4-mapped)
- * is written IPv4-mapped. Without a usable offender: the destination
- * refuses a port or protocol itself, the gateway (the router that could
- * not deliver) reports the rest.
- */
-static void sn_udp_err_src(struct sn_engine *e, const ip_addr_t *daddr,
-			   const struct sockaddr_storage *off, int port_err, ip_addr_t *src)
-{
-	int v6 = IP_IS_V6(daddr);
-
-	if (off && off->ss_family == AF_INET) {
-		const struct sockaddr_in *o = (const struct sockaddr_in *)off;
-
-		if (o->sin_addr.s_addr != PP_HTONL(INADDR_ANY)) {
-			if ((lwip_ntohl(o->sin_addr.s_addr) >> 24) == 127) {
-				sn_udp_gw(e, v6, src);
-			} else if (v6) {
-				ip_addr_set_zero_ip6(src);
-				ip_2_ip6(src)->addr[2] = PP_HTONL(0xffffUL);
-				ip_2_ip6(src)->addr[3] = o->sin_addr.s_addr;
-			} else {
-				ip_addr_set_ip4_u32_val(*src, o->sin_addr.s_addr);
-			}
-			return;
-		}
-	} else if (off && off->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *o = (const struct sockaddr_in6 *)off;
-
-		if (!IN6_IS_ADDR_UNSPECIFIED(&o->sin6_addr)) {
-			if (IN6_IS_ADDR_LOOPBACK(&o->sin6_addr) || !v6) {
-				sn_udp_gw(e, v6, src);
-			} else {
-				ip_addr_set_zero_ip6(src);
-				memcpy(ip_2_ip6(src)->addr, &o->sin6_addr, 16);
-			}
-			return;
-		}
-	}
-	if (port_err)
-		*src = *daddr;
-	else
-		sn_udp_gw(e, v6, src);
-}
-
-/**
- * sn_udp_icmp_send() - send an ICMP error of the guest packet's family
- * @e:		engine
- * @src:	source of the error (IPv4 or IPv6, as the quote)
- * @type:	ICMP or ICMPv6 type
- * @code:	code
- * @info:	the 32 bits after the checksum, host order
- * @quote:	the guest's packet from its IP header on
- * @len:	bytes at @quote
- */
-static void sn_udp_icmp_send(struct sn_engine *e, const ip_addr_t *src, u8_t type, u8_t code,
-			     u32_t info, const void *quote, size_t len)
-{
-	if (IP_IS_V6(src))
-		sn_icmp6_error(e, ip_2_ip6(src), type, code, info, quote, len);
-	else
-		sn_icmp4_error(e, ip_2_ip4(src), type, code, info, quote, len);
-}
-
-/**
  * sn_udp_reject() - answer a guest datagram with an ICMP error, free it
  * @e:		engine
  * @p:		the guest's packet, payload at the IP header; consumed
@@ -622,13 +443,13 @@ static int sn_udp_local_error(struct sn_engine *e, const ip_addr_t *daddr,
 	u8_t buf[SN_UDP_QUOTE];
 	u16_t n;
 
-	if (!sn_udp_errno_icmp(err, v6, &type, &code))
+	if (!sn_sockerr_errno_icmp(err, v6, &type, &code))
 		return 0;
 	if (!v6 && code == ICMP_DUR_FRAG && type == ICMP_DUR &&
 	    !(pbuf_get_at(p, 6) & (IP_DF >> 8)))
 		return 0;
-	sn_udp_err_src(e, daddr, NULL, err == ECONNREFUSED, &src);
-	if (!sn_udp_is_toobig(v6, type, code))
+	sn_sockerr_source(e, daddr, NULL, err == ECONNREFUSED, &src);
+	if (!sn_sockerr_toobig(v6, type, code))
 		mtu = 0;
 	if (v6) {
 		if (mtu && mtu < 1280)
@@ -642,148 +463,57 @@ static int sn_udp_local_error(struct sn_engine *e, const ip_addr_t *daddr,
 }
 
 /**
- * sn_udp_translate() - an error queue entry as an ICMP error of the guest's family
- * @ee:		the entry (SO_EE_ORIGIN_ICMP or SO_EE_ORIGIN_ICMP6)
- * @v6:		the guest's packet is IPv6
- * @type:	filled with the type to send
- * @code:	filled with the code
- * @info:	filled with the 32-bit field (MTU, pointer, or 0)
- *
- * An error of the guest's own family passes with its type and code
- * (destination unreachable, too big, time exceeded, parameter problem).
- * Across families (an IPv6 guest talking to an IPv4-mapped address, or
- * the gateway dialled at the other family's loopback) time exceeded maps
- * to time exceeded and the rest through the entry's errno, the way the
- * kernel itself understood it.
- *
- * Return: non-zero if there is something to send
- */
-static int sn_udp_translate(const struct sock_extended_err *ee, int v6, u8_t *type,
-			    u8_t *code, u32_t *info)
-{
-	int e6 = ee->ee_origin == SO_EE_ORIGIN_ICMP6;
-
-	*info = 0;
-	if (e6 == v6) {
-		*type = ee->ee_type;
-		*code = ee->ee_code;
-		if (v6) {
-			if (*type == ICMP6_TYPE_PTB || *type == ICMP6_TYPE_PP)
-				*info = ee->ee_info;
-			return *type == ICMP6_TYPE_DUR || *type == ICMP6_TYPE_PTB ||
-			       *type == ICMP6_TYPE_TE || *type == ICMP6_TYPE_PP;
-		}
-		if (*type == ICMP_PP)
-			*info = ee->ee_info << 24;
-		else if (*type == ICMP_DUR && *code == ICMP_DUR_FRAG)
-			*info = ee->ee_info & 0xffff;
-		return *type == ICMP_DUR || *type == ICMP_TE || *type == ICMP_PP;
-	}
-	if ((e6 && ee->ee_type == ICMP6_TYPE_TE) || (!e6 && ee->ee_type == ICMP_TE)) {
-		*type = v6 ? ICMP6_TYPE_TE : ICMP_TE;
-		*code = 0;
-		return 1;
-	}
-	if (!sn_udp_errno_icmp((int)ee->ee_errno, v6, type, code))
-		return 0;
-	if (sn_udp_is_toobig(v6, *type, *code))
-		*info = ee->ee_info;
-	return 1;
-}
-
-/**
  * sn_udp_report() - pass one error queue entry on to the guest as ICMP
- * @u:		relay
- * @s:		session the entry was read from
+ * @ctx:	the session the entry was read from
  * @ee:		the entry
- * @off:	its offender (AF_UNSPEC when there is none)
+ * @off:	its offender, NULL for a local error
+ * @data:	the offending datagram's start (unused: the session keeps
+ *		the guest's own packet, which is what the guest matches)
+ * @n:		bytes at @data
  *
- * Quotes the session's last datagram. ICMP from the network: destination
- * unreachable (fragmentation needed with the next-hop MTU, and only about
- * an IPv4 datagram sent with DF), packet too big, time exceeded and
- * parameter problem are passed on (sn_udp_translate()); local errors go
- * through sn_udp_errno_icmp(). Anything else is dropped.
+ * Quotes the session's last datagram as the guest sent it; what to send
+ * and from where is relay/sockerr.c's decision.
+ *
+ * Return: 0, or -1 if the session was closed meanwhile
  */
-static void sn_udp_report(struct sn_udp *u, struct sn_udp_sess *s,
-			  const struct sock_extended_err *ee, const struct sockaddr_storage *off)
+static int sn_udp_report(void *ctx, const struct sock_extended_err *ee,
+			 const struct sockaddr_storage *off, const void *data, size_t n)
 {
-	struct sn_engine *e = u->e;
+	struct sn_udp_sess *s = ctx;
+	struct sn_engine *e = s->u->e;
 	int v6 = IP_IS_V6(&s->daddr);
+	uint32_t gen = s->gen;
 	u8_t type, code;
-	u32_t info = 0;
+	u32_t info;
 	ip_addr_t src;
 
-	if (s->quote_len < (v6 ? IP6_HLEN : IP_HLEN))
-		return;
-	switch (ee->ee_origin) {
-	case SO_EE_ORIGIN_ICMP:
-	case SO_EE_ORIGIN_ICMP6:
-		if (!sn_udp_translate(ee, v6, &type, &code, &info))
-			return;
-		break;
-	case SO_EE_ORIGIN_LOCAL:
-		if (!sn_udp_errno_icmp((int)ee->ee_errno, v6, &type, &code))
-			return;
-		if (sn_udp_is_toobig(v6, type, code))
-			info = ee->ee_info;
-		off = NULL;
-		break;
-	default:
-		return;
-	}
-	if (sn_udp_is_toobig(v6, type, code)) {
-		if (!v6 && !(s->quote[6] & (IP_DF >> 8)))
-			return;
-		if (!v6)
-			info &= 0xffff;
-		else if (info < 1280)
-			info = 1280;
-	}
-	sn_udp_err_src(e, &s->daddr, off,
-		       v6 ? (type == ICMP6_TYPE_DUR && code == ICMP6_DUR_PORT) :
-			    (type == ICMP_DUR && (code == ICMP_DUR_PORT || code == ICMP_DUR_PROTO)),
-		       &src);
-	sn_udp_icmp_send(e, &src, type, code, info, s->quote, s->quote_len);
+	(void)data;
+	(void)n;
+	if (s->quote_len < (v6 ? IP6_HLEN : IP_HLEN) ||
+	    !sn_sockerr_icmp(ee, v6, !v6 && (s->quote[6] & (IP_DF >> 8)), &type, &code, &info))
+		return 0;
+	sn_sockerr_source(e, &s->daddr, off, sn_sockerr_port_err(v6, type, code), &src);
+	sn_sockerr_send(e, &src, type, code, info, s->quote, s->quote_len);
+	return s->gen != gen ? -1 : 0;
 }
 
 /**
- * sn_udp_errqueue() - read a session socket's error queue (IP_RECVERR,
- *		       IPV6_RECVERR)
+ * sn_udp_errqueue() - read a session socket's error queue into ICMP errors
  * @u:		relay
  * @s:		session
- *
- * Every entry is counted (host_errors) and passed on to the guest by
- * sn_udp_report(). Reading the last ICMP entry also clears the error the
- * socket would report on the next send() or recv().
  *
  * Return: entries read (at most SN_UDP_ERRQ_BATCH), or -1 if the session
  *	   was closed meanwhile (an output callback fed the engine)
  */
 static int sn_udp_errqueue(struct sn_udp *u, struct sn_udp_sess *s)
 {
-	struct sock_extended_err ee;
-	struct sockaddr_storage off;
-	uint32_t gen = s->gen;
-	int i, got = 0, have;
 	u8_t data[64];
-	size_t n;
 
-	for (i = 0; i < SN_UDP_ERRQ_BATCH; i++) {
-		/* The data is the payload of the offending datagram: unused,
-		 * and not read into u->buf, which may hold a datagram that
-		 * sn_udp_send() is about to send again. */
-		have = sn_sock_err_read(s->fd, data, sizeof(data), &ee, &off, &n);
-		if (have < 0)
-			break;
-		got++;
-		u->e->st.host_errors++;
-		if (!have)
-			continue;
-		sn_udp_report(u, s, &ee, &off);
-		if (s->gen != gen)
-			return -1;
-	}
-	return got;
+	/* The data is the payload of the offending datagram: unused, and not
+	 * read into u->buf, which may hold a datagram that sn_udp_send() is
+	 * about to send again. */
+	return sn_sockerr_drain(u->e, s->fd, data, sizeof(data), SN_UDP_ERRQ_BATCH,
+				sn_udp_report, s);
 }
 
 /**
@@ -863,7 +593,7 @@ static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, 
 		 * has no route (or room) for this very datagram. Otherwise
 		 * the error was about an earlier one and is cleared now. */
 		if (queued == 0 && err != ECONNREFUSED &&
-		    sn_udp_errno_icmp(err, v6, &type, &code)) {
+		    sn_sockerr_errno_icmp(err, v6, &type, &code)) {
 			errno = err;
 		} else {
 			u->n_async_err++;
@@ -1143,92 +873,6 @@ static void sn_udp_host_target(int fam, u16_t port, struct sockaddr_storage *to)
 }
 
 /**
- * sn_udp_classify4() - decide where an IPv4 destination may go
- * @e:		engine
- * @a:		the address, network order
- * @fam:	the loopback tried first for host access (AF_INET: an IPv4
- *		or IPv4-mapped gateway address)
- * @dport:	destination port, host order
- * @to:		filled with the address to connect() to for SN_UDP_RELAY
- *
- * Return: enum sn_udp_verdict
- */
-static enum sn_udp_verdict sn_udp_classify4(struct sn_engine *e, u32_t a, int fam,
-					    u16_t dport, struct sockaddr_storage *to)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)to;
-	ip4_addr_t d;
-
-	ip4_addr_set_u32(&d, a);
-	memset(to, 0, sizeof(*to));
-	sin->sin_family = AF_INET;
-	sin->sin_port = lwip_htons(dport);
-	sin->sin_addr.s_addr = a;
-
-	if (a == e->cfg.gw_ip4.s_addr) {
-		if (!e->cfg.allow_host_loopback)
-			return SN_UDP_DENY;
-		sn_udp_host_target(fam, dport, to);
-		return SN_UDP_RELAY;
-	}
-	if (ip4_addr_isloopback(&d))
-		return SN_UDP_DENY_SILENT;
-	if ((a & PP_HTONL(0xff000000UL)) == 0 || ip4_addr_ismulticast(&d) ||
-	    ip4_addr_isbroadcast(&d, &e->netif) || a == PP_HTONL(0xffffffffUL) ||
-	    a == e->cfg.guest_ip4.s_addr)
-		return SN_UDP_DROP;
-	return SN_UDP_RELAY;
-}
-
-/**
- * sn_udp_classify() - decide where a guest datagram may go
- * @e:		engine
- * @daddr:	destination the guest wrote
- * @dport:	destination port, host order
- * @to:		filled with the address to connect() to for SN_UDP_RELAY
- *
- * IPv6 mirrors IPv4 (and relay/tcp.c's flow_target()): the gateway
- * fd00:2::2 is the host, the loopback ::1 written directly is denied,
- * unspecified, link-local, multicast and the guest's own address are not
- * relayed. An IPv4-mapped (::ffff:a.b.c.d) or -compatible (::a.b.c.d)
- * destination is the IPv4 address it carries, dialled over AF_INET with
- * every IPv4 rule: ::ffff:127.0.0.1 is loopback, ::ffff:10.0.2.2 the
- * gateway.
- *
- * Return: enum sn_udp_verdict
- */
-static enum sn_udp_verdict sn_udp_classify(struct sn_engine *e, const ip_addr_t *daddr,
-					   u16_t dport, struct sockaddr_storage *to)
-{
-	const ip6_addr_t *d6 = ip_2_ip6(daddr);
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)to;
-
-	if (dport == 0)
-		return SN_UDP_DROP;
-	if (!IP_IS_V6(daddr))
-		return sn_udp_classify4(e, ip4_addr_get_u32(ip_2_ip4(daddr)), AF_INET, dport, to);
-
-	if (ip6_addr_isipv4mappedipv6(d6) || ip6_addr_isipv4compat(d6))
-		return sn_udp_classify4(e, d6->addr[3], AF_INET, dport, to);
-	if (!memcmp(d6->addr, &e->cfg.gw_ip6, 16)) {
-		if (!e->cfg.allow_host_loopback)
-			return SN_UDP_DENY;
-		sn_udp_host_target(AF_INET6, dport, to);
-		return SN_UDP_RELAY;
-	}
-	if (ip6_addr_isloopback(d6))
-		return SN_UDP_DENY_SILENT;
-	if (ip6_addr_isany(d6) || ip6_addr_islinklocal(d6) || ip6_addr_ismulticast(d6) ||
-	    !memcmp(d6->addr, &e->cfg.guest_ip6, 16))
-		return SN_UDP_DROP;
-	memset(to, 0, sizeof(*to));
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = lwip_htons(dport);
-	memcpy(&sin6->sin6_addr, d6->addr, 16);
-	return SN_UDP_RELAY;
-}
-
-/**
  * sn_udp_take_entry() - a table entry for a new session
  * @u:		relay
  *
@@ -1342,8 +986,8 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	int v6 = IP_IS_V6(dst);
 	struct sn_udp_sess *s;
 	struct sockaddr_storage to;
+	struct sn_verdict v;
 	struct udp_hdr uh;
-	ip_addr_t gw;
 	u16_t ulen, sport, dport;
 	int err, r, ttl;
 
@@ -1379,30 +1023,29 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 				goto malformed;
 		}
 	}
-	sn_udp_gw(e, v6, &gw);
-
-	switch (sn_udp_classify(e, dst, dport, &to)) {
-	case SN_UDP_RELAY:
-		break;
-	case SN_UDP_DROP:
+	if (dport == 0) {
 		e->st.drop_unsupported++;
 		pbuf_free(p);
 		return;
-	case SN_UDP_DENY:
-		e->st.host_denied++;
-		sn_udp_reject(e, p, v6 ? ICMP6_TYPE_DUR : ICMP_DUR,
-			      v6 ? ICMP6_DUR_PORT : ICMP_DUR_PORT, dst);
-		return;
-	case SN_UDP_DENY_SILENT:
-		e->st.host_denied++;
+	}
+	/* The policy decides (core/decide.c); refused: ICMP administratively
+	 * prohibited, except for destinations never dialled (broadcast, ...) */
+	if (sn_decide(e, SN_POLICY_EGRESS, SN_PROTO_UDP, dst, dport, &v) != SN_POLICY_ALLOW) {
+		if (v.by != SN_BY_NEVER)
+			sn_deny_icmp(e, p);
 		pbuf_free(p);
 		return;
 	}
+	if (sn_verdict_sockaddr(&v, dport, &to, NULL))
+		sn_udp_host_target(sn_ip_is4(&v.norm) ? AF_INET : AF_INET6, dport, &to);
 
 	/* The gateway is the first hop: a datagram that would leave it with
 	 * TTL (hop limit) 0 expires here (traceroute's first probe). */
-	if (!ip_addr_eq(dst, &gw) && ttl <= 1) {
+	if (v.cls != SN_CLASS_GATEWAY && ttl <= 1) {
+		ip_addr_t gw;
+
 		e->st.ttl_expired++;
+		sn_gw_addr(e, v6, &gw);
 		sn_udp_reject(e, p, v6 ? ICMP6_TYPE_TE : ICMP_TE, v6 ? ICMP6_TE_HL : ICMP_TE_TTL,
 			      &gw);
 		return;

@@ -69,6 +69,10 @@ enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
  * @resolv_conf:	file read when @n_dns_upstreams is 0
  * @allow_host_loopback: TCP/UDP to the gateway reaches the host's 127.0.0.1
  * @max_tcp_flows:	TCP connection limit (default 1024)
+ * @max_tcp_pending:	of them, host connects in progress at once (default
+ *			256; a bound above @max_tcp_flows is that)
+ * @max_tcp_pending_per_dest: host connects in progress to one address
+ *			(default 64): a black-holed destination holds no more
  * @max_udp_sessions:	UDP session limit, LRU eviction beyond (default 256)
  * @max_icmp_flows:	ICMP echo flow limit (default 64)
  * @max_dns_queries:	DNS queries in flight (default 256)
@@ -99,6 +103,8 @@ struct sn_config {
 	int allow_host_loopback;
 
 	unsigned max_tcp_flows;
+	unsigned max_tcp_pending;
+	unsigned max_tcp_pending_per_dest;
 	unsigned max_udp_sessions;
 	unsigned max_icmp_flows;
 	unsigned max_dns_queries;
@@ -118,6 +124,7 @@ struct sn_stats {
 	uint64_t drop_unsupported;	/* protocol or frame type not served */
 	uint64_t arp_replies;
 	uint64_t tcp_flows, tcp_flows_active, tcp_refused, tcp_limit_rst;
+	uint64_t tcp_pending_limit;	/* SYNs refused: too many connects in progress */
 	uint64_t tcp_bytes_up, tcp_bytes_down;
 	uint64_t udp_sessions, udp_sessions_active, udp_evicted, udp_expired;
 	uint64_t udp_dgrams_up, udp_dgrams_down, udp_drop_queue;
@@ -132,9 +139,109 @@ struct sn_stats {
 	uint64_t ra_sent;		/* router advertisements sent (netif/ra.c) */
 	uint64_t dhcp6_replies;		/* DHCPv6 replies sent (netif/dhcp6.c) */
 	uint64_t frag_overlap;		/* guest fragments overlapping: their set abandoned */
+	uint64_t policy_denied;		/* flows and DNS queries the policy refused */
+	uint64_t dns_nxdomain;		/* queries answered NXDOMAIN for a denied name */
+	uint64_t dns_rebind_blocked;	/* answers refused by rebind protection (NXDOMAIN) */
+	uint64_t host_addrs;		/* addresses of the host's interfaces known (group host) */
 };
 
 struct sn_engine;
+
+/**
+ * DOC: policy - which destinations the guest may reach
+ *
+ * Every new TCP connection, UDP session, ICMP echo flow and DNS query is
+ * decided once, by the engine's policy: ordered rules, first match wins,
+ * then the direction's default. A rule is written "[PROTO:]DEST[:PORTS]":
+ * PROTO tcp, udp or icmp (none: all); DEST an address or CIDR (IPv6 in
+ * brackets when ports follow), an exact domain, "*.suffix" (the name and
+ * every name under it), "group:NAME" (host, metadata, loopback, multicast,
+ * link-local, private, public) or "any"; PORTS N, N-M or a comma list.
+ * Examples: "tcp:*.example.com:443", "10.0.0.0/8", "group:host",
+ * "udp:[2001:db8::1]:53". Domain rules match addresses through the names
+ * the guest resolved (DNS pin cache); a DNS query for a name a domain rule
+ * denies is answered NXDOMAIN.
+ *
+ * The default profile (sn_policy_new()): egress to public addresses and
+ * DNS through the gateway allowed; the host (gateway and the host's own
+ * interface addresses), loopback, private, link-local, CGNAT, metadata,
+ * multicast denied; unspecified, broadcast and the guest's own address
+ * never dialled; DoT/DoQ/mDNS/LLMNR/NetBIOS not relayed; ingress (published
+ * ports) allowed; DNS rebind protection on. A denied TCP connection gets an
+ * RST, denied UDP and ICMP get ICMP administratively prohibited.
+ */
+enum sn_policy_action { SN_POLICY_DENY = 0, SN_POLICY_ALLOW = 1 };
+enum sn_policy_dir { SN_POLICY_EGRESS = 1, SN_POLICY_INGRESS = 2 };
+
+struct sn_policy;
+
+/**
+ * sn_policy_new() - a policy with the default profile and no rules
+ *
+ * Return: the policy, or NULL (ENOMEM)
+ */
+struct sn_policy *sn_policy_new(void);
+
+/**
+ * sn_policy_free() - free a policy not given to an engine
+ * @pol:	policy, may be NULL
+ */
+void sn_policy_free(struct sn_policy *pol);
+
+/**
+ * sn_policy_add() - parse a rule and add it after the others
+ * @pol:	policy
+ * @dirs:	SN_POLICY_EGRESS, SN_POLICY_INGRESS or both (for ingress the
+ *		destination is the connecting peer, the ports the guest's)
+ * @action:	SN_POLICY_ALLOW or SN_POLICY_DENY
+ * @rule:	"[PROTO:]DEST[:PORTS]"
+ * @origin:	where it came from, shown in logs (NULL: the rule text)
+ * @err:	filled with a message naming what is wrong, on failure
+ * @errlen:	size of @err
+ *
+ * Return: 0, or -1
+ */
+int sn_policy_add(struct sn_policy *pol, int dirs, int action, const char *rule,
+		  const char *origin, char *err, size_t errlen);
+
+/**
+ * sn_policy_set_default() - the verdict when no rule matches
+ * @pol:	policy
+ * @dir:	SN_POLICY_EGRESS and/or SN_POLICY_INGRESS
+ * @action:	SN_POLICY_ALLOW (for egress: public addresses only) or
+ *		SN_POLICY_DENY
+ */
+void sn_policy_set_default(struct sn_policy *pol, int dir, int action);
+
+/**
+ * sn_policy_set_rebind_protection() - DNS answers pointing a name at a
+ *				       non-public address become NXDOMAIN
+ * @pol:	policy
+ * @on:		non-zero: on (the default)
+ */
+void sn_policy_set_rebind_protection(struct sn_policy *pol, int on);
+
+/**
+ * sn_policy_set_dns_bypass() - relay DoT, DoQ, mDNS, LLMNR and NetBIOS
+ * @pol:	policy
+ * @on:		non-zero: decided by the rules like any port; 0: refused
+ *		(the default, so DNS filtering cannot be bypassed)
+ */
+void sn_policy_set_dns_bypass(struct sn_policy *pol, int on);
+
+/**
+ * sn_policy_block_name() - a name (or "*.suffix") whose queries are always
+ *			    answered NXDOMAIN
+ * @pol:	policy
+ * @name:	the name
+ * @origin:	where it came from (NULL: the name)
+ * @err:	a message on failure
+ * @errlen:	size of @err
+ *
+ * Return: 0, or -1
+ */
+int sn_policy_block_name(struct sn_policy *pol, const char *name, const char *origin,
+			 char *err, size_t errlen);
 
 /**
  * sn_config_init() - fill @cfg with safe defaults
@@ -227,6 +334,17 @@ unsigned sn_engine_tcp_pending(struct sn_engine *e, uint64_t *progress);
  * @e:		engine, may be NULL
  */
 void sn_engine_free(struct sn_engine *e);
+
+/**
+ * sn_engine_set_policy() - decide new flows with @pol from now on
+ * @e:		engine
+ * @pol:	policy; the engine owns it from now on and frees the one it
+ *		replaces. Flows already allowed go on.
+ *
+ * Without a call the engine uses the default profile (sn_policy_new()),
+ * plus "allow group:host" when cfg.allow_host_loopback is set.
+ */
+void sn_engine_set_policy(struct sn_engine *e, struct sn_policy *pol);
 
 /**
  * enum sn_link - how frames are carried on a guest fd

@@ -93,6 +93,10 @@ DNS_UP6=2001:db8:2::53 # INET: the upstream dnsmasq's IPv6 address
 HOST_ADDR6=2001:db8:1::2
 INET_ADDR6=2001:db8:1::1
 NAME6=www6.example.test # AAAA only: www.example.test stays IPv4-only for the IPv4 cases
+META_ADDR=169.254.169.254 # INET: a stand-in cloud metadata endpoint (HTTP :80)
+PRIV_ADDR=10.99.0.1       # INET: a stand-in host on a private range (HTTP :80)
+HOSTIF_PORT=8081          # HOST: HTTP on 0.0.0.0, reachable at HOST's own addresses
+CANARY_PORT=7777          # HOST: canary.py on every HOST address (and UDP 127.0.0.1:53, [::1]:53)
 
 NS_HOST=sne2e-host-$$
 NS_INET=sne2e-inet-$$
@@ -134,11 +138,13 @@ CASES=(guest-config exit-status download download-name upload
     download6 dns-aaaa dns-resolv6 dns-upstream6 ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
     upload-drain upload-drain6 drain-linger no-ipv6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
-    dhcp-udhcpc dhcp-renew slaac slaac-internet)
+    dhcp-udhcpc dhcp-renew slaac slaac-internet
+    policy-default policy-allow policy-file dns-loopback-stub bypass bypass-control)
 case_applies() { # mode-specific cases
     case $1 in
     exit-status | dns-resolv6 | dns-upstream6) [[ $MODE == run ]] ;;
     udp-big-reply) [[ $MODE == run ]] ;; # needs --mtu 1500 for the guest: a fresh `sandnet run`
+    policy-allow | policy-file | dns-loopback-stub | bypass-control) [[ $MODE == run ]] ;; # own flags per run
     attach-lifecycle* | attach-no-fd-leak | dhcp-* | slaac*) [[ $MODE == attach ]] ;;
     no-ipv6) [[ $MODE == attach ]] ;; # see case_no_ipv6: no faithful run-mode variant
     *) true ;;
@@ -502,7 +508,25 @@ setup() {
         --pid-file="$T/dnsmasq-other.pid" --log-facility="$T/dnsmasq-other.log" \
         --address=/only-b.example.test/192.0.2.77
 
+    # policy stand-ins: a metadata endpoint and a private-range host behind
+    # INET, a service on all of HOST's addresses, and a canary that logs
+    # anything reaching HOST's own services (the bypass cases)
+    for a in "$META_ADDR" "$PRIV_ADDR"; do
+        must "INET $a" "${i[@]}" addr add "$a/32" dev lo || return 1
+    done
+    inet_bg "$NS_INET" "$T/meta-server.log" "$PY" "$E2E_DIR/servers.py" hostlo \
+        --addr "$META_ADDR" --port 80 --token "meta-$TOKEN" --ready "$T/meta.ready"
+    inet_bg "$NS_INET" "$T/priv-server.log" "$PY" "$E2E_DIR/servers.py" hostlo \
+        --addr "$PRIV_ADDR" --port 80 --token "priv-$TOKEN" --ready "$T/priv.ready"
+    inet_bg "$NS_HOST" "$T/hostif-server.log" "$PY" "$E2E_DIR/servers.py" hostlo \
+        --addr 0.0.0.0 --port "$HOSTIF_PORT" --token "hostif-$TOKEN" --ready "$T/hostif.ready"
+    : >"$T/canary.log"
+    inet_bg "$NS_HOST" "$T/canary.out" "$PY" "$E2E_DIR/canary.py" --port "$CANARY_PORT" \
+        --log "$T/canary.log" --ready "$T/canary.ready"
+
     wait_for 100 "INET servers" test -e "$T/inet.ready" || return 1
+    wait_for 100 "policy stand-ins" test -e "$T/meta.ready" -a -e "$T/priv.ready" -a \
+        -e "$T/hostif.ready" -a -e "$T/canary.ready" || return 1
     wait_for 100 "HOST loopback server" test -e "$T/hostlo.ready" || return 1
     wait_for 50 "dnsmasq on $DNS_UP" dig_is "$NS_INET" "$DNS_UP" www.example.test "$WEB" || return 1
     wait_for 50 "dnsmasq on $DNS_OTHER" dig_is "$NS_INET" "$DNS_OTHER" only-b.example.test 192.0.2.77 || return 1
@@ -514,6 +538,9 @@ setup() {
     must "HOST->FAR ping (through INET)" ip netns exec "$NS_HOST" ping -n -c 1 -W 2 "$FAR_ADDR" || return 1
     wait_for 50 "HOST->FAR ping over IPv6" ip netns exec "$NS_HOST" ping -6 -n -c 1 -W 1 "$FAR_ADDR6" || return 1
     must "HOST loopback service" ip netns exec "$NS_HOST" curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$HOSTLO_PORT/" || return 1
+    must "HOST->metadata stand-in" ip netns exec "$NS_HOST" curl -fsS --max-time 2 -o /dev/null "http://$META_ADDR/" || return 1
+    must "HOST->private stand-in" ip netns exec "$NS_HOST" curl -fsS --max-time 2 -o /dev/null "http://$PRIV_ADDR/" || return 1
+    must "HOST interface service" ip netns exec "$NS_HOST" curl -fsS --max-time 2 -o /dev/null "http://$HOST_ADDR:$HOSTIF_PORT/" || return 1
     wait_for 50 "HOST->INET http over IPv6" ip netns exec "$NS_HOST" curl -g -fsS --max-time 2 -o /dev/null "http://[$WEB6]/n/0" || return 1
     must "HOST->INET AAAA over IPv6" test "$(ip netns exec "$NS_HOST" dig @"$DNS_UP6" "$NAME6" AAAA +short +time=1 +tries=2)" == "$WEB6" || return 1
     return 0
@@ -1525,6 +1552,136 @@ lifecycle_case() { # lifecycle_case FLAG: the instance comes up, survives the ca
 }
 case_attach_lifecycle() { lifecycle_case 0; }
 case_attach_lifecycle_hostlo() { lifecycle_case 1; }
+
+# ---- policy (issue 6): the default profile, rules, a policy file, bypass attempts
+
+# policy_refused URL...: each connection fails with ECONNREFUSED (an RST
+# from sandnet) within 1 s; one line per URL in G_OUT: "URL rc MS".
+policy_refused() {
+    g 60 sh -c '
+        for u in "$@"; do
+            s=$(date +%s%N)
+            curl -gsS --max-time 5 -o /dev/null "$u" 2>/dev/null
+            rc=$?
+            echo "$u $rc $(( ($(date +%s%N) - s) / 1000000 ))"
+        done' sh "$@" || true
+    local u rc ms bad=''
+    while read -r u rc ms; do
+        [[ $rc == 7 && $ms -lt 1000 ]] || bad+="$u: curl exit $rc after $ms ms; "
+    done <"$G_OUT"
+    [[ $(wc -l <"$G_OUT") -eq $# ]] || bad+="$(wc -l <"$G_OUT") of $# URLs tried; "
+    [[ -z $bad ]] || { REASON=$bad; return 1; }
+}
+
+# policy-default: under the default profile a public host is reached; the
+# host through the gateway, the metadata endpoint, a private-range host and
+# the host's own interface addresses all fail at once (RST, < 1 s).
+case_policy_default() {
+    g 30 curl -fsS --max-time 10 -o /dev/null "http://$WEB/n/1" || { REASON="public host: $(why)"; return 1; }
+    policy_refused "http://$GW:$HOSTLO_PORT/" "http://$META_ADDR/" "http://$PRIV_ADDR/" \
+        "http://$HOST_ADDR:$HOSTIF_PORT/" "http://[$HOST_ADDR6]:$CANARY_PORT/"
+}
+
+# policy-allow: the same destinations with rules that allow them: the
+# stand-ins answer, so the denials above were the policy's.
+case_policy_allow() {
+    EXTRA_OPTS=(--allow group:metadata --allow "tcp:$PRIV_ADDR:80" --allow group:host)
+    g 30 sh -c 'for u in "$@"; do curl -fsS --max-time 5 "$u" || exit 1; done' sh \
+        "http://$META_ADDR/" "http://$PRIV_ADDR/" "http://$HOST_ADDR:$HOSTIF_PORT/" \
+        "http://$GW:$HOSTLO_PORT/"
+    local rc=$?
+    EXTRA_OPTS=()
+    ((rc == 0)) || { REASON=$(why); return 1; }
+    local want="meta-$TOKEN priv-$TOKEN hostif-$TOKEN $HOSTLO_TOKEN"
+    [[ $(tr '\n' ' ' <"$G_OUT") == "$want " ]] || { REASON="answers: $(tr '\n' ' ' <"$G_OUT")"; return 1; }
+}
+
+# policy-file: a JSON policy file (deny ports of a public host, allow one
+# port of a private host) and --deny on the command line, evaluated first.
+case_policy_file() {
+    cat >"$T/policy.json" <<EOF
+{
+  "default_egress": "allow",
+  "rules": [
+    {"destination": "$WEB/32", "ports": [81, "9000-9001"], "protocols": ["tcp"], "action": "deny"},
+    {"destination": {"cidr": "$PRIV_ADDR/32"}, "protocols": ["tcp"], "ports": [80], "action": "allow"}
+  ],
+  "dns": {"rebind_protection": true}
+}
+EOF
+    "$SANDNET" policy check "$T/policy.json" >"$T/policy-check.out" 2>&1 ||
+        { REASON="policy check: $(cat "$T/policy-check.out")"; return 1; }
+    EXTRA_OPTS=(--policy "$T/policy.json" --deny "tcp:$PRIV_ADDR:80")
+    policy_refused "http://$PRIV_ADDR/" "http://$WEB:9000/"
+    local rc=$?
+    EXTRA_OPTS=(--policy "$T/policy.json")
+    if ((rc == 0)) && ! g 30 curl -fsS --max-time 5 -o /dev/null "http://$PRIV_ADDR/"; then
+        REASON="the file's allow rule: $(why)"
+        rc=1
+    fi
+    EXTRA_OPTS=()
+    return $rc
+}
+
+# dns-loopback-stub: the host's resolv.conf names a resolver on its own
+# loopback (127.0.0.53, like systemd-resolved): the guest still resolves
+# through the gateway under the default profile, which denies loopback.
+case_dns_loopback_stub() {
+    local conf=/etc/netns/$NS_HOST/resolv.conf saved stub rc
+    saved=$(<"$conf")
+    ip netns exec "$NS_HOST" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+        --no-hosts --bind-interfaces --listen-address=127.0.0.53 --port=53 --user=root \
+        --group=root "--server=$DNS_UP" </dev/null >"$T/stub.out" 2>&1 &
+    stub=$!
+    BG_PIDS+=("$stub")
+    if ! wait_for 50 "stub resolver" dig_is "$NS_HOST" 127.0.0.53 www.example.test "$WEB"; then
+        REASON=$SETUP_ERR
+        end_pids "$stub"
+        return 1
+    fi
+    printf 'nameserver 127.0.0.53\n' >"$conf"
+    NO_UPSTREAM=1
+    dig_case "$WEB" dig @"$GW" www.example.test A +short +notcp +time=2 +tries=2
+    rc=$?
+    NO_UPSTREAM=0
+    printf '%s\n' "$saved" >"$conf"
+    end_pids "$stub"
+    return $rc
+}
+
+# bypass: crafted frames (tests/e2e/bypass.py: TCP, UDP, DNS, ICMP and
+# fragments to every encoding of an unspecified, loopback, gateway, host
+# or broadcast address) never reach the canary on HOST's own addresses.
+bypass_send() { # bypass_send: the frames, from the guest
+    g 90 sh -c '/usr/bin/python3 "$1" tap0 "$2" && sleep 1' sh "$E2E_DIR/bypass.py" "$CANARY_PORT"
+}
+case_bypass() {
+    if ! /usr/bin/python3 -c 'import scapy' 2>/dev/null; then
+        REASON="python3-scapy missing"
+        return 1
+    fi
+    : >"$T/canary.log"
+    bypass_send || { REASON="bypass.py: $(why)"; return 1; }
+    [[ ! -s $T/canary.log ]] || { REASON="reached the host: $(head -n 5 "$T/canary.log" | tr '\n' ';')"; return 1; }
+    diag "bypass: $(<"$G_OUT"), none reached the canary"
+}
+
+# bypass-control: the same frames with --allow any: the loopback and host
+# spellings now reach the canary, so the canary sees what gets through.
+case_bypass_control() {
+    local rc
+    : >"$T/canary.log"
+    EXTRA_OPTS=(--allow any)
+    bypass_send
+    rc=$?
+    EXTRA_OPTS=()
+    ((rc == 0)) || { REASON="bypass.py: $(why)"; return 1; }
+    grep -q "^tcp .* -> 127.0.0.1:$CANARY_PORT\$" "$T/canary.log" ||
+        { REASON="no TCP to 127.0.0.1 reached the canary: $(tr '\n' ';' <"$T/canary.log")"; return 1; }
+    grep -q "^udp .* -> 127.0.0.1:53\$" "$T/canary.log" ||
+        { REASON="no DNS to 127.0.0.1:53 reached the canary: $(tr '\n' ';' <"$T/canary.log")"; return 1; }
+    diag "bypass-control: $(grep -c '^tcp ' "$T/canary.log") TCP and $(grep -c '^udp ' "$T/canary.log") UDP arrivals with --allow any"
+}
 
 # ---------------------------------------------------------------- main
 

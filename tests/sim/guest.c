@@ -4,16 +4,18 @@
  *
  * This program is the guest machine: its own lwIP (compiled with
  * tests/sim/guest_lwipopts, NO_SYS, raw API), one Ethernet netif whose
- * frames are datagrams on the socketpair fd it inherits, address
- * 10.0.2.15/24, gateway 10.0.2.2. On the other end of the fd the sandnet
- * engine (engine_side.c) is the router.
+ * frames are datagrams on the socketpair fd it inherits, dual-stack:
+ * 10.0.2.15/24 with gateway 10.0.2.2, and fd00:2::15 (static, so
+ * fd00:2::/64 is on-link) next to its link-local address. On the other end
+ * of the fd the sandnet engine (engine_side.c) is the router.
  *
- * Usage: sim_guest LINKFD TCPPORT CLOSEDPORT UDPPORT
+ * Usage: sim_guest LINKFD TCPPORT CLOSEDPORT UDPPORT TCP6PORT
  *
- * The ports are the host's 127.0.0.1 servers the runner set up; the guest
- * reaches them through the gateway address (host loopback access). It runs
- * the scripted clients one after the other, each bounded in time, and prints
- * one line per check, "PASS name (detail)" or "FAIL name: reason":
+ * The ports are the host's servers the runner set up, on 127.0.0.1 and
+ * (TCP6PORT) on ::1; the guest reaches them through the gateway address of
+ * the family (host loopback access). It runs the scripted clients one after
+ * the other, each bounded in time, and prints one line per check,
+ * "PASS name (detail)" or "FAIL name: reason":
  *
  * arp		 the gateway answers ARP with 02:73:6e:00:00:01 (done first,
  *		 so the timings below exclude ARP and the engine's start-up);
@@ -22,6 +24,9 @@
  * tcp_echo	 send SIM_TCP_BYTES patterned bytes, read them back, byte for
  *		 byte, then half-close (guest FIN);
  * tcp_fin	 the engine's FIN (host EOF) arrives after every byte;
+ * tcp6_connect, tcp6_echo, tcp6_fin
+ *		 the same over IPv6, to [fd00:2::2]:TCP6PORT (the gateway's
+ *		 address is resolved with neighbour discovery first);
  * tcp_refused	 connect to 10.0.2.2:CLOSEDPORT: the err callback gets
  *		 ERR_RST within 2 s and no connected callback fires;
  * udp_echo	 three datagrams (16, 512, 1400 bytes) to 10.0.2.2:UDPPORT
@@ -30,7 +35,8 @@
  * dns_forward	 a hand-built A query to 10.0.2.2:53 gets back exactly
  *		 sim_dns_answer() of that query (the fake upstream's bytes);
  * guest_integrity no checksum or length error was seen by the guest's
- *		 IP, ICMP, UDP or TCP, and no guest frame had to be dropped.
+ *		 IP, IPv6, ICMP, ICMPv6, neighbour discovery, UDP or TCP, and no
+ *		 guest frame had to be dropped.
  *
  * The loop: pump() polls the fd (at most 10 ms, less when an lwIP timer is
  * due), feeds every waiting frame to lwIP and runs sys_check_timeouts().
@@ -54,9 +60,11 @@
 #include <sys/socket.h>
 
 #include "lwip/etharp.h"
+#include "lwip/ethip6.h"
 #include "lwip/init.h"
 #include "lwip/ip.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/ip6_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/stats.h"
@@ -317,6 +325,7 @@ static err_t guest_netif_init(struct netif *netif)
 	netif->name[0] = 's';
 	netif->name[1] = 'g';
 	netif->output = etharp_output;
+	netif->output_ip6 = ethip6_output;
 	netif->linkoutput = link_output;
 	netif->mtu = SIM_MTU;
 	netif->hwaddr_len = ETH_HWADDR_LEN;
@@ -371,6 +380,7 @@ static int check_arp(const ip4_addr_t *gw)
 /**
  * tcp_bind_ephemeral() - bind a new pcb to a local port of our choosing
  * @pcb:	fresh pcb
+ * @any:	the any-address of the pcb's family
  *
  * lwIP 2.2.1's tcp_new_port() (used by tcp_connect() on an unbound pcb)
  * pre-increments its u16 cursor before comparing it with
@@ -381,14 +391,14 @@ static int check_arp(const ip4_addr_t *gw)
  *
  * Return: ERR_OK, or the last tcp_bind() error
  */
-static err_t tcp_bind_ephemeral(struct tcp_pcb *pcb)
+static err_t tcp_bind_ephemeral(struct tcp_pcb *pcb, const ip_addr_t *any)
 {
 	u16_t port = (u16_t)(0xc000u + (unsigned)random() % 0x3f00u);
 	err_t err = ERR_USE;
 	int i;
 
 	for (i = 0; i < 16 && err == ERR_USE; i++, port++)
-		err = tcp_bind(pcb, IP4_ADDR_ANY, port);
+		err = tcp_bind(pcb, any, port);
 	return err;
 }
 
@@ -579,33 +589,38 @@ static err_t echo_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 }
 
 /**
- * check_tcp_echo() - checks tcp_connect, tcp_echo, tcp_fin
- * @gw:		gateway address
+ * check_tcp_echo() - checks tcp_connect, tcp_echo, tcp_fin (or tcp6_...)
+ * @gw:		gateway address, IPv4 or IPv6
  * @port:	host echo server's port
+ * @tag:	the checks' prefix: "tcp" or "tcp6"
  */
-static void check_tcp_echo(const ip4_addr_t *gw, u16_t port)
+static void check_tcp_echo(const ip_addr_t *gw, u16_t port, const char *tag)
 {
 	static struct tcp_echo s;
+	char connect[16], echo[16], fin[16];
 	uint64_t deadline;
 	double conn_ms, echo_ms;
 	err_t err;
 
+	snprintf(connect, sizeof(connect), "%s_connect", tag);
+	snprintf(echo, sizeof(echo), "%s_echo", tag);
+	snprintf(fin, sizeof(fin), "%s_fin", tag);
 	memset(&s, 0, sizeof(s));
-	s.pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	s.pcb = tcp_new_ip_type(IP_GET_TYPE(gw));
 	if (!s.pcb) {
-		fail("tcp_connect", "tcp_new: out of memory");
+		fail(connect, "tcp_new: out of memory");
 		return;
 	}
 	tcp_arg(s.pcb, &s);
 	tcp_recv(s.pcb, echo_recv);
 	tcp_sent(s.pcb, echo_sent);
 	tcp_err(s.pcb, echo_err);
-	err = tcp_bind_ephemeral(s.pcb);
+	err = tcp_bind_ephemeral(s.pcb, IP46_ADDR_ANY(IP_GET_TYPE(gw)));
 	s.t_call = now_us();
 	if (err == ERR_OK)
 		err = tcp_connect(s.pcb, gw, port, echo_connected);
 	if (err != ERR_OK) {
-		fail("tcp_connect", "tcp_connect: err %d", (int)err);
+		fail(connect, "tcp_connect: err %d", (int)err);
 		tcp_abort(s.pcb);
 		return;
 	}
@@ -620,37 +635,37 @@ static void check_tcp_echo(const ip4_addr_t *gw, u16_t port)
 	}
 
 	if (!s.connected) {
-		fail("tcp_connect", "%s", s.errcb ? "err callback before connected" :
+		fail(connect, "%s", s.errcb ? "err callback before connected" :
 						   "not connected in time");
-		fail("tcp_echo", "no connection");
-		fail("tcp_fin", "no connection");
+		fail(echo, "no connection");
+		fail(fin, "no connection");
 		return;
 	}
 	conn_ms = (double)(s.t_conn - s.t_call) / 1000.0;
 	if (conn_ms < 1000.0)
-		pass("tcp_connect", "%.3f ms from tcp_connect() to connected", conn_ms);
+		pass(connect, "%.3f ms from tcp_connect() to connected", conn_ms);
 	else
-		fail("tcp_connect", "%.3f ms from tcp_connect() to connected", conn_ms);
+		fail(connect, "%.3f ms from tcp_connect() to connected", conn_ms);
 
 	if (s.failed)
-		fail("tcp_echo", "%s (after %zu bytes echoed)", s.why, s.rx);
+		fail(echo, "%s (after %zu bytes echoed)", s.why, s.rx);
 	else if (s.rx != SIM_TCP_BYTES)
-		fail("tcp_echo", "%zu of %u bytes echoed (%zu sent)%s%s", s.rx,
+		fail(echo, "%zu of %u bytes echoed (%zu sent)%s%s", s.rx,
 		     SIM_TCP_BYTES, s.tx, s.errcb ? ", connection error " : "",
 		     s.errcb ? lwip_strerr(s.err) : "");
 	else {
 		echo_ms = (double)(s.t_fin - s.t_conn) / 1000.0;
-		pass("tcp_echo", "%u bytes sent and verified in %.1f ms, %.1f MiB/s",
+		pass(echo, "%u bytes sent and verified in %.1f ms, %.1f MiB/s",
 		     SIM_TCP_BYTES, echo_ms, (double)SIM_TCP_BYTES / 1048576.0 /
 		     (echo_ms / 1000.0));
 	}
 
 	if (s.fin && s.rx == SIM_TCP_BYTES)
-		pass("tcp_fin", "engine FIN after all %zu bytes", s.rx);
+		pass(fin, "engine FIN after all %zu bytes", s.rx);
 	else if (s.fin)
-		fail("tcp_fin", "engine FIN after only %zu bytes", s.rx);
+		fail(fin, "engine FIN after only %zu bytes", s.rx);
 	else
-		fail("tcp_fin", "no FIN from the engine%s%s", s.errcb ? ", error: " : "",
+		fail(fin, "no FIN from the engine%s%s", s.errcb ? ", error: " : "",
 		     s.errcb ? lwip_strerr(s.err) : "");
 }
 
@@ -698,7 +713,7 @@ static void refused_err(void *arg, err_t err)
  * @gw:		gateway address
  * @port:	a host port with no listener
  */
-static void check_tcp_refused(const ip4_addr_t *gw, u16_t port)
+static void check_tcp_refused(const ip_addr_t *gw, u16_t port)
 {
 	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
 	uint64_t t0, deadline;
@@ -710,7 +725,7 @@ static void check_tcp_refused(const ip4_addr_t *gw, u16_t port)
 	}
 	tcp_err(pcb, refused_err);
 	t0 = now_us();
-	if (tcp_bind_ephemeral(pcb) != ERR_OK ||
+	if (tcp_bind_ephemeral(pcb, IP4_ADDR_ANY) != ERR_OK ||
 	    tcp_connect(pcb, gw, port, refused_connected) != ERR_OK) {
 		fail("tcp_refused", "tcp_connect failed locally");
 		tcp_abort(pcb);
@@ -790,7 +805,7 @@ static void udp_check_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 	(void)pcb;
 	pbuf_copy_partial(p, buf, len, 0);
 	pbuf_free(p);
-	if (!ip4_addr_eq(ip_2_ip4(addr), &c->from) || port != c->port) {
+	if (!IP_IS_V4(addr) || !ip4_addr_eq(ip_2_ip4(addr), &c->from) || port != c->port) {
 		if (!c->bad++)
 			snprintf(c->why, sizeof(c->why), "datagram from %s:%u",
 				 ip4addr_ntoa(ip_2_ip4(addr)), port);
@@ -956,8 +971,10 @@ static void check_dns(const ip4_addr_t *gw)
 static void check_integrity(void)
 {
 	unsigned long chk = (unsigned long)lwip_stats.ip.chkerr + lwip_stats.icmp.chkerr +
+			    lwip_stats.ip6.chkerr + lwip_stats.icmp6.chkerr + lwip_stats.nd6.chkerr +
 			    lwip_stats.udp.chkerr + lwip_stats.tcp.chkerr;
-	unsigned long len = (unsigned long)lwip_stats.ip.lenerr + lwip_stats.udp.lenerr +
+	unsigned long len = (unsigned long)lwip_stats.ip.lenerr + lwip_stats.ip6.lenerr +
+			    lwip_stats.icmp6.lenerr + lwip_stats.nd6.lenerr + lwip_stats.udp.lenerr +
 			    lwip_stats.tcp.lenerr + lwip_stats.link.lenerr;
 
 	printf("guest: frames in %lu out %lu, tx waits %lu, stashed %lu, tcp segs out %lu, "
@@ -992,20 +1009,24 @@ static u16_t parse_port(const char *s)
 int main(int argc, char **argv)
 {
 	ip4_addr_t ip, mask, gw;
-	u16_t tcp_port, closed_port, udp_port;
+	ip6_addr_t ip6;
+	ip_addr_t gw4, gw6;
+	u16_t tcp_port, closed_port, udp_port, tcp6_port;
+	s8_t idx6;
 	char *end;
 	long fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s LINKFD TCPPORT CLOSEDPORT UDPPORT\n", argv[0]);
+	if (argc != 6) {
+		fprintf(stderr, "usage: %s LINKFD TCPPORT CLOSEDPORT UDPPORT TCP6PORT\n", argv[0]);
 		return 100;
 	}
 	fd = strtol(argv[1], &end, 10);
 	tcp_port = parse_port(argv[2]);
 	closed_port = parse_port(argv[3]);
 	udp_port = parse_port(argv[4]);
-	if (*end || fd < 0 || fd > 1023 || !tcp_port || !closed_port || !udp_port) {
+	tcp6_port = parse_port(argv[5]);
+	if (*end || fd < 0 || fd > 1023 || !tcp_port || !closed_port || !udp_port || !tcp6_port) {
 		fprintf(stderr, "%s: bad arguments\n", argv[0]);
 		return 100;
 	}
@@ -1025,13 +1046,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "netif_add failed\n");
 		return 100;
 	}
+	netif_create_ip6_linklocal_address(&gif, 1);
+	netif_ip6_addr_set_state(&gif, 0, IP6_ADDR_PREFERRED);
+	ip6addr_aton(SIM_GUEST_IP6, &ip6);
+	if (netif_add_ip6_address(&gif, &ip6, &idx6) != ERR_OK) {
+		fprintf(stderr, "netif_add_ip6_address failed\n");
+		return 100;
+	}
+	netif_ip6_addr_set_state(&gif, idx6, IP6_ADDR_PREFERRED);
 	netif_set_default(&gif);
 	netif_set_up(&gif);
 	netif_set_link_up(&gif);
+	ip_addr_copy_from_ip4(gw4, gw);
+	ipaddr_aton(SIM_GW_IP6, &gw6);
 
 	check_arp(&gw);
-	check_tcp_echo(&gw, tcp_port);
-	check_tcp_refused(&gw, closed_port);
+	check_tcp_echo(&gw4, tcp_port, "tcp");
+	check_tcp_echo(&gw6, tcp6_port, "tcp6");
+	check_tcp_refused(&gw4, closed_port);
 	check_udp_echo(&gw, udp_port);
 	check_dns(&gw);
 	check_integrity();

@@ -6,13 +6,15 @@
  *
  * The runner plays the host around one engine and one guest:
  *
- * - it opens the servers the guest reaches through the gateway, all on
+ * - it opens the servers the guest reaches through the gateway, on
  *   127.0.0.1 with kernel-chosen ports: a TCP echo server, a port that is
  *   bound but not listening (connections to it are refused), a UDP echo
  *   server, and a fake upstream DNS resolver (answers sim_dns_answer());
+ *   and on ::1 (IPv6 only) a second TCP echo server, which the guest
+ *   reaches over IPv6;
  * - it creates the guest link, socketpair(AF_UNIX, SOCK_DGRAM), and a stop
  *   pipe, and starts ENGINE_SIDE (link end, stop pipe, DNS port) and GUEST
- *   (other link end, the three ports) with the fds at 3 and 4; both die
+ *   (other link end, the four ports) with the fds at 3 and 4; both die
  *   with the runner (PR_SET_PDEATHSIG), so nothing outlives a killed test;
  * - one poll() loop serves the servers and relays the guest's stdout,
  *   counting its "PASS"/"FAIL" lines, until the guest exits or
@@ -22,13 +24,13 @@
  *   the exit status non-zero), killing it if it does not.
  *
  * Its own checks: dns_upstream_query (the upstream got the guest's query
- * unchanged, once), host_tcp_half_close (the echo server got exactly the
- * stream and then EOF: the guest's FIN became shutdown(SHUT_WR)),
- * guest_exit, engine_stop.
+ * unchanged, once), host_tcp_half_close and host_tcp6_half_close (each echo
+ * server had one connection, got exactly the stream and then EOF: the
+ * guest's FIN became shutdown(SHUT_WR)), guest_exit, engine_stop.
  *
  * Output ends with "N passed, N failed"; the exit status is 0 only when
  * nothing failed and at least one check passed. Every loop is bounded in
- * time; the only addresses used are 127.0.0.1 and the socketpair.
+ * time; the only addresses used are 127.0.0.1, ::1 and the socketpair.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +60,7 @@
 /**
  * struct conn - one TCP echo connection
  * @fd:		socket, -1 when the slot is free
+ * @v6:		accepted by the IPv6 server
  * @buf:	bytes read and not yet echoed
  * @off:	first byte of @buf not yet written
  * @len:	bytes in @buf
@@ -67,6 +70,7 @@
  */
 struct conn {
 	int fd;
+	bool v6;
 	uint8_t buf[CONN_BUF];
 	size_t off, len;
 	size_t in, out;
@@ -82,8 +86,9 @@ struct tcp_result {
 };
 
 static struct conn conns[MAX_CONNS];
-static struct tcp_result last_tcp;
-static unsigned n_tcp_done;
+/* per server: [0] 127.0.0.1, [1] ::1 */
+static struct tcp_result last_tcp[2];
+static unsigned n_tcp_done[2];
 static unsigned n_dns_queries, n_dns_bad;
 static int n_pass, n_fail;
 
@@ -124,27 +129,30 @@ static void report(bool ok, const char *name, const char *fmt, ...)
 }
 
 /**
- * loopback_socket() - a socket bound to 127.0.0.1 on a kernel-chosen port
+ * loopback_socket() - a socket bound to a loopback on a kernel-chosen port
+ * @af:		AF_INET (127.0.0.1) or AF_INET6 (::1, IPv6 only)
  * @type:	SOCK_STREAM or SOCK_DGRAM
  * @port:	filled with the port
  *
  * Return: the socket (non-blocking, close-on-exec), -1 on error
  */
-static int loopback_socket(int type, uint16_t *port)
+static int loopback_socket(int af, int type, uint16_t *port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in sa4 = { .sin_family = AF_INET };
+	struct sockaddr *sa = af == AF_INET6 ? (struct sockaddr *)&sa6 : (struct sockaddr *)&sa4;
+	socklen_t sl = af == AF_INET6 ? sizeof(sa6) : sizeof(sa4);
+	int fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
 
 	if (fd < 0)
 		return -1;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
+	sa4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    bind(fd, sa, sl) || getsockname(fd, sa, &sl)) {
 		close(fd);
 		return -1;
 	}
-	*port = ntohs(sa.sin_port);
+	*port = ntohs(af == AF_INET6 ? sa6.sin6_port : sa4.sin_port);
 	return fd;
 }
 
@@ -190,12 +198,32 @@ static pid_t spawn(char *const argv[], int fd3, int fd4, int out)
  */
 static void conn_close(struct conn *c)
 {
+	struct tcp_result *r = &last_tcp[c->v6];
+
 	close(c->fd);
 	c->fd = -1;
-	last_tcp.in = c->in;
-	last_tcp.out = c->out;
-	last_tcp.eof = c->eof;
-	n_tcp_done++;
+	r->in = c->in;
+	r->out = c->out;
+	r->eof = c->eof;
+	n_tcp_done[c->v6]++;
+}
+
+/**
+ * conn_accept() - take a new echo connection into a free slot
+ * @lfd:	listener
+ * @v6:		it is the IPv6 server
+ */
+static void conn_accept(int lfd, bool v6)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	unsigned i;
+
+	for (i = 0; fd >= 0 && i < MAX_CONNS && conns[i].fd >= 0; i++)
+		;
+	if (fd >= 0 && i == MAX_CONNS)
+		close(fd);
+	else if (fd >= 0)
+		conns[i] = (struct conn){ .fd = fd, .v6 = v6 };
 }
 
 /**
@@ -217,7 +245,7 @@ static void conn_io(struct conn *c, short revents)
 
 				for (i = 0; i < (size_t)n; i++)
 					if (c->buf[c->len + i] != sim_pattern(c->in + i))
-						last_tcp.pattern_ok = false;
+						last_tcp[c->v6].pattern_ok = false;
 				c->len += (size_t)n;
 				c->in += (size_t)n;
 			} else if (n == 0) {
@@ -377,11 +405,27 @@ static const char *describe(int status, char *buf, size_t size)
 	return buf;
 }
 
+/**
+ * report_tcp() - the host's view of one echo server's connection
+ * @name:	check name
+ * @r:		what it saw
+ * @n_done:	connections it finished
+ */
+static void report_tcp(const char *name, const struct tcp_result *r, unsigned n_done)
+{
+	bool ok = n_done == 1 && r->in == SIM_TCP_BYTES && r->out == SIM_TCP_BYTES && r->eof &&
+		  r->pattern_ok;
+
+	report(ok, name, "%u connection(s) finished; last: %zu bytes in, %zu out, %s, pattern %s",
+	       n_done, r->in, r->out, r->eof ? "EOF after the data" : "no EOF",
+	       r->pattern_ok ? "intact" : "corrupted");
+}
+
 int main(int argc, char **argv)
 {
-	int lfd, closed_fd, ufd, dfd, sv[2], stop[2], gout[2], gstatus = 0, estatus = 0;
-	uint16_t tport, cport, uport, dport;
-	char a_t[8], a_c[8], a_u[8], a_d[8], why[64];
+	int lfd, lfd6, closed_fd, ufd, dfd, sv[2], stop[2], gout[2], gstatus = 0, estatus = 0;
+	uint16_t tport, tport6, cport, uport, dport;
+	char a_t[8], a_t6[8], a_c[8], a_u[8], a_d[8], why[64];
 	bool guest_done = false, out_open = true, engine_dead = false, ok;
 	pid_t engine, guest;
 	int64_t deadline;
@@ -395,21 +439,24 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < MAX_CONNS; i++)
 		conns[i].fd = -1;
-	last_tcp.pattern_ok = true;
+	last_tcp[0].pattern_ok = last_tcp[1].pattern_ok = true;
 
-	lfd = loopback_socket(SOCK_STREAM, &tport);
-	closed_fd = loopback_socket(SOCK_STREAM, &cport);	/* bound, never listens */
-	ufd = loopback_socket(SOCK_DGRAM, &uport);
-	dfd = loopback_socket(SOCK_DGRAM, &dport);
-	if (lfd < 0 || closed_fd < 0 || ufd < 0 || dfd < 0 || listen(lfd, 8) ||
+	lfd = loopback_socket(AF_INET, SOCK_STREAM, &tport);
+	lfd6 = loopback_socket(AF_INET6, SOCK_STREAM, &tport6);
+	closed_fd = loopback_socket(AF_INET, SOCK_STREAM, &cport);	/* bound, never listens */
+	ufd = loopback_socket(AF_INET, SOCK_DGRAM, &uport);
+	dfd = loopback_socket(AF_INET, SOCK_DGRAM, &dport);
+	if (lfd < 0 || lfd6 < 0 || closed_fd < 0 || ufd < 0 || dfd < 0 || listen(lfd, 8) ||
+	    listen(lfd6, 8) ||
 	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) ||
 	    pipe2(stop, O_CLOEXEC) || pipe2(gout, O_CLOEXEC | O_NONBLOCK)) {
 		perror("run_sim: setup");
 		return 2;
 	}
-	printf("run_sim: tcp echo 127.0.0.1:%u, closed port %u, udp echo %u, dns %u\n",
-	       tport, cport, uport, dport);
+	printf("run_sim: tcp echo 127.0.0.1:%u and [::1]:%u, closed port %u, udp echo %u, "
+	       "dns %u\n", tport, tport6, cport, uport, dport);
 	snprintf(a_t, sizeof(a_t), "%u", tport);
+	snprintf(a_t6, sizeof(a_t6), "%u", tport6);
 	snprintf(a_c, sizeof(a_c), "%u", cport);
 	snprintf(a_u, sizeof(a_u), "%u", uport);
 	snprintf(a_d, sizeof(a_d), "%u", dport);
@@ -417,7 +464,7 @@ int main(int argc, char **argv)
 
 	{
 		char *eargv[] = { argv[1], "3", "4", a_d, NULL };
-		char *gargv[] = { argv[2], "3", a_t, a_c, a_u, NULL };
+		char *gargv[] = { argv[2], "3", a_t, a_c, a_u, a_t6, NULL };
 
 		engine = spawn(eargv, sv[0], stop[0], -1);
 		if (engine < 0) {
@@ -439,7 +486,7 @@ int main(int argc, char **argv)
 
 	deadline = now_ms() + RUN_DEADLINE_MS;
 	while ((!guest_done || out_open) && now_ms() < deadline) {
-		struct pollfd pfd[4 + MAX_CONNS];
+		struct pollfd pfd[5 + MAX_CONNS];
 		struct conn *slot[MAX_CONNS];
 		nfds_t n = 0, base;
 
@@ -447,6 +494,7 @@ int main(int argc, char **argv)
 		pfd[n++] = (struct pollfd){ .fd = ufd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = dfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = out_open ? gout[0] : -1, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = lfd6, .events = POLLIN };
 		base = n;
 		for (i = 0; i < MAX_CONNS; i++) {
 			struct conn *c = &conns[i];
@@ -465,16 +513,10 @@ int main(int argc, char **argv)
 			perror("run_sim: poll");
 			break;
 		}
-		if (pfd[0].revents & POLLIN) {
-			int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-			for (i = 0; fd >= 0 && i < MAX_CONNS && conns[i].fd >= 0; i++)
-				;
-			if (fd >= 0 && i == MAX_CONNS)
-				close(fd);
-			else if (fd >= 0)
-				conns[i] = (struct conn){ .fd = fd };
-		}
+		if (pfd[0].revents & POLLIN)
+			conn_accept(lfd, false);
+		if (pfd[4].revents & POLLIN)
+			conn_accept(lfd6, true);
 		if (pfd[1].revents & POLLIN)
 			udp_echo(ufd);
 		if (pfd[2].revents & POLLIN)
@@ -507,14 +549,9 @@ int main(int argc, char **argv)
 		while (relay_guest_output(gout[0]) && now_ms() < deadline + 1000)
 			;
 
-	/* Host-side view of the TCP echo connection and the DNS query. */
-	ok = n_tcp_done == 1 && last_tcp.in == SIM_TCP_BYTES &&
-	     last_tcp.out == SIM_TCP_BYTES && last_tcp.eof && last_tcp.pattern_ok;
-	report(ok, "host_tcp_half_close",
-	       "%u connection(s) finished; last: %zu bytes in, %zu out, %s, pattern %s",
-	       n_tcp_done, last_tcp.in, last_tcp.out,
-	       last_tcp.eof ? "EOF after the data" : "no EOF",
-	       last_tcp.pattern_ok ? "intact" : "corrupted");
+	/* Host-side view of the TCP echo connections and the DNS query. */
+	report_tcp("host_tcp_half_close", &last_tcp[0], n_tcp_done[0]);
+	report_tcp("host_tcp6_half_close", &last_tcp[1], n_tcp_done[1]);
 	report(n_dns_queries == 1 && !n_dns_bad, "dns_upstream_query",
 	       "%u queries at the upstream, %u not the guest's bytes", n_dns_queries,
 	       n_dns_bad);
@@ -535,6 +572,7 @@ int main(int argc, char **argv)
 		if (conns[i].fd >= 0)
 			close(conns[i].fd);
 	close(lfd);
+	close(lfd6);
 	close(closed_fd);
 	close(ufd);
 	close(dfd);

@@ -31,6 +31,9 @@
 #define SIM_GW_IP	"10.0.2.2"
 #define SIM_NETMASK	"255.255.255.0"
 #define SIM_MTU		1500
+/* and its IPv6 side: `sandnet run`'s static configuration */
+#define SIM_GUEST_IP6	"fd00:2::15"
+#define SIM_GW_IP6	"fd00:2::2"
 
 /* Size of the TCP echo stream. */
 #define SIM_TCP_BYTES	(1024u * 1024u)

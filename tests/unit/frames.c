@@ -156,7 +156,8 @@ size_t fr_tcp_frame(uint8_t *buf, const struct fr_tcp *t)
 {
 	struct fr_ip4 ip = { .src = t->src, .dst = t->dst, .proto = FR_PROTO_TCP, .id = 2,
 			     .frag = FR_IP_DF };
-	uint8_t *s = buf + FR_L4_OFF;
+	int v6 = t->src6 && t->dst6;
+	uint8_t *s = buf + (v6 ? FR_L4_OFF6 : FR_L4_OFF);
 	size_t hlen = 20 + (t->mss ? 4 : 0) + (t->ws_on ? 4 : 0), o = 20;
 
 	put16(s, t->sport);
@@ -182,6 +183,11 @@ size_t fr_tcp_frame(uint8_t *buf, const struct fr_tcp *t)
 	}
 	if (t->len)
 		memcpy(s + hlen, t->data, t->len);
+	if (v6) {
+		put16(s + 16, fr_l4_cksum6(t->src6, t->dst6, FR_PROTO_TCP, s, hlen + t->len));
+		return fr_ip6_frame(buf, NULL, t->src6, t->dst6, FR_PROTO_TCP, 64, s,
+				    hlen + t->len);
+	}
 	put16(s + 16, fr_l4_cksum(t->src, t->dst, FR_PROTO_TCP, s, hlen + t->len));
 	return fr_ip4_frame(buf, &ip, s, hlen + t->len);
 }
@@ -212,6 +218,37 @@ void fr_fix_ip_csum(uint8_t *frame)
 	put16(h + 10, fr_cksum(h, hl));
 }
 
+/**
+ * fix_l4_csum6() - recompute the transport checksum of a built IPv6 frame
+ * @frame:	frame, IPv6 header without extension headers
+ */
+static void fix_l4_csum6(uint8_t *frame)
+{
+	const uint8_t *h = frame + FR_IP_OFF;
+	uint8_t *l4 = frame + FR_L4_OFF6;
+	size_t len = get16(h + 4), at;
+	uint16_t sum;
+
+	switch (h[6]) {
+	case FR_PROTO_TCP:
+		at = 16;
+		break;
+	case FR_PROTO_UDP:
+		at = 6;
+		break;
+	case FR_PROTO_ICMP6:
+		at = 2;
+		break;
+	default:
+		return;
+	}
+	put16(l4 + at, 0);
+	sum = fr_l4_cksum6(h + 8, h + 24, h[6], l4, len);
+	if (!sum && h[6] == FR_PROTO_UDP)
+		sum = 0xffff;		/* RFC 8200 8.1: never zero */
+	put16(l4 + at, sum);
+}
+
 void fr_fix_l4_csum(uint8_t *frame)
 {
 	uint8_t *h = frame + FR_IP_OFF;
@@ -219,6 +256,10 @@ void fr_fix_l4_csum(uint8_t *frame)
 	uint8_t *l4 = h + hl;
 	uint16_t sum;
 
+	if (get16(frame + 12) == FR_ETH_IP6) {
+		fix_l4_csum6(frame);
+		return;
+	}
 	switch (h[9]) {
 	case FR_PROTO_ICMP:
 		put16(l4 + 2, 0);

@@ -112,6 +112,8 @@ struct fr_ip4 {
  * struct fr_tcp - a TCP segment to build
  * @src:	source address
  * @dst:	destination address
+ * @src6:	with @dst6: an IPv6 segment between these (@src, @dst unused)
+ * @dst6:	IPv6 destination
  * @sport:	source port
  * @dport:	destination port
  * @seq:	sequence number
@@ -126,6 +128,7 @@ struct fr_ip4 {
  */
 struct fr_tcp {
 	uint32_t src, dst;
+	const uint8_t *src6, *dst6;
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint8_t flags;
@@ -188,8 +191,9 @@ size_t fr_udp_frame(uint8_t *buf, uint32_t src, uint16_t sport, uint32_t dst, ui
 void fr_fix_ip_csum(uint8_t *frame);
 
 /**
- * fr_fix_l4_csum() - recompute the TCP/UDP/ICMP checksum of a built frame
- * @frame:	frame from a builder above (IP total length must be right)
+ * fr_fix_l4_csum() - recompute the TCP/UDP/ICMP(v6) checksum of a built frame
+ * @frame:	frame from a builder here (IP total or payload length must be
+ *		right; IPv6 without extension headers)
  */
 void fr_fix_l4_csum(uint8_t *frame);
 

@@ -154,6 +154,29 @@ int h_fd_count(void)
 }
 
 /**
+ * h_tracked_open() - how many of the test's tracked fds are still open
+ *
+ * Return: count
+ */
+static int h_tracked_open(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < H.n_fds; i++)
+		n += H.fds[i] >= 0;
+	return n;
+}
+
+void h_assert_fds(int extra)
+{
+	int now = h_fd_count(), want = H.fd_engine + h_tracked_open() + extra;
+
+	ck_assert_msg(now == want, "%d fds open while the engine runs, %d expected "
+		      "(%d at its start, %d the test's, %d of live flows)", now, want,
+		      H.fd_engine, h_tracked_open(), extra);
+}
+
+/**
  * h_reset_capture() - forget captured frames and log lines
  */
 static void h_reset_capture(void)
@@ -183,6 +206,7 @@ void h_start(const struct sn_config *cfg)
 	h_prepare();
 	h_reset_capture();
 	H.output_fail = 0;
+	H.answer_ns = 0;
 	sn_port_set_clock(h_clock);
 	H.cfg = *cfg;
 	H.e = sn_engine_new(cfg);
@@ -198,6 +222,7 @@ void h_start(const struct sn_config *cfg)
 		H.frames[i].taken = 1;
 	}
 	H.out0 = h_stats();
+	H.fd_engine = h_fd_count() - h_tracked_open();
 }
 
 void h_stop(void)
@@ -288,6 +313,8 @@ static int h_step_with(int max_ms, int extra)
 	if (extra >= 0 && rc > 0 && h_pfds[n].revents)
 		ready = 1;
 	sn_engine_dispatch(H.e, h_pfds, rc > 0 ? n : 0);
+	if (H.answer_ns)
+		h_answer_ns();
 	return ready;
 }
 
@@ -318,6 +345,42 @@ void h_clock_advance(uint32_t ms)
 }
 
 /* ---- frames ---- */
+
+/**
+ * is_gw_ns() - h_pred: a neighbour solicitation from the gateway
+ * @p:		frame
+ * @arg:	unused
+ *
+ * Return: 1 if it is one
+ */
+static int is_gw_ns(const struct fr_parsed *p, const void *arg)
+{
+	(void)arg;
+	return p->type == FR_ETH_IP6 && p->l4 && p->ip6_nexth == FR_PROTO_ICMP6 &&
+	       p->icmp_type == 135 && p->l4_len >= 24 &&
+	       (!memcmp(p->ip6_src, fr_gw_ll6, 16) || !memcmp(p->ip6_src, fr_gw_ip6, 16));
+}
+
+void h_answer_ns(void)
+{
+	static uint8_t fb[FR_L4_OFF6 + 64];
+	const struct fr_parsed *p;
+
+	while ((p = h_find(is_gw_ns, NULL))) {
+		uint8_t na[32] = { 136 }, target[16], dst[16];
+
+		ck_assert_uint_eq(p->ip6_hoplim, 255);
+		memcpy(target, p->l4 + 8, 16);
+		memcpy(dst, p->ip6_src, 16);
+		na[4] = 0x60;			/* solicited, override */
+		memcpy(na + 8, target, 16);
+		na[24] = 2;			/* target link-layer address */
+		na[25] = 1;
+		memcpy(na + 26, fr_guest_mac, 6);
+		ck_assert_int_eq(h_send(fb, fr_icmp6_frame(fb, target, dst, 255, na, sizeof(na))),
+				 0);
+	}
+}
 
 const struct fr_parsed *h_find(h_pred pred, const void *arg)
 {
@@ -420,56 +483,88 @@ void h_close_fd(int fd)
 	close(fd);
 }
 
-static struct sockaddr_in loopback(uint16_t port)
+socklen_t h_loopback(int af, uint16_t port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sin;
+	memset(ss, 0, sizeof(*ss));
+	if (af == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = in6addr_loopback;
+		return sizeof(*sin6);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sizeof(*sin);
 }
 
-int h_tcp_listen(uint16_t *port, int backlog)
+/**
+ * h_port_of() - the port a socket is bound to
+ * @fd:		socket
+ *
+ * Return: the port
+ */
+static uint16_t h_port_of(int fd)
 {
-	struct sockaddr_in sin = loopback(0);
-	socklen_t sl = sizeof(sin);
-	int one = 1, fd = h_track_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int h_tcp_listen(int af, uint16_t *port, int backlog, int rcvbuf)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = h_loopback(af, *port, &ss);
+	int one = 1, fd = h_track_fd(socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0));
 
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (af == AF_INET6)
+		ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+	if (rcvbuf)
+		ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&ss, sl) == 0, "bind port %u: %s", *port,
+		      strerror(errno));
 	ck_assert_int_eq(listen(fd, backlog), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	*port = ntohs(sin.sin_port);
+	*port = h_port_of(fd);
 	return fd;
 }
 
 uint16_t h_free_tcp_port(void)
 {
-	struct sockaddr_in sin = loopback(0);
-	socklen_t sl = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	int zero = 0, fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	uint16_t port;
 
+	/* bound on both families' any-address: free on both loopbacks */
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&any, sizeof(any)), 0);
+	port = h_port_of(fd);
 	close(fd);	/* bound, never listened: connects to it are refused */
-	return ntohs(sin.sin_port);
+	return port;
 }
 
 int h_udp_bind(uint16_t *port)
 {
-	struct sockaddr_in sin = loopback(*port);
-	socklen_t sl = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t sl = h_loopback(AF_INET, *port, &ss);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
 
 	ck_assert_int_ge(fd, 0);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+	if (bind(fd, (struct sockaddr *)&ss, sl)) {
 		err = errno;
 		close(fd);
 		errno = err;
 		return -1;
 	}
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	*port = ntohs(sin.sin_port);
+	*port = h_port_of(fd);
 	return h_track_fd(fd);
 }
 

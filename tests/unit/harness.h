@@ -19,13 +19,21 @@
  *
  * Host sockets the test opens are registered with h_track_fd() and closed
  * by h_stop(), which then checks that the process has exactly the fds it
- * had before h_start(): the engine leaked none.
+ * had before h_start(): the engine leaked none. While the engine runs,
+ * h_assert_fds() checks the same against the fds it had right after
+ * start-up, so a flow that ended must have closed its host socket already.
+ *
+ * With H.answer_ns set (IPv6 tests), every round of the loop answers the
+ * gateway's neighbour solicitations for the guest's addresses as a guest
+ * would: lwIP resolves the guest's MAC before its first unicast IPv6
+ * packet.
  */
 #ifndef SANDNET_TEST_HARNESS_H
 #define SANDNET_TEST_HARNESS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <check.h>
 
@@ -61,7 +69,9 @@ struct h_state {
 	int fds[64];
 	int n_fds;
 	int fd_baseline;
+	int fd_engine;			/* fds after h_start(), tracked ones not counted */
 	int prepared;
+	int answer_ns;			/* answer neighbour solicitations (h_start() clears) */
 	struct sn_stats out0;		/* counters right after startup */
 	char *log;			/* engine log lines, for failure messages */
 	size_t log_len;
@@ -200,22 +210,42 @@ struct h_match {
 
 int h_match(const struct fr_parsed *p, const void *arg);
 
-/* ---- host sockets (always 127.0.0.1) ---- */
+/**
+ * h_answer_ns() - answer the gateway's neighbour solicitations captured so far
+ *
+ * Each solicitation is taken, its hop limit checked (255), and answered
+ * with a solicited advertisement for its target carrying fr_guest_mac.
+ */
+void h_answer_ns(void);
+
+/* ---- host sockets (127.0.0.1 or ::1) ---- */
 
 int h_track_fd(int fd);
 void h_close_fd(int fd);
 
 /**
- * h_tcp_listen() - a TCP listener on 127.0.0.1, kernel-chosen port
- * @port:	filled with the port
+ * h_loopback() - the host's loopback address of a family, at a port
+ * @af:		AF_INET (127.0.0.1) or AF_INET6 (::1)
+ * @port:	port
+ * @ss:		filled
+ *
+ * Return: the address length
+ */
+socklen_t h_loopback(int af, uint16_t port, struct sockaddr_storage *ss);
+
+/**
+ * h_tcp_listen() - a TCP listener on the loopback address of a family
+ * @af:		AF_INET or AF_INET6 (IPv6 only)
+ * @port:	in: the port wanted (0: kernel-chosen); out: the port
  * @backlog:	listen() backlog
+ * @rcvbuf:	SO_RCVBUF for accepted connections (set before listen()), 0: default
  *
  * Return: the fd (tracked, blocking)
  */
-int h_tcp_listen(uint16_t *port, int backlog);
+int h_tcp_listen(int af, uint16_t *port, int backlog, int rcvbuf);
 
 /**
- * h_free_tcp_port() - a 127.0.0.1 port nobody listens on
+ * h_free_tcp_port() - a port nobody listens on, on 127.0.0.1 nor ::1
  *
  * Return: the port
  */
@@ -264,6 +294,16 @@ size_t h_recv_exact(int fd, void *buf, size_t len, int ms);
  * Return: count
  */
 int h_fd_count(void);
+
+/**
+ * h_assert_fds() - assert the process holds no fd it should not, engine running
+ * @extra:	fds the engine may hold beyond its own from start-up (the host
+ *		sockets of the flows still alive)
+ *
+ * The count allowed: the fds right after h_start(), the test's tracked
+ * sockets still open, and @extra.
+ */
+void h_assert_fds(int extra);
 
 struct sn_stats h_stats(void);
 

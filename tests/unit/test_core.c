@@ -3,8 +3,10 @@
  * DOC: test_core - link layer, gateway ICMP, input validation, engine API
  *
  * ARP (gateway, proxy, the guest's own address), echo to the gateway,
- * anti-spoofing, every kind of malformed frame (counted, never answered),
- * one engine per process, configuration defaults and validation.
+ * anti-spoofing, every kind of malformed frame, IPv4 and IPv6 (counted in
+ * drop_malformed, or drop_unsupported for what is well formed but not
+ * served; never answered, and a ping still works after each table), one
+ * engine per process, configuration defaults and validation.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -376,24 +378,28 @@ static size_t bad_udp_truncated(void)
 	return FR_L4_OFF + 6;
 }
 
-static size_t bad_udp_csum(void)
+/**
+ * udp_csum_broken() - a datagram from the guest to the gateway, checksum wrong
+ * @v6:		IPv6 (fd00:2::15 to fd00:2::2), else IPv4
+ * @dns:	a query to port 53 (the DNS forwarder), else "hello" to port 9
+ *		(without host access an intact one would get port unreachable)
+ *
+ * Return: frame length, in fb
+ */
+static size_t udp_csum_broken(int v6, int dns)
 {
-	/* without host access an intact datagram would get port unreachable */
-	size_t n = fr_udp_frame(fb, FR_GUEST_IP, 40000, FR_GW_IP, 9, "hello", 5);
+	uint8_t d[64] = "hello";
+	size_t dl = dns ? fr_dns_query(d, 1, "example.com", v6 ? 28 : 1, 1) : 5, n;
+	uint16_t dport = dns ? 53 : 9;
 
-	fb[FR_L4_OFF + 6] ^= 0x21;
+	n = v6 ? fr_udp6_frame(fb, fr_guest_ip6, 40000, fr_gw_ip6, dport, d, dl) :
+		 fr_udp_frame(fb, FR_GUEST_IP, 40000, FR_GW_IP, dport, d, dl);
+	fb[(v6 ? FR_L4_OFF6 : FR_L4_OFF) + 6] ^= 0x21;
 	return n;
 }
 
-static size_t bad_udp_csum_dns(void)
-{
-	uint8_t q[64];
-	size_t ql = fr_dns_query(q, 1, "example.com", 1, 1);
-	size_t n = fr_udp_frame(fb, FR_GUEST_IP, 40000, FR_GW_IP, 53, q, ql);
-
-	fb[FR_L4_OFF + 6] ^= 0x21;
-	return n;
-}
+static size_t bad_udp_csum(void) { return udp_csum_broken(0, 0); }
+static size_t bad_udp_csum_dns(void) { return udp_csum_broken(0, 1); }
 
 static size_t bad_icmp_csum_gw(void)
 {
@@ -429,6 +435,187 @@ static size_t bad_ip_version6(void)
 	return n;
 }
 
+/* ---- IPv6 ---- */
+
+/* ::1: what is relayed to it never leaves the machine */
+static const uint8_t lo6[16] = { [15] = 1 };
+
+static size_t echo6(const uint8_t dst[16])
+{
+	uint8_t m[16] = { 128, 0, 0, 0, 0x12, 0x34, 0, 1, 'm', 'a', 'l', 'f', 'o', 'r', 'm', 'd' };
+
+	return fr_icmp6_frame(fb, fr_guest_ip6, dst, 64, m, sizeof(m));
+}
+
+static size_t bad6_truncated(void)
+{
+	echo6(fr_gw_ip6);
+	return FR_ETH_HLEN + 30;
+}
+
+static size_t bad6_version4(void)
+{
+	size_t n = echo6(fr_gw_ip6);
+
+	fb[FR_IP_OFF] = 0x40;
+	return n;
+}
+
+static size_t bad6_plen_long(void)
+{
+	size_t n = echo6(fr_gw_ip6);
+
+	put16(fb + FR_IP_OFF + 4, (uint16_t)(n - FR_L4_OFF6 + 8));
+	return n;
+}
+
+static size_t bad6_frag_truncated(void)
+{
+	static const uint8_t half[4] = { FR_PROTO_UDP, 0, 0, 8 };
+
+	return fr_ip6_frame(fb, NULL, fr_guest_ip6, fr_gw_ip6, 44, 64, half, sizeof(half));
+}
+
+static size_t bad6_exthdr_beyond(void)
+{
+	/* a destination options header of 40 bytes in an 8-byte payload */
+	static const uint8_t opts[8] = { FR_PROTO_UDP, 4, 1, 4 };
+
+	return fr_ip6_frame(fb, NULL, fr_guest_ip6, fr_gw_ip6, 60, 64, opts, sizeof(opts));
+}
+
+/**
+ * udp6_behind() - a UDP datagram to the gateway behind @n destination options headers
+ * @n:		how many (each 8 bytes: PadN)
+ * @dport:	UDP destination port
+ *
+ * Return: frame length, in fb
+ */
+static size_t udp6_behind(unsigned n, uint16_t dport)
+{
+	uint8_t l4[16 * 8 + 16];
+	size_t len = fr_udp6_frame(fb, fr_guest_ip6, 40000, fr_gw_ip6, dport, "extension", 9) -
+		     FR_L4_OFF6;
+	unsigned k;
+
+	ck_assert_uint_le(n * 8 + len, sizeof(l4));
+	memcpy(l4 + n * 8, fb + FR_L4_OFF6, len);
+	for (k = 0; k < n; k++) {
+		uint8_t *h = l4 + k * 8;
+
+		h[0] = k + 1 < n ? 60 : FR_PROTO_UDP;
+		h[1] = 0;
+		h[2] = 1;			/* PadN, 4 bytes */
+		h[3] = 4;
+		memset(h + 4, 0, 4);
+	}
+	return fr_ip6_frame(fb, NULL, fr_guest_ip6, fr_gw_ip6, n ? 60 : FR_PROTO_UDP, 64, l4,
+			    n * 8 + len);
+}
+
+static size_t bad6_nine_exthdrs(void)
+{
+	return udp6_behind(9, 9);
+}
+
+static size_t bad6_routing(void)
+{
+	static const uint8_t rh[8] = { FR_PROTO_UDP, 0, 0, 0 };	/* type 0, no segments */
+
+	return fr_ip6_frame(fb, NULL, fr_guest_ip6, fr_gw_ip6, 43, 64, rh, sizeof(rh));
+}
+
+static size_t bad6_icmp_csum_gw(void)
+{
+	size_t n = echo6(fr_gw_ip6);
+
+	fb[FR_L4_OFF6 + 2] ^= 0x42;
+	return n;
+}
+
+static size_t bad6_icmp_csum_relay(void)
+{
+	size_t n = echo6(lo6);
+
+	fb[FR_L4_OFF6 + 2] ^= 0x42;
+	return n;
+}
+
+static size_t bad6_tcp_csum(void)
+{
+	size_t n = fr_tcp_frame(fb, &(struct fr_tcp){ .src6 = fr_guest_ip6, .dst6 = fr_gw_ip6,
+						      .sport = 40000, .dport = 8, .seq = 1,
+						      .flags = FR_SYN, .mss = 1440 });
+
+	fb[FR_L4_OFF6 + 16] ^= 0x11;
+	return n;
+}
+
+static size_t bad6_tcp_truncated(void)
+{
+	fr_tcp_frame(fb, &(struct fr_tcp){ .src6 = fr_guest_ip6, .dst6 = fr_gw_ip6, .sport = 40000,
+					   .dport = 8, .seq = 1, .flags = FR_SYN });
+	put16(fb + FR_IP_OFF + 4, 10);
+	fr_fix_l4_csum(fb);
+	return FR_L4_OFF6 + 10;
+}
+
+static size_t bad6_udp_csum(void) { return udp_csum_broken(1, 0); }
+static size_t bad6_udp_csum_dns(void) { return udp_csum_broken(1, 1); }
+
+static size_t bad6_udp_truncated(void)
+{
+	fr_udp6_frame(fb, fr_guest_ip6, 40000, fr_gw_ip6, 9, "hello", 5);
+	put16(fb + FR_IP_OFF + 4, 6);
+	return FR_L4_OFF6 + 6;
+}
+
+static size_t bad6_udp_len_long(void)
+{
+	size_t n = fr_udp6_frame(fb, fr_guest_ip6, 40000, fr_gw_ip6, 9, "hello", 5);
+
+	put16(fb + FR_L4_OFF6 + 4, 200);
+	fr_fix_l4_csum(fb);
+	return n;
+}
+
+/* fd00:2::99, an address the gateway answers solicitations for (proxy NDP) */
+static const uint8_t proxied6[16] = { 0xfd, 0x00, 0x00, 0x02, [15] = 0x99 };
+
+/**
+ * nd6() - a neighbour solicitation (for fd00:2::99) or advertisement (of the
+ *	   guest, to the gateway) with one link-layer address option
+ * @type:	135 (NS) or 136 (NA)
+ * @olen:	the option's length field, in units of 8 bytes
+ * @have:	option bytes present in the message (2..8)
+ * @hoplim:	hop limit
+ *
+ * Return: frame length, in fb
+ */
+static size_t nd6(uint8_t type, uint8_t olen, size_t have, uint8_t hoplim)
+{
+	uint8_t m[32] = { type }, group[16];
+
+	memcpy(m + 8, type == 135 ? proxied6 : fr_guest_ip6, 16);
+	if (type == 136)
+		m[4] = 0x20;			/* override */
+	m[24] = type == 135 ? 1 : 2;		/* source / target link-layer address */
+	m[25] = olen;
+	memcpy(m + 26, fr_guest_mac, 6);
+	fr_ip6_solnode(proxied6, group);
+	return fr_icmp6_frame(fb, fr_guest_ip6, type == 135 ? group : fr_gw_ip6, hoplim, m,
+			      24 + have);
+}
+
+static size_t bad6_ns_csum(void) { size_t n = nd6(135, 1, 8, 255); fb[FR_L4_OFF6 + 2] ^= 1; return n; }
+static size_t bad6_ns_opt0(void) { return nd6(135, 0, 8, 255); }
+static size_t bad6_ns_opt1(void) { return nd6(135, 1, 4, 255); }
+static size_t bad6_ns_opt255(void) { return nd6(135, 255, 8, 255); }
+static size_t bad6_ns_hoplim(void) { return nd6(135, 1, 8, 64); }
+static size_t bad6_na_opt0(void) { return nd6(136, 0, 8, 255); }
+static size_t bad6_na_opt1(void) { return nd6(136, 1, 4, 255); }
+static size_t bad6_na_opt255(void) { return nd6(136, 255, 8, 255); }
+
 struct bad_case {
 	const char *name;
 	size_t (*build)(void);
@@ -463,7 +650,57 @@ static const struct bad_case bad_cases_lwip[] = {
 	{ "IP version 6 in an IPv4 EtherType", bad_ip_version6 },
 };
 
-static void check_bad(const struct bad_case *c)
+static const struct bad_case bad_cases6[] = {
+	{ "truncated IPv6 header", bad6_truncated },
+	{ "IP version 4 in an IPv6 EtherType", bad6_version4 },
+	{ "IPv6 payload length > frame", bad6_plen_long },
+	{ "truncated fragment header", bad6_frag_truncated },
+	{ "extension header beyond the packet", bad6_exthdr_beyond },
+	{ "bad ICMPv6 checksum (gateway echo)", bad6_icmp_csum_gw },
+	{ "bad ICMPv6 checksum (relay)", bad6_icmp_csum_relay },
+	{ "bad ICMPv6 checksum (neighbour solicitation)", bad6_ns_csum },
+	{ "bad TCP checksum (IPv6)", bad6_tcp_csum },
+	{ "truncated TCP header (IPv6)", bad6_tcp_truncated },
+	{ "bad UDP checksum (IPv6)", bad6_udp_csum },
+	{ "bad UDP checksum (IPv6 DNS)", bad6_udp_csum_dns },
+	{ "truncated UDP header (IPv6)", bad6_udp_truncated },
+	{ "UDP length > IPv6 payload", bad6_udp_len_long },
+	{ "NS option length 0", bad6_ns_opt0 },
+	{ "NS option length 1, 4 bytes present", bad6_ns_opt1 },
+	{ "NS option length 255", bad6_ns_opt255 },
+	{ "NS hop limit 64", bad6_ns_hoplim },
+	{ "NA option length 0", bad6_na_opt0 },
+	{ "NA option length 1, 4 bytes present", bad6_na_opt1 },
+	{ "NA option length 255", bad6_na_opt255 },
+};
+
+/* Well formed, but not served: counted in drop_unsupported. */
+static const struct bad_case unsup_cases6[] = {
+	{ "9 extension headers", bad6_nine_exthdrs },
+	{ "routing header", bad6_routing },
+};
+
+#define TABLE(t)	(t), sizeof(t) / sizeof((t)[0])
+
+/**
+ * struct bad_table - cases the malformed tests loop over
+ * @cases:	the cases
+ * @n:		how many
+ * @unsup:	counted in drop_unsupported, not drop_malformed
+ * @v6:		IPv6 frames
+ */
+static const struct bad_table {
+	const struct bad_case *cases;
+	size_t n;
+	int unsup, v6;
+} bad_tables[] = {
+	{ TABLE(bad_cases), 0, 0 },
+	{ TABLE(bad_cases_lwip), 0, 0 },
+	{ TABLE(bad_cases6), 0, 1 },
+	{ TABLE(unsup_cases6), 1, 1 },
+};
+
+static void check_bad(const struct bad_case *c, int unsup)
 {
 	struct sn_stats st;
 	size_t n = c->build();
@@ -471,8 +708,10 @@ static void check_bad(const struct bad_case *c)
 	h_send(fb, n);
 	h_run(50);
 	st = h_stats();
-	ck_assert_msg(st.drop_malformed == 1, "%s: drop_malformed %llu, want 1", c->name,
-		      (unsigned long long)st.drop_malformed);
+	ck_assert_msg(st.drop_malformed == !unsup && st.drop_unsupported == !!unsup,
+		      "%s: drop_malformed %llu, drop_unsupported %llu, want %d and %d", c->name,
+		      (unsigned long long)st.drop_malformed, (unsigned long long)st.drop_unsupported,
+		      !unsup, !!unsup);
 	ck_assert_msg(h_frames_out() == 0 && h_untaken() == 0, "%s: answered (%llu frames)",
 		      c->name, (unsigned long long)h_frames_out());
 	ck_assert_msg(st.icmp_echo_local == 0 && st.icmp_echo_relayed == 0 &&
@@ -481,28 +720,71 @@ static void check_bad(const struct bad_case *c)
 	ck_assert_uint_eq(st.frames_in, 1);
 }
 
+static int bad_cases_all(void)
+{
+	size_t t, n = 0;
+
+	for (t = 0; t < sizeof(bad_tables) / sizeof(bad_tables[0]); t++)
+		n += bad_tables[t].n;
+	return (int)n;
+}
+
 START_TEST(malformed)
 {
-	check_bad(&bad_cases[_i]);
+	const struct bad_table *t = bad_tables;
+	size_t i = (size_t)_i;
+
+	/* _i counts through all the tables, one after the other */
+	for (; i >= t->n; t++)
+		i -= t->n;
+	check_bad(&t->cases[i], t->unsup);
 }
 END_TEST
 
-START_TEST(malformed_lwip)
-{
-	check_bad(&bad_cases_lwip[_i]);
-}
-END_TEST
-
+/* None of the garbage of a table leaves state behind that breaks a good
+ * ping (ping6 after IPv6 garbage), nor a leak or crash. */
 START_TEST(malformed_then_valid)
 {
+	static const struct h_match reply6 = { .type = FR_ETH_IP6, .icmp_type = 129 + 1 };
+	const struct bad_table *t = &bad_tables[_i];
+	const struct fr_parsed *p;
 	size_t i;
 
-	/* none of the garbage leaves state behind that breaks a good ping */
-	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
-		h_send(fb, bad_cases[i].build());
-	ck_assert_uint_eq(h_stats().drop_malformed, i);
-	h_send(fb, fr_icmp_echo(fb, FR_GUEST_IP, FR_GW_IP, 9, 9, "ok", 2));
-	ck_assert_ptr_nonnull(h_wait(h_match, &echo_reply, 500));
+	H.answer_ns = 1;
+	for (i = 0; i < t->n; i++)
+		h_send(fb, t->cases[i].build());
+	h_run(20);
+	ck_assert_uint_eq(t->unsup ? h_stats().drop_unsupported : h_stats().drop_malformed, i);
+	ck_assert_uint_eq(h_untaken(), 0);
+	if (!t->v6) {
+		h_send(fb, fr_icmp_echo(fb, FR_GUEST_IP, FR_GW_IP, 9, 9, "ok", 2));
+		ck_assert_ptr_nonnull(h_wait(h_match, &echo_reply, 500));
+		return;
+	}
+	h_send(fb, echo6(fr_gw_ip6));
+	p = h_wait(h_match, &reply6, 500);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_mem_eq(p->payload, "malformd", 8);
+}
+END_TEST
+
+/* Eight extension headers are walked (SN_IP6_MAX_EXTHDRS): the datagram
+ * behind them is served, here refused by the policy (the gateway without
+ * host access: administratively prohibited, code 1). */
+START_TEST(eight_exthdrs_walked)
+{
+	static const struct h_match unreach6 = { .type = FR_ETH_IP6, .icmp_type = 1 + 1 };
+	const struct fr_parsed *p;
+
+	H.answer_ns = 1;
+	h_send(fb, udp6_behind(8, 9));
+	p = h_wait(h_match, &unreach6, 500);
+	ck_assert_msg(p != NULL, "a datagram behind 8 extension headers was dropped "
+		      "(malformed %llu, unsupported %llu)",
+		      (unsigned long long)h_stats().drop_malformed,
+		      (unsigned long long)h_stats().drop_unsupported);
+	ck_assert_uint_eq(p->icmp_code, 1);
+	ck_assert_uint_eq(h_stats().drop_unsupported, 0);
 }
 END_TEST
 
@@ -740,15 +1022,11 @@ static Suite *core_suite(void)
 
 	tc = tcase_create("malformed");
 	tcase_add_checked_fixture(tc, h_setup_default, h_teardown);
-	tcase_add_loop_test(tc, malformed, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
-	tcase_add_test(tc, malformed_then_valid);
+	tcase_add_loop_test(tc, malformed, 0, bad_cases_all());
+	tcase_add_loop_test(tc, malformed_then_valid, 0,
+			    (int)(sizeof(bad_tables) / sizeof(bad_tables[0])));
+	tcase_add_test(tc, eight_exthdrs_walked);
 	tcase_add_test(tc, unsupported_frames);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("malformed_lwip");
-	tcase_add_checked_fixture(tc, h_setup_default, h_teardown);
-	tcase_add_loop_test(tc, malformed_lwip, 0,
-			    (int)(sizeof(bad_cases_lwip) / sizeof(bad_cases_lwip[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("startup");	/* no engine running */

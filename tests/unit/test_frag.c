@@ -32,8 +32,6 @@
 
 #include "harness.h"
 
-#define T_NS		135
-#define T_NA		136
 #define T_TE6		3
 #define T_TE4		11
 
@@ -41,6 +39,8 @@
 #define MAXAGE4		15
 #define MAXAGE6		60
 #define MAX_PBUFS	64
+/* netif/output.c: the burst of the ICMP error bucket */
+#define ERR_BURST	50
 
 static uint8_t fb[FR_MAX];
 static uint8_t dgram[65536];
@@ -229,6 +229,30 @@ START_TEST(v4_oldest_sets_dropped)
 }
 END_TEST
 
+/* lwIP's own reassembly time exceeded messages take from the one bucket of
+ * ICMP errors to the guest: a flood of first fragments, each evicting or
+ * expiring a set, gets at most two bursts' worth of them, not one each. */
+START_TEST(v4_reass_errors_rate_limited)
+{
+	struct h_match te = { .proto = FR_PROTO_ICMP, .icmp_type = T_TE4 + 1 };
+	enum { SETS = 4 * MAX_PBUFS };
+	unsigned n = 0;
+	uint16_t id;
+
+	pattern(data, 3000, 7);
+	udp4_dgram(44004, 9, data, 3000);
+	for (id = 1; id <= SETS; id++)
+		frag4((uint16_t)(0x3000 + id), 0, 1000, 1);
+	frag_age(MAXAGE4 + 2);
+	while (h_wait(h_match, &te, 100))
+		n++;
+	ck_assert_msg(n <= 2 * ERR_BURST + 5, "%u time exceeded for %u evicted or expired sets",
+		      n, SETS);
+	ck_assert_uint_ge(n, ERR_BURST / 2);
+	ck_assert_uint_ge(h_stats().icmp_errors_ratelimited, SETS - n);
+}
+END_TEST
+
 START_TEST(v4_reply_fragmented)
 {
 	enum { LEN = 4000 };
@@ -266,54 +290,6 @@ START_TEST(v4_reply_fragmented)
 END_TEST
 
 /* ---- IPv6 ---- */
-
-static int is_ns(const struct fr_parsed *p, const void *arg)
-{
-	(void)arg;
-	return p->type == FR_ETH_IP6 && p->l4 && p->ip6_nexth == FR_PROTO_ICMP6 &&
-	       p->icmp_type == T_NS;
-}
-
-/* answer the gateway's neighbour solicitations for the guest's addresses */
-static void answer_ns(void)
-{
-	const struct fr_parsed *p;
-
-	while ((p = h_find(is_ns, NULL))) {
-		uint8_t na[32] = { T_NA }, src[16], dst[16];
-
-		memcpy(src, p->l4 + 8, 16);
-		memcpy(dst, p->ip6_src, 16);
-		na[4] = 0x60;
-		memcpy(na + 8, src, 16);
-		na[24] = 2;
-		na[25] = 1;
-		memcpy(na + 26, fr_guest_mac, 6);
-		ck_assert_int_eq(h_send(fb, fr_icmp6_frame(fb, src, dst, 255, na, sizeof(na))), 0);
-	}
-}
-
-/**
- * wait6() - h_wait() that answers neighbour solicitations meanwhile
- * @pred:	predicate
- * @ms:		bound
- *
- * Return: the frame, or NULL
- */
-static const struct fr_parsed *wait6(h_pred pred, int ms)
-{
-	int i;
-
-	for (i = 0; i < ms / 5 + 1; i++) {
-		const struct fr_parsed *p = h_find(pred, NULL);
-
-		if (p)
-			return p;
-		answer_ns();
-		h_step(5);
-	}
-	return h_find(pred, NULL);
-}
 
 static int udp6_bind_lo(uint16_t *port)
 {
@@ -362,7 +338,6 @@ static ssize_t host_got6_from(int fd, int ms, struct sockaddr_in6 *from)
 		if (poll(&pfd, 1, 0) > 0)
 			return recvfrom(fd, got, sizeof(got), MSG_DONTWAIT,
 					(struct sockaddr *)from, &sl);
-		answer_ns();
 		h_step(5);
 	}
 	return -1;
@@ -446,10 +421,10 @@ START_TEST(v6_incomplete_expires)
 	frag6(0x60005, 0, 1000, 1);
 	frag6(0x60005, 1000, 1000, 1);
 	frag_age(MAXAGE6 - 1);
-	answer_ns();
+	h_answer_ns();
 	ck_assert_ptr_null(h_find(is_te6, NULL));
 	frag_age(3);
-	p = wait6(is_te6, H_WAIT_MS);
+	p = h_wait(is_te6, NULL, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no time exceeded after IPV6_REASS_MAXAGE");
 	ck_assert_uint_eq(p->icmp_code, 1);	/* fragment reassembly time exceeded */
 	frag6(0x60005, 2000, 1008, 0);
@@ -505,7 +480,7 @@ START_TEST(v6_reply_fragmented)
 
 	memset(&R, 0, sizeof(R));
 	while (r == 0) {
-		const struct fr_parsed *p = wait6(is_udp6_from_gw, H_WAIT_MS);
+		const struct fr_parsed *p = h_wait(is_udp6_from_gw, NULL, H_WAIT_MS);
 
 		ck_assert_msg(p != NULL, "fragments missing after %u", frags);
 		ck_assert_uint_eq(p->ip6_frag, 1);	/* a fragment header */
@@ -549,13 +524,20 @@ START_TEST(v6_guest_ra_ignored)
 	ck_assert_int_eq(host_got6_from(fd, H_WAIT_MS, &from), 4);
 	pattern(data, LEN, 13);
 	ck_assert_int_eq(sendto(fd, data, LEN, 0, (struct sockaddr *)&from, sizeof(from)), LEN);
-	p = wait6(is_udp6_from_gw, H_WAIT_MS);
+	p = h_wait(is_udp6_from_gw, NULL, H_WAIT_MS);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(p->ip6_frag, 0);	/* whole: 1448 bytes fit MTU 1500 */
 	ck_assert_uint_eq(p->plen, LEN);
 	ck_assert_mem_eq(p->payload, data, LEN);
 }
 END_TEST
+
+/* lwIP resolves the guest's MAC before its first unicast IPv6 packet */
+static void setup_host6(void)
+{
+	h_setup_host();
+	H.answer_ns = 1;
+}
 
 static Suite *frag_suite(void)
 {
@@ -569,11 +551,12 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v4_overlap_abandons_set);
 	tcase_add_test(tc, v4_incomplete_expires);
 	tcase_add_test(tc, v4_oldest_sets_dropped);
+	tcase_add_test(tc, v4_reass_errors_rate_limited);
 	tcase_add_test(tc, v4_reply_fragmented);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ipv6");
-	tcase_add_checked_fixture(tc, h_setup_host, h_teardown);
+	tcase_add_checked_fixture(tc, setup_host6, h_teardown);
 	tcase_add_test(tc, v6_in_order);
 	tcase_add_test(tc, v6_out_of_order);
 	tcase_add_test(tc, v6_overlap_abandons_set);

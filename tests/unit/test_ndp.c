@@ -131,37 +131,6 @@ static size_t n_ns(uint8_t *m, const uint8_t target[16], int sllao)
 }
 
 /**
- * n_answer_ns() - answer the gateway's solicitations for the guest's addresses
- *
- * Return: how many were answered
- */
-static int n_answer_ns(void)
-{
-	static const struct m6 ns = { .nexth = FR_PROTO_ICMP6, .icmp_type = T_NS, .from_gw = 1 };
-	const struct fr_parsed *p;
-	int n = 0;
-
-	while ((p = h_find(m6_match, &ns))) {
-		uint8_t na[32] = { T_NA }, src[16], dst[16];
-		size_t len;
-
-		ck_assert_uint_ge(p->l4_len, 24);
-		ck_assert_uint_eq(p->ip6_hoplim, 255);
-		memcpy(src, p->l4 + 8, 16);	/* the target: one of ours */
-		memcpy(dst, p->ip6_src, 16);
-		na[4] = 0x60;			/* solicited, override */
-		memcpy(na + 8, src, 16);
-		na[24] = 2;			/* target link-layer address */
-		na[25] = 1;
-		memcpy(na + 26, fr_guest_mac, 6);
-		len = fr_icmp6_frame(fb, src, dst, 255, na, sizeof(na));
-		ck_assert_int_eq(h_send(fb, len), 0);
-		n++;
-	}
-	return n;
-}
-
-/**
  * n_wait() - h_wait() that answers the gateway's neighbour solicitations
  * @pred:	predicate
  * @arg:	its argument
@@ -171,17 +140,12 @@ static int n_answer_ns(void)
  */
 static const struct fr_parsed *n_wait(h_pred pred, const void *arg, int ms)
 {
-	int i;
+	const struct fr_parsed *p;
 
-	for (i = 0; i < ms / 5 + 1; i++) {
-		const struct fr_parsed *p = h_find(pred, arg);
-
-		if (p)
-			return p;
-		n_answer_ns();
-		h_step(5);
-	}
-	return h_find(pred, arg);
+	H.answer_ns = 1;
+	p = h_wait(pred, arg, ms);
+	H.answer_ns = 0;
+	return p;
 }
 
 /**

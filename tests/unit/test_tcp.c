@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
 /**
- * DOC: test_tcp - the TCP proxy, guest 10.0.2.15 to the host's 127.0.0.1
+ * DOC: test_tcp - the TCP proxy, guest to the host's loopback, IPv4 and IPv6
  *
  * The test plays the guest's TCP by hand (its own segments, its own
- * sequence bookkeeping) against listeners on 127.0.0.1, reached through the
- * gateway address with cfg.allow_host_loopback. Covers: SYN-ACK only once
- * the host connect() is up, data both ways, half-close both ways, RST for
- * refused / denied / over the flow limit / connect timeout, ISNs, and
- * window-based backpressure both ways with bounded memory.
+ * sequence bookkeeping) against listeners on the host's loopback, reached
+ * through the gateway address with cfg.allow_host_loopback: 10.0.2.15 to
+ * 10.0.2.2 (a listener on 127.0.0.1), and fd00:2::15 to fd00:2::2 (a
+ * listener on ::1). Every test runs once per family (a libcheck loop test:
+ * iteration 0 IPv4, 1 IPv6) with one body. Covers: SYN-ACK only once the
+ * host connect() is up, data both ways, half-close both ways, RST for
+ * refused / denied / over the flow limit / connect timeout / host reset,
+ * ISNs (per engine, per connection), window-based backpressure both ways
+ * with bounded memory, and that every flow that ended closed its host
+ * socket while the engine still runs.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,10 +29,40 @@
 
 static uint8_t fb[FR_MAX];
 
+/* The family of the running test: 0 IPv4, 1 IPv6 (the loop index). */
+static int v6;
+
+#define FAMILIES	2
+
+/**
+ * family() - run the test in IPv4 (0) or IPv6 (1)
+ * @i:		the loop index
+ */
+static void family(int i)
+{
+	v6 = i;
+	H.answer_ns = i;
+}
+
+static int family_af(void)
+{
+	return v6 ? AF_INET6 : AF_INET;
+}
+
+/* where the TCP header starts in a built frame */
+static size_t l4_off(void)
+{
+	return v6 ? FR_L4_OFF6 : FR_L4_OFF;
+}
+
 /**
  * struct gconn - the guest's side of one connection
  * @gport:	guest port
  * @dport:	destination port (on the gateway)
+ * @v6:		an IPv6 connection (fd00:2::15 to @dst6), else IPv4 (to @dst4)
+ * @dst4:	IPv4 destination (the gateway unless a test changes it)
+ * @dst6:	IPv6 destination (likewise)
+ * @mss:	the guest's MSS: what its 1500-byte MTU allows in the family
  * @iss:	guest's initial sequence number
  * @irs:	engine's initial sequence number (from its SYN-ACK)
  * @snd_nxt:	guest's next sequence number
@@ -43,6 +78,10 @@ static uint8_t fb[FR_MAX];
  */
 struct gconn {
 	uint16_t gport, dport;
+	int v6;
+	uint32_t dst4;
+	uint8_t dst6[16];
+	uint16_t mss;
 	uint32_t iss, irs, snd_nxt, rcv_nxt;
 	int host;
 	int fin;
@@ -56,8 +95,31 @@ static void gc_init(struct gconn *c, uint16_t gport, uint16_t dport, uint32_t is
 	memset(c, 0, sizeof(*c));
 	c->gport = gport;
 	c->dport = dport;
+	c->v6 = v6;
+	c->dst4 = FR_GW_IP;
+	memcpy(c->dst6, fr_gw_ip6, 16);
+	c->mss = v6 ? 1500 - 40 - 20 : 1500 - 20 - 20;
 	c->iss = c->snd_nxt = iss;
 	c->host = -1;
+}
+
+/**
+ * gc_frame() - build one segment of the guest's connection into fb
+ * @c:		connection
+ * @flags:	FR_* flags (FR_ACK adds rcv_nxt as ack)
+ * @data:	payload
+ * @len:	its length
+ *
+ * Return: frame length
+ */
+static size_t gc_frame(const struct gconn *c, uint8_t flags, const void *data, size_t len)
+{
+	return fr_tcp_frame(fb, &(struct fr_tcp){
+		.src = FR_GUEST_IP, .dst = c->dst4, .src6 = c->v6 ? fr_guest_ip6 : NULL,
+		.dst6 = c->v6 ? c->dst6 : NULL, .sport = c->gport, .dport = c->dport,
+		.seq = c->snd_nxt, .ack = (flags & FR_ACK) ? c->rcv_nxt : 0, .flags = flags,
+		.win = c->win, .mss = (flags & FR_SYN) ? c->mss : 0, .data = data, .len = len,
+		.ws_on = (flags & FR_SYN) && c->ws_on, .ws = c->ws });
 }
 
 /**
@@ -71,11 +133,7 @@ static void gc_init(struct gconn *c, uint16_t gport, uint16_t dport, uint32_t is
  */
 static int gc_send(struct gconn *c, uint8_t flags, const void *data, size_t len)
 {
-	size_t n = fr_tcp_frame(fb, &(struct fr_tcp){
-		.src = FR_GUEST_IP, .dst = FR_GW_IP, .sport = c->gport, .dport = c->dport,
-		.seq = c->snd_nxt, .ack = (flags & FR_ACK) ? c->rcv_nxt : 0, .flags = flags,
-		.win = c->win, .mss = (flags & FR_SYN) ? 1460 : 0, .data = data, .len = len,
-		.ws_on = (flags & FR_SYN) && c->ws_on, .ws = c->ws });
+	size_t n = gc_frame(c, flags, data, len);
 
 	c->snd_nxt += (uint32_t)len + !!(flags & FR_SYN) + !!(flags & FR_FIN);
 	return h_send(fb, n);
@@ -93,9 +151,13 @@ struct seg_want {
 static int seg_pred(const struct fr_parsed *p, const void *arg)
 {
 	const struct seg_want *w = arg;
+	const struct gconn *c = w->c;
+	int from_dst = c->v6 ? p->type == FR_ETH_IP6 && !memcmp(p->ip6_src, c->dst6, 16) &&
+				       !memcmp(p->ip6_dst, fr_guest_ip6, 16) :
+			       p->type == FR_ETH_IP4 && p->ip_src == c->dst4;
 
-	if (p->type != FR_ETH_IP4 || p->ip_proto != FR_PROTO_TCP || p->ip_src != FR_GW_IP ||
-	    p->sport != w->c->dport || p->dport != w->c->gport)
+	if (!from_dst || p->ip_proto != FR_PROTO_TCP || !p->l4 || p->sport != c->dport ||
+	    p->dport != c->gport)
 		return 0;
 	if ((p->flags & w->flags) != w->flags || (p->flags & w->noflags) || p->plen < w->min_plen)
 		return 0;
@@ -132,7 +194,7 @@ static void gc_synack(struct gconn *c, int ms)
 	ck_assert_uint_eq(p->flags & (FR_SYN | FR_ACK | FR_RST | FR_FIN), FR_SYN | FR_ACK);
 	ck_assert_uint_eq(p->ack, c->iss + 1);
 	ck_assert_uint_eq(p->plen, 0);
-	ck_assert_msg(p->mss > 0 && p->mss <= 1460, "SYN-ACK MSS %u", p->mss);
+	ck_assert_msg(p->mss > 0 && p->mss <= c->mss, "SYN-ACK MSS %u", p->mss);
 	/* RFC 7323 2.2: window scaling only in answer to a SYN that offered it */
 	ck_assert_msg(!p->ws_on || c->ws_on, "SYN-ACK scales windows the SYN did not offer");
 	ck_assert_msg(!p->ws_on || p->ws <= 14, "SYN-ACK window scale %u", p->ws);
@@ -143,9 +205,9 @@ static void gc_synack(struct gconn *c, int ms)
 }
 
 /**
- * gc_connect() - full handshake to 10.0.2.2:@c->dport, accept the host side
+ * gc_connect() - full handshake to the gateway's @c->dport, accept the host side
  * @c:		connection, gc_init()ed
- * @lfd:	the host listener on 127.0.0.1:@c->dport
+ * @lfd:	the host listener on the loopback's @c->dport
  */
 static void gc_connect(struct gconn *c, int lfd)
 {
@@ -206,6 +268,55 @@ static void gc_fin(struct gconn *c)
 	gc_send(c, FR_ACK, NULL, 0);
 }
 
+/**
+ * gc_rst_refused() - wait for the engine's RST refusing @c's SYN, check it
+ * @c:		connection whose SYN was sent
+ * @ms:		bound
+ * @what:	why the RST is due, for the failure message
+ */
+static void gc_rst_refused(const struct gconn *c, int ms, const char *what)
+{
+	const struct fr_parsed *p = gc_wait(c, FR_RST, 0, 0, ms);
+
+	ck_assert_msg(p != NULL, "no RST for %s", what);
+	ck_assert_uint_eq(p->flags & (FR_RST | FR_ACK | FR_SYN), FR_RST | FR_ACK);
+	ck_assert_uint_eq(p->ack, c->iss + 1);
+	ck_assert_uint_eq(p->plen, 0);
+}
+
+/**
+ * listen_lo() - a listener on the running family's loopback
+ * @port:	filled with its port
+ * @backlog:	listen() backlog
+ *
+ * Return: the listener (tracked)
+ */
+static int listen_lo(uint16_t *port, int backlog)
+{
+	*port = 0;
+	return h_tcp_listen(family_af(), port, backlog, 0);
+}
+
+/**
+ * gc_start() - the usual beginning: family @i, a listener, a connection to it
+ * @i:		the loop index: 0 IPv4, 1 IPv6
+ * @c:		connection to gc_init() towards the listener's port
+ * @gport:	guest port
+ * @iss:	guest's initial sequence number
+ *
+ * Return: the listener (backlog 16, tracked)
+ */
+static int gc_start(int i, struct gconn *c, uint16_t gport, uint32_t iss)
+{
+	uint16_t port = 0;
+	int lfd;
+
+	family(i);
+	lfd = listen_lo(&port, 16);
+	gc_init(c, gport, port, iss);
+	return lfd;
+}
+
 static int readable(int fd, int ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -218,10 +329,9 @@ static int readable(int fd, int ms)
 START_TEST(synack_not_from_input)
 {
 	struct gconn c;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd;
 
-	gc_init(&c, 40001, port, 1000);
+	lfd = gc_start(_i, &c, 40001, 1000);
 	gc_send(&c, FR_SYN, NULL, 0);
 	/* sn_engine_input() alone must not answer: the host connect() is
 	 * only started; its result comes through poll and dispatch. */
@@ -249,13 +359,12 @@ END_TEST
  */
 static int full_listener(uint16_t *port, int *filler)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	int lfd = h_tcp_listen(port, 0);
+	struct sockaddr_storage ss;
+	int lfd = listen_lo(port, 0);
+	socklen_t sl = h_loopback(family_af(), *port, &ss);
 
-	sin.sin_port = htons(*port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*filler = h_track_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-	ck_assert_int_eq(connect(*filler, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	*filler = h_track_fd(socket(family_af(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+	ck_assert_int_eq(connect(*filler, (struct sockaddr *)&ss, sl), 0);
 	return lfd;
 }
 
@@ -264,8 +373,10 @@ START_TEST(synack_waits_for_host_connect)
 	uint8_t buf[8];
 	struct gconn c;
 	uint16_t port;
-	int filler, lfd = full_listener(&port, &filler), acc;
+	int filler, lfd, acc;
 
+	family(_i);
+	lfd = full_listener(&port, &filler);
 	gc_init(&c, 40002, port, 5000);
 	gc_send(&c, FR_SYN, NULL, 0);
 	h_run(300);
@@ -295,33 +406,130 @@ END_TEST
 START_TEST(connect_timeout_rst)
 {
 	struct sn_config cfg;
-	const struct fr_parsed *p;
 	struct gconn c;
 	uint16_t port;
-	int filler, lfd;
+	int filler;
 
 	h_stop();
 	h_config(&cfg);
 	cfg.allow_host_loopback = 1;
 	cfg.tcp_connect_ms = 1000;
 	h_start(&cfg);
-	lfd = full_listener(&port, &filler);
-	(void)lfd;
+	family(_i);
+	full_listener(&port, &filler);
 
 	gc_init(&c, 40003, port, 7000);
 	gc_send(&c, FR_SYN, NULL, 0);
 	h_run(100);
 	ck_assert_uint_eq(h_untaken(), 0);
+	h_assert_fds(1);		/* the pending connect's socket */
 	h_clock_advance(500);
 	h_run(20);
 	ck_assert_uint_eq(h_untaken(), 0);
 	h_clock_advance(600);		/* past tcp_connect_ms */
-	p = gc_wait(&c, FR_RST, 0, 0, 1000);
-	ck_assert_msg(p != NULL, "no RST after the connect timeout");
-	ck_assert(p->flags & FR_ACK);
-	ck_assert_uint_eq(p->ack, c.iss + 1);
+	gc_rst_refused(&c, 1000, "the connect timeout");
 	ck_assert_uint_eq(h_stats().tcp_refused, 1);
 	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	h_assert_fds(0);
+}
+END_TEST
+
+/**
+ * pending_limits - a black hole holds its share of connects, no more
+ *
+ * With max_tcp_pending_per_dest 2 and max_tcp_pending 3: two connects to
+ * a destination that never answers stay pending; a third to it is refused
+ * at once (tcp_pending_limit), while another destination (the loopback,
+ * allowed by group:loopback) is still dialled; beyond three in all, every
+ * new SYN is refused. Nothing waits out the connect timeout for a slot.
+ */
+START_TEST(pending_limits)
+{
+	static const uint8_t lo6[16] = { [15] = 1 };
+	struct sn_config cfg;
+	struct sn_policy *pol;
+	struct gconn c[5];
+	char err[128];
+	uint16_t port;
+	int filler, i;
+
+	h_stop();
+	h_config(&cfg);
+	cfg.max_tcp_pending = 3;
+	cfg.max_tcp_pending_per_dest = 2;
+	h_start(&cfg);
+	pol = sn_policy_new();
+	ck_assert_int_eq(sn_policy_add(pol, SN_POLICY_EGRESS, SN_POLICY_ALLOW, "group:host", NULL,
+				       err, sizeof(err)), 0);
+	ck_assert_int_eq(sn_policy_add(pol, SN_POLICY_EGRESS, SN_POLICY_ALLOW, "group:loopback",
+				       NULL, err, sizeof(err)), 0);
+	sn_engine_set_policy(H.e, pol);
+	family(_i);
+	full_listener(&port, &filler);	/* its connects hang */
+	for (i = 0; i < 5; i++) {
+		gc_init(&c[i], (uint16_t)(42000 + i), port, 1000u * (unsigned)(i + 1));
+		if (i >= 3) {
+			c[i].dst4 = FR_IP(127, 0, 0, 1);
+			memcpy(c[i].dst6, lo6, 16);
+		}
+	}
+
+	gc_send(&c[0], FR_SYN, NULL, 0);
+	gc_send(&c[1], FR_SYN, NULL, 0);
+	h_run(50);
+	ck_assert_uint_eq(h_untaken(), 0);		/* both pending */
+	gc_send(&c[2], FR_SYN, NULL, 0);
+	gc_rst_refused(&c[2], H_WAIT_MS, "a third connect to a black hole");
+	ck_assert_uint_eq(h_stats().tcp_pending_limit, 1);
+	gc_send(&c[3], FR_SYN, NULL, 0);		/* another destination */
+	h_run(50);
+	ck_assert_ptr_null(gc_wait(&c[3], FR_RST, 0, 0, 0));
+	h_assert_fds(3);				/* three connects pending */
+	gc_send(&c[4], FR_SYN, NULL, 0);
+	gc_rst_refused(&c[4], H_WAIT_MS, "a fourth connect in all");
+	ck_assert_uint_eq(h_stats().tcp_pending_limit, 2);
+	h_assert_fds(3);
+}
+END_TEST
+
+/**
+ * keepalive_ends_silent_flow - a guest that vanished loses its flow
+ *
+ * After TCP_KEEPIDLE_DEFAULT (5 min) of silence lwIP probes the guest;
+ * unanswered probes end the flow: an RST to the guest, the host socket
+ * closed (the host peer reads EOF), no fd left.
+ */
+START_TEST(keepalive_ends_silent_flow)
+{
+	const struct fr_parsed *p;
+	unsigned probes = 0, s;
+	struct gconn c;
+	int lfd = gc_start(_i, &c, 43000, 5000), gone = 0;
+	uint8_t b;
+
+	gc_connect(&c, lfd);
+	/* lwIP's TCP timer reschedules itself from the time it ran: step
+	 * the clock at its own pace, as a real one would go */
+	for (s = 0; s < 4 * 299; s++)
+		h_clock_advance(250);
+	ck_assert_ptr_null(gc_wait(&c, FR_ACK, FR_RST, 0, 0));	/* not yet */
+	for (s = 0; s < 4 * 10 * 60 && !gone; s++) {
+		h_clock_advance(250);
+		if (H.answer_ns)
+			h_answer_ns();	/* the guest's kernel would, silent TCP or not */
+		while ((p = gc_wait(&c, 0, 0, 0, 0))) {
+			if (p->flags & FR_RST)
+				gone = 1;
+			else if (p->seq == c.rcv_nxt - 1 && p->plen <= 1)
+				probes++;
+		}
+	}
+	ck_assert_msg(gone, "no RST after %u s of silence (%u probes)", 299 + s / 4, probes);
+	ck_assert_uint_ge(probes, 2);
+	ck_assert_msg(readable(c.host, H_WAIT_MS) && recv(c.host, &b, 1, 0) <= 0,
+		      "the host side was not closed");
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	h_assert_fds(0);
 }
 END_TEST
 
@@ -332,13 +540,11 @@ START_TEST(session_data_and_half_close)
 	uint8_t buf[64];
 	const struct fr_parsed *p;
 	struct gconn c;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16), base;
+	int lfd;
 
-	base = h_fd_count();
-	gc_init(&c, 40004, port, 0xfffffff0u);	/* guest sequence space wraps */
+	lfd = gc_start(_i, &c, 40004, 0xfffffff0u);	/* guest sequence space wraps */
 	gc_connect(&c, lfd);
-	ck_assert_int_eq(h_fd_count(), base + 2);	/* engine's socket + accepted */
+	h_assert_fds(1);		/* the engine's socket (the accepted one is tracked) */
 	ck_assert_uint_eq(h_stats().tcp_flows_active, 1);
 
 	/* guest -> host */
@@ -375,15 +581,11 @@ START_TEST(session_data_and_half_close)
 	gc_fin(&c);
 	h_run(50);
 	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
-	ck_assert_int_eq(h_fd_count(), base);	/* the engine closed its socket */
+	h_assert_fds(0);		/* the engine closed its socket */
 	ck_assert_uint_eq(h_stats().tcp_bytes_up, 20);
 	ck_assert_uint_eq(h_stats().tcp_bytes_down, 29);
 	/* nothing but ACKs remain, and no RST was ever sent */
-	{
-		static const struct h_match rst = { .proto = FR_PROTO_TCP, .flags = FR_RST };
-
-		ck_assert_ptr_null(h_find(h_match, &rst));
-	}
+	ck_assert_ptr_null(gc_wait(&c, FR_RST, 0, 0, 0));
 }
 END_TEST
 
@@ -391,10 +593,9 @@ START_TEST(host_close_first)
 {
 	uint8_t buf[16];
 	struct gconn c;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd;
 
-	gc_init(&c, 40005, port, 123456);
+	lfd = gc_start(_i, &c, 40005, 123456);
 	gc_connect(&c, lfd);
 	ck_assert_int_eq(send(c.host, "bye", 3, 0), 3);
 	h_close_fd(c.host);
@@ -407,6 +608,7 @@ START_TEST(host_close_first)
 	ck_assert_ptr_nonnull(gc_wait_ack(&c, c.snd_nxt, H_WAIT_MS));
 	h_run(50);
 	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	h_assert_fds(0);
 }
 END_TEST
 
@@ -419,10 +621,9 @@ START_TEST(port_reuse_after_close)
 {
 	uint8_t buf[16];
 	struct gconn c;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd;
 
-	gc_init(&c, 40015, port, 1000);
+	lfd = gc_start(_i, &c, 40015, 1000);
 	gc_connect(&c, lfd);
 	ck_assert_int_eq(send(c.host, "one", 3, 0), 3);
 	h_close_fd(c.host);
@@ -433,7 +634,7 @@ START_TEST(port_reuse_after_close)
 	h_run(50);
 	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
 
-	gc_init(&c, 40015, port, 5000000);
+	gc_init(&c, 40015, c.dport, 5000000);
 	gc_connect(&c, lfd);
 	ck_assert_int_eq(send(c.host, "two", 3, 0), 3);
 	gc_recv(&c, buf, 3);
@@ -446,30 +647,56 @@ START_TEST(guest_rst_closes_host)
 {
 	uint8_t buf[4];
 	struct gconn c;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd;
 	ssize_t n;
 
-	gc_init(&c, 40006, port, 42);
+	lfd = gc_start(_i, &c, 40006, 42);
 	gc_connect(&c, lfd);
 	gc_send(&c, FR_RST | FR_ACK, NULL, 0);
 	ck_assert(h_run_until_ready(c.host, H_WAIT_MS));
 	n = recv(c.host, buf, sizeof(buf), MSG_DONTWAIT);
 	ck_assert_msg(n == 0 || (n < 0 && errno == ECONNRESET), "host socket: %zd", n);
 	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	h_assert_fds(0);
+}
+END_TEST
+
+/* The host resets its side (SO_LINGER 0): the guest gets an RST, the
+ * engine's socket is closed at once. */
+START_TEST(host_rst_resets_guest)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	const struct fr_parsed *p;
+	struct gconn c;
+	int lfd;
+
+	lfd = gc_start(_i, &c, 40016, 4242);
+	gc_connect(&c, lfd);
+	gc_send(&c, FR_ACK | FR_PSH, "x", 1);
+	ck_assert_ptr_nonnull(gc_wait_ack(&c, c.snd_nxt, H_WAIT_MS));
+	ck_assert_int_eq(setsockopt(c.host, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	h_close_fd(c.host);
+	p = gc_wait(&c, FR_RST, 0, 0, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no RST to the guest after the host reset");
+	ck_assert_uint_eq(p->seq, c.rcv_nxt);
+	h_run(20);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	h_assert_fds(0);
 }
 END_TEST
 
 START_TEST(bulk_both_ways)
 {
-	enum { N = 256 * 1024, MSS = 1460, INFLIGHT = 32 * 1024 };
+	enum { N = 256 * 1024, INFLIGHT = 32 * 1024 };
 	static uint8_t out[N], in[N];
 	struct gconn c;
 	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd;
 	size_t sent = 0, got = 0, i;
 	uint32_t una;
 
+	family(_i);
+	lfd = listen_lo(&port, 16);
 	for (i = 0; i < N; i++)
 		out[i] = (uint8_t)(i * 31 + (i >> 9));
 	gc_init(&c, 40007, port, 99);
@@ -482,8 +709,8 @@ START_TEST(bulk_both_ways)
 		struct seg_want w = { .c = &c };
 		ssize_t n;
 
-		while (sent < N && c.snd_nxt - una + MSS <= INFLIGHT) {
-			size_t l = N - sent < MSS ? N - sent : MSS;
+		while (sent < N && c.snd_nxt - una + c.mss <= INFLIGHT) {
+			size_t l = N - sent < c.mss ? N - sent : c.mss;
 
 			gc_send(&c, FR_ACK, out + sent, l);
 			sent += l;
@@ -539,7 +766,7 @@ END_TEST
 #define BP_BOUND	(16ull << 20)	/* backpressure must bite before this */
 #define BP_HELD		(2ull << 20)	/* what the engine itself may hold: lwIP's
 					 * TCP_SND_BUF / TCP_WND are 1 MiB */
-#define BP_MSS		1460
+#define BP_MSS		1460	/* the largest guest segment (IPv4's) */
 #define BP_EXTRA	(512 * 1024)	/* sent after the stall, to see it resume */
 
 static uint64_t mono_ms(void)
@@ -581,11 +808,13 @@ START_TEST(backpressure_host_to_guest)
 	struct seg_want data = { .min_plen = 1 }, any = { 0 };
 	struct gconn c;
 	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16), stalled = 0, shut = 0, first = 1;
+	int lfd, stalled = 0, shut = 0, first = 1;
 	uint64_t written = 0, filled = UINT64_MAX, got = 0, total, t0, last, held, bad;
 	size_t i;
 	ssize_t n;
 
+	family(_i);
+	lfd = listen_lo(&port, 16);
 	/* the guest offers a small window on its handshake ACK, then says
 	 * nothing: no ACK of any data, no window update */
 	gc_init(&c, 40013, port, 0xfffff000u);
@@ -698,28 +927,6 @@ START_TEST(backpressure_host_to_guest)
 END_TEST
 
 /**
- * bp_listen() - a 127.0.0.1 listener whose connections get a small SO_RCVBUF
- * @port:	filled
- * @rcvbuf:	SO_RCVBUF, set before listen() so the accepted socket inherits it
- *
- * Return: the listener (tracked)
- */
-static int bp_listen(uint16_t *port, int rcvbuf)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sin);
-	int fd = h_track_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
-/**
  * struct bp_snd - the guest's view of the engine's receive window
  * @una:	highest ACK seen
  * @right:	right edge: that ACK plus its window, scaled
@@ -772,8 +979,9 @@ static void bp_send_window(struct gconn *c, const struct bp_snd *s, uint64_t *se
 	static uint8_t seg[BP_MSS];
 	int32_t usable = (int32_t)(s->right - c->snd_nxt);
 
+	ck_assert_uint_le(c->mss, BP_MSS);
 	while (usable > 0 && *sent < limit) {
-		size_t l = BP_MSS;
+		size_t l = c->mss;
 
 		if ((int32_t)l > usable)
 			l = (size_t)usable;
@@ -792,10 +1000,13 @@ START_TEST(backpressure_guest_to_host)
 	struct bp_snd s;
 	struct gconn c;
 	uint16_t port;
-	int lfd = bp_listen(&port, 64 * 1024), zero = 0, fin_sent = 0, eof = 0;
+	int lfd, zero = 0, fin_sent = 0, eof = 0;
 	uint64_t sent = 0, got = 0, total, t0, held, bad;
 	ssize_t n;
 
+	family(_i);
+	port = 0;
+	lfd = h_tcp_listen(family_af(), &port, 16, 64 * 1024);
 	/* the guest offers window scaling, so the engine may announce its
 	 * 1 MiB window; without it the window would stay <= 65535 */
 	gc_init(&c, 40014, port, 0x80000000u);
@@ -866,73 +1077,64 @@ END_TEST
 
 START_TEST(refused_rst)
 {
-	const struct fr_parsed *p;
 	struct gconn c;
-	uint16_t port = h_free_tcp_port();
+	uint16_t port;
 
+	family(_i);
+	port = h_free_tcp_port();
 	gc_init(&c, 40008, port, 31337);
 	gc_send(&c, FR_SYN, NULL, 0);
-	p = gc_wait(&c, FR_RST, 0, 0, H_WAIT_MS);
-	ck_assert_msg(p != NULL, "no RST for a refused port");
-	ck_assert_uint_eq(p->flags & (FR_RST | FR_ACK | FR_SYN), FR_RST | FR_ACK);
-	ck_assert_uint_eq(p->ip_src, FR_GW_IP);
-	ck_assert_uint_eq(p->ack, c.iss + 1);
-	ck_assert_uint_eq(p->plen, 0);
+	gc_rst_refused(&c, H_WAIT_MS, "a refused port");
 	ck_assert_uint_eq(h_stats().tcp_refused, 1);
 	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	h_assert_fds(0);
 	/* the flow is gone: the same SYN again is a new attempt, refused again */
 	c.snd_nxt = c.iss;
 	gc_send(&c, FR_SYN, NULL, 0);
-	ck_assert_ptr_nonnull(gc_wait(&c, FR_RST, 0, 0, H_WAIT_MS));
+	gc_rst_refused(&c, H_WAIT_MS, "a refused port, again");
 	ck_assert_uint_eq(h_stats().tcp_refused, 2);
+	h_assert_fds(0);
 }
 END_TEST
 
 START_TEST(host_denied_rst)
 {
-	const struct fr_parsed *p;
 	struct gconn c;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd;
 
 	/* this tcase's engine runs without allow_host_loopback */
-	gc_init(&c, 40009, port, 555);
+	lfd = gc_start(_i, &c, 40009, 555);
 	gc_send(&c, FR_SYN, NULL, 0);
-	p = gc_wait(&c, FR_RST, 0, 0, H_WAIT_MS);
-	ck_assert_msg(p != NULL, "no RST without host access");
-	ck_assert(p->flags & FR_ACK);
-	ck_assert_uint_eq(p->ack, c.iss + 1);
+	gc_rst_refused(&c, H_WAIT_MS, "a SYN without host access");
 	ck_assert_uint_eq(h_stats().host_denied, 1);
 	h_run(100);
 	ck_assert_msg(!readable(lfd, 0), "the host listener got a connection");
+	h_assert_fds(0);
 }
 END_TEST
 
 START_TEST(loopback_direct_denied)
 {
-	/* 127.0.0.1 written by the guest is not the host: only 10.0.2.2 is */
-	const struct fr_parsed *p;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
-	size_t n = fr_tcp_frame(fb, &(struct fr_tcp){ .src = FR_GUEST_IP,
-		.dst = FR_IP(127, 0, 0, 1), .sport = 40010, .dport = port, .seq = 77,
-		.flags = FR_SYN, .mss = 1460 });
-	static const struct h_match rst = { .proto = FR_PROTO_TCP, .flags = FR_RST };
+	/* the loopback written by the guest (127.0.0.1, ::1) is not the host:
+	 * only the gateway is */
+	static const uint8_t lo6[16] = { [15] = 1 };
+	struct gconn c;
+	int lfd;
 
-	h_send(fb, n);
+	lfd = gc_start(_i, &c, 40010, 77);
+	c.dst4 = FR_IP(127, 0, 0, 1);
+	memcpy(c.dst6, lo6, 16);
+	gc_send(&c, FR_SYN, NULL, 0);
+	gc_rst_refused(&c, H_WAIT_MS, "a denied destination");	/* from it */
 	h_run(100);
-	ck_assert_msg(!readable(lfd, 0), "guest reached 127.0.0.1 directly");
-	p = h_find(h_match, &rst);
-	ck_assert_msg(p != NULL, "no RST for a denied destination");
-	ck_assert_uint_eq(p->ip_src, FR_IP(127, 0, 0, 1));
-	ck_assert_uint_eq(p->ack, 78);
+	ck_assert_msg(!readable(lfd, 0), "guest reached the loopback directly");
+	h_assert_fds(0);
 }
 END_TEST
 
 START_TEST(flow_limit_rst)
 {
 	struct sn_config cfg;
-	const struct fr_parsed *p;
 	struct gconn c[4];
 	uint16_t port;
 	int lfd;
@@ -942,7 +1144,8 @@ START_TEST(flow_limit_rst)
 	cfg.allow_host_loopback = 1;
 	cfg.max_tcp_flows = 2;
 	h_start(&cfg);
-	lfd = h_tcp_listen(&port, 16);
+	family(_i);
+	lfd = listen_lo(&port, 16);
 
 	gc_init(&c[0], 41000, port, 1000);
 	gc_init(&c[1], 41001, port, 2000);
@@ -951,55 +1154,159 @@ START_TEST(flow_limit_rst)
 	gc_connect(&c[0], lfd);
 	gc_connect(&c[1], lfd);
 	gc_send(&c[2], FR_SYN, NULL, 0);
-	p = gc_wait(&c[2], FR_RST, 0, 0, H_WAIT_MS);
-	ck_assert_msg(p != NULL, "third SYN not refused");
-	ck_assert(p->flags & FR_ACK);
-	ck_assert_uint_eq(p->ack, c[2].iss + 1);
+	gc_rst_refused(&c[2], H_WAIT_MS, "a SYN over the flow limit");
 	ck_assert_uint_eq(h_stats().tcp_limit_rst, 1);
 	h_run(100);
 	ck_assert_msg(!readable(lfd, 0), "the host got a third connection");
 	ck_assert_ptr_null(gc_wait(&c[2], FR_SYN | FR_ACK, 0, 0, 0));
+	h_assert_fds(2);		/* the two flows', nothing of the third */
 
 	/* one flow ends (guest RST): a new one fits again */
 	gc_send(&c[0], FR_RST | FR_ACK, NULL, 0);
 	h_run(50);
+	h_assert_fds(1);
 	gc_connect(&c[3], lfd);
 	ck_assert_uint_eq(h_stats().tcp_limit_rst, 1);
 	ck_assert_uint_eq(h_stats().tcp_flows_active, 2);
+	h_assert_fds(2);
 }
 END_TEST
 
+/* ---- initial sequence numbers (RFC 6528) ---- */
+
+/*
+ * What a clock-driven ISN could have moved between two connections: at
+ * most ISN_CLOCK_PER_MS per millisecond the engine's clock advanced
+ * (RFC 793's 4 us clock is 250 per ms, a 1 us one 1000) plus some slack.
+ * A difference of ISNs inside that window is one a clock alone explains.
+ */
+#define ISN_CLOCK_PER_MS	1000u
+#define ISN_SLACK		4096u
+#define ISN_CONNS		8
+
+/**
+ * struct isn_obs - one engine ISN and the clock window it was chosen in
+ * @isn:	the ISN (from the SYN-ACK)
+ * @lo:		the engine's clock before the guest's SYN
+ * @hi:		and once the SYN-ACK was seen
+ */
+struct isn_obs {
+	uint32_t isn, lo, hi;
+};
+
+/**
+ * isn_observe() - connect @c and note its ISN with the clock around it
+ * @c:		connection, gc_init()ed
+ * @lfd:	listener
+ *
+ * Return: what was observed
+ */
+static struct isn_obs isn_observe(struct gconn *c, int lfd)
+{
+	struct isn_obs o = { .lo = h_now() };
+
+	gc_connect(c, lfd);
+	o.hi = h_now();
+	o.isn = c->irs;
+	return o;
+}
+
+/**
+ * isn_clock_step() - is @b's ISN what a clock alone would make of @a's
+ * @a:		earlier observation
+ * @b:		later observation
+ *
+ * Return: 1 if b.isn - a.isn is within the clock window
+ */
+static int isn_clock_step(const struct isn_obs *a, const struct isn_obs *b)
+{
+	uint32_t d = b->isn - a->isn;
+
+	return d <= (b->hi - a->lo) * ISN_CLOCK_PER_MS + ISN_SLACK ||
+	       d >= 0u - ISN_SLACK;
+}
+
+/*
+ * Consecutive connections (other guest ports, same engine): no ISN follows
+ * from the one before. A clock-only ISN, a global counter or a fixed
+ * increment per connection all make the differences of consecutive ISNs
+ * small or all alike; keyed hashes of the 4-tuple make them scatter over
+ * the whole sequence space.
+ */
 START_TEST(isn_unpredictable)
 {
-	struct gconn a, b;
+	struct isn_obs o[ISN_CONNS];
+	struct gconn c;
 	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
-	uint32_t d;
+	int64_t lo = 0, hi = 0;
+	int lfd, stepped = 0, k;
 
-	gc_init(&a, 42000, port, 1);
-	gc_init(&b, 42001, port, 1);
-	gc_connect(&a, lfd);
-	gc_connect(&b, lfd);
-	d = b.irs - a.irs;
-	ck_assert_msg(d >= 1000 && d <= 0u - 1000u,
-		      "ISNs %#x and %#x of back-to-back connections are too close", a.irs, b.irs);
+	family(_i);
+	lfd = listen_lo(&port, ISN_CONNS);
+	for (k = 0; k < ISN_CONNS; k++) {
+		gc_init(&c, (uint16_t)(42000 + k), port, 1);
+		o[k] = isn_observe(&c, lfd);
+	}
+	for (k = 1; k < ISN_CONNS; k++) {
+		/* the spread of the differences, seen from the first one */
+		int64_t e = (int32_t)((o[k].isn - o[k - 1].isn) - (o[1].isn - o[0].isn));
+
+		stepped += isn_clock_step(&o[k - 1], &o[k]);
+		lo = e < lo ? e : lo;
+		hi = e > hi ? e : hi;
+	}
+	ck_assert_msg(stepped <= 1, "%d of %d consecutive ISNs differ by a clock step only "
+		      "(first %#x, %#x)", stepped, ISN_CONNS - 1, o[0].isn, o[1].isn);
+	ck_assert_msg(hi - lo > (1 << 24), "the differences of %d consecutive ISNs lie "
+		      "within %lld of each other (first %#x, %#x, %#x)", ISN_CONNS,
+		      (long long)(hi - lo), o[0].isn, o[1].isn, o[2].isn);
+}
+END_TEST
+
+/*
+ * Two engines, one after the other in this process, see the same 4-tuple:
+ * each keys its ISNs anew, so the second ISN is not the first plus the
+ * time between them.
+ */
+START_TEST(isn_differs_across_engines)
+{
+	struct sn_config cfg = H.cfg;
+	struct isn_obs a, b;
+	struct gconn c;
+	uint16_t port;
+	int lfd;
+
+	lfd = gc_start(_i, &c, 42100, 1);
+	port = c.dport;
+	a = isn_observe(&c, lfd);
+
+	h_stop();
+	h_start(&cfg);
+	family(_i);
+	lfd = h_tcp_listen(family_af(), &port, 16, 0);	/* the same port again */
+	gc_init(&c, 42100, port, 1);
+	b = isn_observe(&c, lfd);
+	ck_assert_msg(!isn_clock_step(&a, &b), "the same 4-tuple got ISN %#x from one engine "
+		      "and %#x from the next, %u ms later", a.isn, b.isn, b.hi - a.lo);
 }
 END_TEST
 
 START_TEST(syn_bad_checksum_no_connect)
 {
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
-	size_t n = fr_tcp_frame(fb, &(struct fr_tcp){ .src = FR_GUEST_IP, .dst = FR_GW_IP,
-		.sport = 40011, .dport = port, .seq = 9, .flags = FR_SYN, .mss = 1460 });
+	struct gconn c;
+	int lfd;
+	size_t n;
 
-	fb[FR_L4_OFF + 16] ^= 0x11;	/* TCP checksum */
+	lfd = gc_start(_i, &c, 40011, 9);
+	n = gc_frame(&c, FR_SYN, NULL, 0);
+	fb[l4_off() + 16] ^= 0x11;	/* TCP checksum */
 	h_send(fb, n);
 	h_run(200);
 	/* a corrupt SYN must not make the host dial out */
 	ck_assert_msg(!readable(lfd, 0), "a SYN with a bad checksum opened a host connection");
 	ck_assert_uint_eq(h_stats().drop_malformed, 1);
 	ck_assert_uint_eq(h_untaken(), 0);
+	h_assert_fds(0);
 }
 END_TEST
 
@@ -1007,16 +1314,13 @@ START_TEST(data_bad_checksum_dropped)
 {
 	uint8_t buf[8];
 	struct gconn c;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd;
 	size_t n;
 
-	gc_init(&c, 40012, port, 10);
+	lfd = gc_start(_i, &c, 40012, 10);
 	gc_connect(&c, lfd);
-	n = fr_tcp_frame(fb, &(struct fr_tcp){ .src = FR_GUEST_IP, .dst = FR_GW_IP,
-		.sport = c.gport, .dport = c.dport, .seq = c.snd_nxt, .ack = c.rcv_nxt,
-		.flags = FR_ACK | FR_PSH, .data = "evil", .len = 4 });
-	fb[FR_L4_OFF + 16] ^= 0x11;
+	n = gc_frame(&c, FR_ACK | FR_PSH, "evil", 4);
+	fb[l4_off() + 16] ^= 0x11;
 	h_send(fb, n);
 	h_run(100);
 	ck_assert_msg(!readable(c.host, 0), "corrupt data reached the host");
@@ -1046,12 +1350,10 @@ START_TEST(tcp_pending_until_closed)
 	uint64_t p0, p1, p2;
 	uint8_t buf[16];
 	struct gconn c;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd = gc_start(_i, &c, 43000, 777);
 
 	ck_assert_uint_eq(pending(&p0), 0);
 	ck_assert_uint_eq(pending(NULL), 0);
-	gc_init(&c, 43000, port, 777);
 	gc_send(&c, FR_SYN, NULL, 0);
 	ck_assert_uint_eq(pending(&p1), 1);	/* connecting: no SYN-ACK yet */
 	ck_assert_uint_gt(p1, p0);
@@ -1101,10 +1403,8 @@ END_TEST
 START_TEST(tcp_pending_rst_and_refused)
 {
 	struct gconn a, b;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd = gc_start(_i, &a, 43001, 1000);
 
-	gc_init(&a, 43001, port, 1000);
 	gc_connect(&a, lfd);
 	gc_init(&b, 43002, h_free_tcp_port(), 2000);
 	gc_send(&b, FR_SYN, NULL, 0);
@@ -1126,11 +1426,9 @@ START_TEST(tcp_free_resets_host)
 {
 	uint8_t buf[16];
 	struct gconn c;
-	uint16_t port;
-	int lfd = h_tcp_listen(&port, 16);
+	int lfd = gc_start(_i, &c, 43003, 3000);
 	ssize_t n;
 
-	gc_init(&c, 43003, port, 3000);
 	gc_connect(&c, lfd);
 	gc_send(&c, FR_ACK | FR_PSH, "partial", 7);
 	ck_assert_uint_eq(h_recv_exact(c.host, buf, 7, H_WAIT_MS), 7);
@@ -1148,6 +1446,16 @@ static void setup_tcp(void)
 	h_setup_host();
 }
 
+/**
+ * add_both() - add a test to run once per family
+ * @tc:		test case
+ * @tf:		the test
+ */
+static void add_both(TCase *tc, const TTest *tf)
+{
+	tcase_add_loop_test(tc, tf, 0, FAMILIES);
+}
+
 static Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("tcp");
@@ -1156,49 +1464,53 @@ static Suite *tcp_suite(void)
 	tc = tcase_create("connect");
 	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
 	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, synack_not_from_input);
-	tcase_add_test(tc, synack_waits_for_host_connect);
-	tcase_add_test(tc, connect_timeout_rst);
-	tcase_add_test(tc, refused_rst);
-	tcase_add_test(tc, flow_limit_rst);
-	tcase_add_test(tc, isn_unpredictable);
-	tcase_add_test(tc, loopback_direct_denied);
+	add_both(tc, synack_not_from_input);
+	add_both(tc, synack_waits_for_host_connect);
+	add_both(tc, connect_timeout_rst);
+	add_both(tc, refused_rst);
+	add_both(tc, flow_limit_rst);
+	add_both(tc, pending_limits);
+	add_both(tc, isn_unpredictable);
+	add_both(tc, isn_differs_across_engines);
+	add_both(tc, loopback_direct_denied);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("session");
 	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
 	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, session_data_and_half_close);
-	tcase_add_test(tc, host_close_first);
-	tcase_add_test(tc, port_reuse_after_close);
-	tcase_add_test(tc, guest_rst_closes_host);
-	tcase_add_test(tc, bulk_both_ways);
+	add_both(tc, session_data_and_half_close);
+	add_both(tc, host_close_first);
+	add_both(tc, port_reuse_after_close);
+	add_both(tc, guest_rst_closes_host);
+	add_both(tc, host_rst_resets_guest);
+	add_both(tc, bulk_both_ways);
+	add_both(tc, keepalive_ends_silent_flow);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pending");
 	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
 	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, tcp_pending_until_closed);
-	tcase_add_test(tc, tcp_pending_rst_and_refused);
-	tcase_add_test(tc, tcp_free_resets_host);
+	add_both(tc, tcp_pending_until_closed);
+	add_both(tc, tcp_pending_rst_and_refused);
+	add_both(tc, tcp_free_resets_host);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("backpressure");
 	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, backpressure_host_to_guest);
-	tcase_add_test(tc, backpressure_guest_to_host);
+	add_both(tc, backpressure_host_to_guest);
+	add_both(tc, backpressure_guest_to_host);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("denied");
 	tcase_add_checked_fixture(tc, h_setup_default, h_teardown);
-	tcase_add_test(tc, host_denied_rst);
+	add_both(tc, host_denied_rst);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("checksum");
 	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
-	tcase_add_test(tc, syn_bad_checksum_no_connect);
-	tcase_add_test(tc, data_bad_checksum_dropped);
+	add_both(tc, syn_bad_checksum_no_connect);
+	add_both(tc, data_bad_checksum_dropped);
 	suite_add_tcase(s, tc);
 	return s;
 }

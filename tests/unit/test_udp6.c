@@ -15,7 +15,8 @@
  * ::ffff:127.0.0.1.
  *
  * lwIP asks for the guest's MAC with a neighbour solicitation before its
- * first unicast packet: u6_wait() answers it as a guest would.
+ * first unicast packet: the harness answers it as a guest would
+ * (H.answer_ns).
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,8 +32,6 @@
 #define T_DUR		1
 #define T_TE		3
 #define T_EREQ		128
-#define T_NS		135
-#define T_NA		136
 
 static uint8_t fb[FR_MAX];
 
@@ -70,51 +69,6 @@ static int m6_match(const struct fr_parsed *p, const void *arg)
 	if (m->from_gw && memcmp(p->ip6_src, fr_gw_ip6, 16))
 		return 0;
 	return 1;
-}
-
-/**
- * u6_answer_ns() - answer the gateway's solicitations for the guest's addresses
- */
-static void u6_answer_ns(void)
-{
-	static const struct m6 ns = { .nexth = FR_PROTO_ICMP6, .icmp_type = T_NS };
-	const struct fr_parsed *p;
-
-	while ((p = h_find(m6_match, &ns))) {
-		uint8_t na[32] = { T_NA }, src[16], dst[16];
-
-		ck_assert_uint_ge(p->l4_len, 24);
-		memcpy(src, p->l4 + 8, 16);
-		memcpy(dst, p->ip6_src, 16);
-		na[4] = 0x60;			/* solicited, override */
-		memcpy(na + 8, src, 16);
-		na[24] = 2;			/* target link-layer address */
-		na[25] = 1;
-		memcpy(na + 26, fr_guest_mac, 6);
-		ck_assert_int_eq(h_send(fb, fr_icmp6_frame(fb, src, dst, 255, na, sizeof(na))), 0);
-	}
-}
-
-/**
- * u6_wait() - h_wait() that answers neighbour solicitations meanwhile
- * @m:		what to wait for
- * @ms:		bound
- *
- * Return: the frame, or NULL
- */
-static const struct fr_parsed *u6_wait(const struct m6 *m, int ms)
-{
-	int i;
-
-	for (i = 0; i < ms / 5 + 1; i++) {
-		const struct fr_parsed *p = h_find(m6_match, m);
-
-		if (p)
-			return p;
-		u6_answer_ns();
-		h_step(5);
-	}
-	return h_find(m6_match, m);
 }
 
 /**
@@ -201,7 +155,7 @@ START_TEST(to_host_v6_and_back)
 	ck_assert_int_eq(sendto(fd, "pong-udp6!", 10, 0, (struct sockaddr *)&from,
 				sizeof(struct sockaddr_in6)), 10);
 	m.sport = port;
-	p = u6_wait(&m, H_WAIT_MS);
+	p = h_wait(m6_match, &m, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no reply reached the guest");
 	ck_assert_mem_eq(p->ip6_dst, fr_guest_ip6, 16);
 	ck_assert_uint_eq(p->plen, 10);
@@ -230,7 +184,7 @@ START_TEST(to_host_falls_back_to_ipv4)
 	ck_assert_int_eq(sendto(fd, "ok", 2, 0, (struct sockaddr *)&from,
 				sizeof(struct sockaddr_in)), 2);
 	m.sport = port;
-	p = u6_wait(&m, H_WAIT_MS);
+	p = h_wait(m6_match, &m, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no reply reached the guest");
 	ck_assert_uint_eq(p->plen, 2);
 	ck_assert_uint_ne(p->udp_csum, 0);
@@ -293,7 +247,7 @@ START_TEST(closed_port_unreachable)
 	h_close_fd(fd);		/* the port is free again: nobody listens */
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(h_send(fb, udp6_frame(fr_gw_ip6, 43102, port, 0, "x", 1)), 0);
-	p = u6_wait(&m, H_WAIT_MS);
+	p = h_wait(m6_match, &m, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no ICMPv6 destination unreachable");
 	ck_assert_uint_eq(p->icmp_code, 4);
 	ck_assert_mem_eq(p->ip6_src, fr_gw_ip6, 16);
@@ -311,7 +265,7 @@ START_TEST(hop_limit_one_expires_at_gateway)
 	const struct fr_parsed *p;
 
 	ck_assert_int_eq(h_send(fb, udp6_frame(doc_ip6, 43103, 33434, 1, "probe", 5)), 0);
-	p = u6_wait(&m, H_WAIT_MS);
+	p = h_wait(m6_match, &m, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no ICMPv6 time exceeded");
 	ck_assert_uint_eq(p->icmp_code, 0);
 	ck_assert_mem_eq(p->l4 + 8 + 24, doc_ip6, 16);	/* quoted destination */
@@ -335,7 +289,7 @@ START_TEST(echo_hop_limit_one_expires_at_gateway)
 	l4[3] = (uint8_t)sum;
 	ck_assert_int_eq(h_send(fb, fr_ip6_frame(fb, NULL, fr_guest_ip6, doc_ip6, FR_PROTO_ICMP6,
 						 1, l4, sizeof(l4))), 0);
-	p = u6_wait(&m, H_WAIT_MS);
+	p = h_wait(m6_match, &m, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no ICMPv6 time exceeded for the echo request");
 	ck_assert_uint_eq(h_stats().ttl_expired, 1);
 	ck_assert_uint_eq(h_stats().icmp_echo_relayed, 0);
@@ -368,6 +322,28 @@ START_TEST(mapped_gateway_is_host)
 	ck_assert_int_eq(h_send(fb, udp6_frame(mapped_gw, 43105, port, 0, "m", 1)), 0);
 	ck_assert_uint_eq(host_recv(fd, buf, sizeof(buf), &from), 1);
 	ck_assert_int_eq(from.ss_family, AF_INET);
+}
+END_TEST
+
+/* The gateway's link-local address is the gateway, as fd00:2::2 is: with
+ * host access its port reaches the host's ::1, and replies come from it. */
+START_TEST(link_local_gateway_is_host)
+{
+	static struct m6 m = { .nexth = FR_PROTO_UDP, .dport = 43106 };
+	struct sockaddr_storage from;
+	const struct fr_parsed *p;
+	uint8_t buf[16];
+	uint16_t port = 0;
+	int fd = udp6_bind_lo(&port);
+
+	ck_assert_int_eq(h_send(fb, udp6_frame(fr_gw_ll6, 43106, port, 0, "ll", 2)), 0);
+	ck_assert_uint_eq(host_recv(fd, buf, sizeof(buf), &from), 2);
+	ck_assert_int_eq(sendto(fd, "back", 4, 0, (struct sockaddr *)&from,
+				sizeof(struct sockaddr_in6)), 4);
+	m.sport = port;
+	p = h_wait(m6_match, &m, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no reply from the link-local gateway");
+	ck_assert_mem_eq(p->ip6_src, fr_gw_ll6, 16);
 }
 END_TEST
 
@@ -407,6 +383,13 @@ static void setup_dns(void)
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cfg.n_dns_upstreams = 1;
 	h_start(&cfg);
+	H.answer_ns = 1;
+}
+
+static void setup_host6(void)
+{
+	h_setup_host();
+	H.answer_ns = 1;
 }
 
 START_TEST(dns_over_ipv6)
@@ -426,7 +409,7 @@ START_TEST(dns_over_ipv6)
 	alen = fr_dns_answer_a(ans, q, qlen, FR_IP(192, 0, 2, 1));
 	ck_assert_int_eq(sendto(up_fd, ans, alen, 0, (struct sockaddr *)&from,
 				sizeof(struct sockaddr_in)), (ssize_t)alen);
-	p = u6_wait(&m, H_WAIT_MS);
+	p = h_wait(m6_match, &m, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no DNS answer reached the guest");
 	ck_assert_uint_eq(p->plen, alen);
 	ck_assert_mem_eq(p->payload, ans, alen);
@@ -441,7 +424,7 @@ static Suite *udp6_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("host");
-	tcase_add_checked_fixture(tc, h_setup_host, h_teardown);
+	tcase_add_checked_fixture(tc, setup_host6, h_teardown);
 	tcase_add_test(tc, to_host_v6_and_back);
 	tcase_add_test(tc, to_host_falls_back_to_ipv4);
 	tcase_add_test(tc, ipv4_guest_falls_back_to_ipv6_host);
@@ -451,6 +434,7 @@ static Suite *udp6_suite(void)
 	tcase_add_test(tc, echo_hop_limit_one_expires_at_gateway);
 	tcase_add_test(tc, mapped_loopback_denied);
 	tcase_add_test(tc, mapped_gateway_is_host);
+	tcase_add_test(tc, link_local_gateway_is_host);
 	tcase_add_test(tc, zero_checksum_dropped);
 	suite_add_tcase(s, tc);
 

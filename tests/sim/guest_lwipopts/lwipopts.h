@@ -2,8 +2,10 @@
 /**
  * DOC: lwIP options for the simulator's guest (tests/sim/guest.c)
  *
- * The guest is a small embedded-style lwIP: NO_SYS, raw API, IPv4 only,
- * static heap and pools, a modest TCP window. It is compiled from the same
+ * The guest is a small embedded-style lwIP: NO_SYS, raw API, IPv4 and
+ * IPv6 (a static address, no SLAAC, MLD or duplicate address detection,
+ * as `sandnet run` configures its namespace), static heap and pools, a
+ * modest TCP window. It is compiled from the same
  * lwIP tree as the engine but with these options, into its own program, so
  * it checks the engine as an independent TCP/IP implementation would.
  *
@@ -45,7 +47,14 @@
 #define LWIP_ETHERNET			1
 #define LWIP_SINGLE_NETIF		1
 #define LWIP_IPV4			1
-#define LWIP_IPV6			0
+#define LWIP_IPV6			1
+#define LWIP_ICMP6			1
+#define LWIP_IPV6_AUTOCONFIG		0
+#define LWIP_IPV6_MLD			0
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT	0
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS	0
+#define LWIP_IPV6_REASS			1
+#define LWIP_IPV6_FRAG			1
 #define IP_REASSEMBLY			1
 #define IP_FRAG				1
 #define LWIP_ICMP			1
@@ -77,6 +86,8 @@
 #define CHECKSUM_CHECK_UDP		1
 #define CHECKSUM_CHECK_TCP		1
 #define CHECKSUM_CHECK_ICMP		1
+#define CHECKSUM_GEN_ICMP6		1
+#define CHECKSUM_CHECK_ICMP6		1
 
 /* ---- statistics: the guest reports checksum errors and retransmits ---- */
 #define LWIP_STATS			1
