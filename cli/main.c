@@ -60,9 +60,11 @@
 #define TAP_DEFAULT	"tap0"
 #define DNS_PORT	53
 
-/* Inactivity bound of the drain on exit: longer than a Linux guest's
- * first four retransmission backoffs (0.2 + 0.4 + 0.8 + 1.6 s), short
- * enough not to hold up an exit that leaves an idle connection behind.
+/* Inactivity bound of the drain on exit. Each retransmission from the
+ * guest counts as activity, so what must fit is one gap between two: a
+ * Linux guest's RTO starts at 0.2 s and doubles, so 5 s rides out five
+ * losses of one segment in a row (the fifth gap is 3.2 s). Short enough not
+ * to hold up much an exit that leaves an idle connection behind.
  */
 #define DRAIN_LINGER_DEFAULT	5
 #define DRAIN_LINGER_DEFAULT_S	"5"

@@ -574,6 +574,8 @@ attach_start() {
     ((flag == 3)) && sfx=d ready=tap_exists
     ATTACH_NS=$NS_GUEST-$sfx
     ATTACH_LOG=$T/attach-$sfx.err
+    # a flavour started again (after another ran) gets a fresh namespace
+    [[ -e /run/netns/$ATTACH_NS ]] && end_netns_pids "$ATTACH_NS" && ip netns del "$ATTACH_NS"
     if ! ip netns add "$ATTACH_NS" 2>"$T/netns-$sfx.err"; then
         ATTACH_ERR="cannot create $ATTACH_NS: $(tail -n 1 "$T/netns-$sfx.err")"
         return 1
@@ -1381,7 +1383,6 @@ drain_fresh_attach() {
     if [[ -n $ATTACH_PID ]]; then
         attach_stop || { REASON=$ATTACH_STOP_ERR; return 1; }
     fi
-    [[ -n $ATTACH_NS ]] && ip netns del "$ATTACH_NS" 2>/dev/null
     ATTACH_EXTRA_OPTS=(-v "$@")
     attach_start 0
     local rc=$?
