@@ -11,10 +11,20 @@
  * TAP fd to the parent over a socketpair and waits for a "go" byte before
  * it execs COMMAND. The parent stays in the original namespaces, where the
  * engine opens host sockets, and serves the TAP until COMMAND exits; then it
- * exits with COMMAND's status.
+ * drains (below) and exits with COMMAND's status.
  *
  * attach: create a TAP device in an existing network namespace, the way
- * slirp4netns does, and serve it until SIGINT or SIGTERM.
+ * slirp4netns does, and serve it until SIGINT or SIGTERM, then drain.
+ *
+ * Drain: when COMMAND has exited, the guest's kernel may still hold data
+ * its sockets accepted (a client that wrote, closed and exited leaves an
+ * orphaned socket sending the rest and its FIN), and the engine data on its
+ * way to the host. Serving stops once no TCP connection is open
+ * (sn_engine_tcp_pending()), or after --linger seconds in which no TCP
+ * segment came from the guest and no byte moved: an inactivity bound, so a
+ * transfer that still makes progress is never cut, while a connection the
+ * guest leaves open (a daemon) or one that is stuck ends the wait. A
+ * second SIGINT or SIGTERM stops at once.
  */
 
 #include <errno.h>
@@ -37,6 +47,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <sandnet/sandnet.h>
 
@@ -48,6 +59,18 @@
 #define MTU_DEFAULT	65520	/* as pasta: fewer, larger frames */
 #define TAP_DEFAULT	"tap0"
 #define DNS_PORT	53
+
+/* Inactivity bound of the drain on exit. Each retransmission from the
+ * guest counts as activity, so what must fit is one gap between two: a
+ * Linux guest's RTO starts at 0.2 s and doubles, so 5 s rides out five
+ * losses of one segment in a row (the fifth gap is 3.2 s). Short enough not
+ * to hold up much an exit that leaves an idle connection behind.
+ */
+#define DRAIN_LINGER_DEFAULT	5
+#define DRAIN_LINGER_DEFAULT_S	"5"
+#define DRAIN_LINGER_MAX	86400
+/* How often the drain looks at the engine's pending connections. */
+#define DRAIN_CHECK_MS		20
 
 /* Exit code for bad usage, as getopt-based tools use; runtime failures exit 1 */
 #define EXIT_USAGE	2
@@ -61,14 +84,16 @@ static const char usage_run[] =
 "the gateway and the MTU below, and for IPv6 fd00:2::15/64 via fd00:2::2;\n"
 "/etc/resolv.conf names the gateway. Traffic leaves through this process's\n"
 "host sockets. Exits with COMMAND's status (128+N if killed by signal N);\n"
-"SIGINT and SIGTERM are passed to COMMAND.\n";
+"SIGINT and SIGTERM are passed to COMMAND. Once COMMAND exited, sandnet\n"
+"keeps serving while TCP connections are still open (see --linger).\n";
 
 static const char usage_attach[] =
 "Usage: sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]\n"
 "\n"
 "Create TAP device NAME in the network namespace at PATH (such as\n"
 "/run/netns/NAME or /proc/PID/ns/net) and serve it until SIGINT or SIGTERM\n"
-"(exit 0) or until the device goes away (exit 1).\n"
+"(exit 0, after the drain of --linger) or until the device or the namespace\n"
+"goes away (exit 1 and 0).\n"
 "\n"
 "  --netns PATH            network namespace to attach to (required)\n"
 "  --tap NAME              TAP device name (default " TAP_DEFAULT ")\n"
@@ -108,6 +133,12 @@ static const char usage_opts[] =
 "  --allow-host-loopback   same as --allow group:host: the gateway reaches\n"
 "                          the host's 127.0.0.1 / ::1, and the host's own\n"
 "                          addresses are reachable\n"
+"  --linger SECONDS        on exit (run: COMMAND exited; attach: SIGINT or\n"
+"                          SIGTERM), keep serving until every TCP connection\n"
+"                          has closed, or until no TCP segment and no byte\n"
+"                          moved for SECONDS: a bound on inactivity, not on\n"
+"                          total time (default " DRAIN_LINGER_DEFAULT_S "; 0: stop at once; a\n"
+"                          second SIGINT or SIGTERM stops at once)\n"
 "  -v, --verbose           log more; repeat for debug output\n"
 "  -h, --help              show this help and exit\n"
 "  --version               show the version and exit\n";
@@ -137,6 +168,7 @@ static const char usage_top[] =
  * @policy:		--allow, --deny, --default-*, --policy, --allow-host-loopback
  * @pol:		the policy they make, for the engine (owned until given to it)
  * @verbose:		number of -v
+ * @linger:		--linger: seconds without progress that end the drain
  * @netns:		attach: --netns PATH
  * @configure:		attach: --configure
  * @cmd:		run: COMMAND and its arguments, NULL-terminated
@@ -150,6 +182,7 @@ struct opts {
 	struct cli_policy policy;
 	struct sn_policy *pol;
 	int verbose;
+	unsigned linger;
 	const char *netns;
 	int configure;
 	char **cmd;
@@ -170,6 +203,7 @@ enum {
 	OPT_NETNS,
 	OPT_TAP,
 	OPT_CONFIGURE,
+	OPT_LINGER,
 };
 
 #define COMMON_OPTIONS							\
@@ -183,6 +217,7 @@ enum {
 	{ "default-egress",	required_argument, NULL, OPT_DEFAULT_EGRESS }, \
 	{ "default-ingress",	required_argument, NULL, OPT_DEFAULT_INGRESS }, \
 	{ "policy",		required_argument, NULL, OPT_POLICY },	\
+	{ "linger",		required_argument, NULL, OPT_LINGER },	\
 	{ "verbose",		no_argument,	   NULL, 'v' },		\
 	{ "help",		no_argument,	   NULL, 'h' },		\
 	{ "version",		no_argument,	   NULL, OPT_VERSION }
@@ -408,6 +443,7 @@ static void opts_init(struct opts *o)
 	inet_pton(AF_INET6, "fd00:2::2", &o->tap.gw6);
 	o->tap.prefix_len6 = 64;
 	o->tap.mtu = MTU_DEFAULT;
+	o->linger = DRAIN_LINGER_DEFAULT;
 	cli_policy_init(&o->policy);
 }
 
@@ -534,6 +570,14 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 				return -1;
 			}
 			o->policy.file = optarg;
+			break;
+		case OPT_LINGER:
+			if (parse_uint(optarg, 0, DRAIN_LINGER_MAX, &v)) {
+				cli_err("--linger: '%s' is not a number of seconds in 0..%d",
+					optarg, DRAIN_LINGER_MAX);
+				return -1;
+			}
+			o->linger = v;
 			break;
 		case OPT_NETNS:
 			if (!*optarg) {
@@ -748,9 +792,10 @@ static void __attribute__((noreturn)) exec_failed(const char *name, int err)
 static void __attribute__((noreturn))
 run_child(const struct opts *o, int sock, pid_t ppid, const sigset_t *origmask)
 {
+	char ns[INET6_ADDRSTRLEN];
+	int tap, fams;
 	ssize_t n;
 	char go;
-	int tap;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL)) {
 		cli_perror("prctl PR_SET_PDEATHSIG");
@@ -766,8 +811,14 @@ run_child(const struct opts *o, int sock, pid_t ppid, const sigset_t *origmask)
 	if (tap < 0)
 		_exit(EXIT_FAILURE);
 
-	if (tap_configure(tap, &o->tap) || resolv_conf_bind(o->tap.gw) ||
-	    fd_send(sock, tap))
+	fams = tap_configure(tap, &o->tap);
+	if (fams < 0)
+		_exit(EXIT_FAILURE);
+	if (fams & TAP_IP4)
+		inet_ntop(AF_INET, &o->tap.gw, ns, sizeof(ns));
+	else
+		inet_ntop(AF_INET6, &o->tap.gw6, ns, sizeof(ns));
+	if (resolv_conf_bind(ns) || fd_send(sock, tap))
 		_exit(EXIT_FAILURE);
 	close(tap);
 
@@ -785,6 +836,186 @@ run_child(const struct opts *o, int sock, pid_t ppid, const sigset_t *origmask)
 
 	execvp(o->cmd[0], o->cmd);
 	exec_failed(o->cmd[0], errno);
+}
+
+/**
+ * mono_ms() - the monotonic clock
+ *
+ * Return: milliseconds
+ */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/**
+ * struct ticker - a stop fd for sn_engine_run(): signals or a periodic tick
+ * @tfd:	timerfd, non-blocking
+ * @epfd:	epoll fd holding @tfd and the signalfd
+ */
+struct ticker {
+	int tfd, epfd;
+};
+
+/**
+ * ticker_open() - make a ticker that wakes the loop every @ms or on a signal
+ * @t:		filled
+ * @sfd:	signalfd
+ * @ms:		period, 1..999
+ * @what:	what it is for, for the error message
+ *
+ * Return: 0, or -1 on error (reported; ticker_close() it all the same)
+ */
+static int ticker_open(struct ticker *t, int sfd, long ms, const char *what)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_nsec = ms * 1000000L },
+		.it_value = { .tv_nsec = ms * 1000000L },
+	};
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->tfd < 0 || t->epfd < 0 || timerfd_settime(t->tfd, 0, &its, NULL) ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, sfd, &ev) ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->tfd, &ev)) {
+		cli_err("set up %s: %s", what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * ticker_tick() - consume the ticks due
+ * @t:		ticker
+ *
+ * Return: 1 if at least one was due, else 0
+ */
+static int ticker_tick(struct ticker *t)
+{
+	uint64_t ticks;
+
+	return read(t->tfd, &ticks, sizeof(ticks)) > 0;
+}
+
+/**
+ * ticker_close() - close a ticker's fds
+ * @t:		ticker from ticker_open()
+ */
+static void ticker_close(struct ticker *t)
+{
+	if (t->tfd >= 0)
+		close(t->tfd);
+	if (t->epfd >= 0)
+		close(t->epfd);
+}
+
+/**
+ * stop_signal() - empty the signalfd, looking for SIGINT or SIGTERM
+ * @sfd:	signalfd, non-blocking
+ *
+ * Anything else (run: a SIGCHLD after COMMAND was reaped) is dropped.
+ *
+ * Return: the first SIGINT or SIGTERM read, 0 if none
+ */
+static int stop_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+	int sig = 0;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (!sig && (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM))
+			sig = (int)si.ssi_signo;
+	return sig;
+}
+
+/**
+ * drain_end() - log, with -v, how the drain ended
+ * @o:		options
+ * @start:	mono_ms() when it began
+ * @n:		TCP connections still open
+ * @why:	NULL if all closed, else what ended it
+ */
+static void drain_end(const struct opts *o, uint64_t start, unsigned n, const char *why)
+{
+	double s = (double)(mono_ms() - start) / 1000;
+
+	if (!o->verbose)
+		return;
+	if (!why)
+		cli_err("drained in %.1f s: every TCP connection closed", s);
+	else
+		cli_err("drain ended after %.1f s (%s) with %u TCP connection%s open",
+			s, why, n, n == 1 ? "" : "s");
+}
+
+/**
+ * drain() - serve on until every TCP connection closed or none made progress
+ * @e:		engine
+ * @tap:	TAP fd, non-blocking
+ * @sfd:	signalfd for SIGINT and SIGTERM (run: and SIGCHLD), non-blocking
+ * @o:		options: --linger, -v
+ *
+ * See "Drain" at the top. A timerfd wakes the loop every DRAIN_CHECK_MS
+ * to look at sn_engine_tcp_pending(); a SIGINT or SIGTERM ends it at once,
+ * as does a failure of the guest link.
+ */
+static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
+{
+	uint64_t start = mono_ms(), moved = start, last, progress;
+	unsigned n = sn_engine_tcp_pending(e, &last);
+	const char *why = "cannot wait";
+	struct ticker t;
+	char sigwhy[32];
+	int sig;
+
+	if (!n)
+		return;
+	if (!o->linger) {
+		drain_end(o, start, n, "--linger 0");
+		return;
+	}
+	if (o->verbose)
+		cli_err("draining %u TCP connection%s (until closed, or %u s without progress)",
+			n, n == 1 ? "" : "s", o->linger);
+
+	if (ticker_open(&t, sfd, DRAIN_CHECK_MS, "the drain"))
+		goto out;
+	for (;;) {
+		uint64_t now;
+
+		if (sn_engine_run(e, tap, SN_LINK_TAP, t.epfd)) {
+			why = "the guest link went away";
+			break;
+		}
+		sig = stop_signal(sfd);
+		if (sig) {
+			snprintf(sigwhy, sizeof(sigwhy), "stopped by %s",
+				 sig == SIGINT ? "SIGINT" : "SIGTERM");
+			why = sigwhy;
+			break;
+		}
+		ticker_tick(&t);
+		n = sn_engine_tcp_pending(e, &progress);
+		if (!n) {
+			why = NULL;
+			break;
+		}
+		now = mono_ms();
+		if (progress != last) {
+			last = progress;
+			moved = now;
+		} else if (now - moved >= (uint64_t)o->linger * 1000) {
+			why = "no progress for --linger";
+			break;
+		}
+	}
+out:
+	drain_end(o, start, n, why);
+	ticker_close(&t);
 }
 
 /**
@@ -849,19 +1080,23 @@ static int run_signals(int sfd, pid_t child, int *status)
 }
 
 /**
- * run_serve() - serve the TAP until COMMAND exits
+ * run_serve() - serve the TAP until COMMAND exits, then drain
  * @e:		engine
  * @tap:	TAP fd, non-blocking
  * @sfd:	signalfd for SIGCHLD, SIGINT and SIGTERM, non-blocking
  * @child:	COMMAND's pid
+ * @o:		options
  *
  * sn_engine_run() returns whenever a signal is pending. SIGINT and SIGTERM
- * are forwarded and serving goes on: only COMMAND's exit ends it. If the
+ * are forwarded and serving goes on: only COMMAND's exit ends it. Signals
+ * read up to then were COMMAND's (a terminal's ^C reaches both of us before
+ * COMMAND can exit); one arriving during the drain ends the drain. If the
  * TAP goes away (COMMAND deleted it), say so and just wait for COMMAND.
  *
  * Return: COMMAND's shell-style exit code, 1 on error (reported)
  */
-static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child)
+static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child,
+		     const struct opts *o)
 {
 	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 	int up = 1, status, ret;
@@ -879,8 +1114,11 @@ static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child)
 		}
 
 		ret = run_signals(sfd, child, &status);
-		if (ret > 0)
+		if (ret > 0) {
+			if (up)
+				drain(e, tap, sfd, o);
 			return status;
+		}
 		if (ret < 0)
 			break;
 	}
@@ -975,7 +1213,7 @@ static int cmd_run(int argc, char **argv)
 		cli_perror("start the command");
 	close(sv[0]);
 
-	status = run_serve(e, tap, sfd, child);
+	status = run_serve(e, tap, sfd, child, &o);
 
 	sn_engine_free(e);
 	close(tap);
@@ -1016,7 +1254,8 @@ static int ns_gone(const char *path, const struct stat *orig)
  *
  * The TAP fd itself keeps the namespace alive, so "ip netns del" is seen as
  * the path disappearing: a timerfd wakes the loop to look, and an epoll fd
- * holding it and @sfd is the loop's stop fd.
+ * holding it and @sfd is the loop's stop fd. After SIGINT or SIGTERM it
+ * drains (see the top of the file) before returning.
  *
  * Return: EXIT_SUCCESS on a signal or when the namespace went away,
  *	   EXIT_FAILURE when the guest link failed
@@ -1024,33 +1263,24 @@ static int ns_gone(const char *path, const struct stat *orig)
 static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts *o,
 			const struct stat *ns_st)
 {
-	struct itimerspec its = {
-		.it_interval = { .tv_nsec = ATTACH_CHECK_MS * 1000000L },
-		.it_value = { .tv_nsec = ATTACH_CHECK_MS * 1000000L },
-	};
-	struct epoll_event ev = { .events = EPOLLIN };
-	int tfd, epfd, ret = EXIT_FAILURE;
+	int ret = EXIT_FAILURE;
+	struct ticker t;
 
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (tfd < 0 || epfd < 0 || timerfd_settime(tfd, 0, &its, NULL) ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) || epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev)) {
-		cli_perror("set up the attach loop");
+	if (ticker_open(&t, sfd, ATTACH_CHECK_MS, "the attach loop"))
 		goto out;
-	}
 	for (;;) {
 		struct signalfd_siginfo si;
-		uint64_t ticks;
 
-		if (sn_engine_run(e, tap, SN_LINK_TAP, epfd)) {
+		if (sn_engine_run(e, tap, SN_LINK_TAP, t.epfd)) {
 			cli_err("guest link %s went away: %s", o->tap.name, strerror(errno));
 			break;
 		}
 		if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			ret = EXIT_SUCCESS;
+			drain(e, tap, sfd, o);
 			break;
 		}
-		if (read(tfd, &ticks, sizeof(ticks)) > 0 && ns_gone(o->netns, ns_st)) {
+		if (ticker_tick(&t) && ns_gone(o->netns, ns_st)) {
 			if (o->verbose)
 				cli_err("namespace %s went away", o->netns);
 			ret = EXIT_SUCCESS;
@@ -1058,10 +1288,7 @@ static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts
 		}
 	}
 out:
-	if (tfd >= 0)
-		close(tfd);
-	if (epfd >= 0)
-		close(epfd);
+	ticker_close(&t);
 	return ret;
 }
 
@@ -1114,7 +1341,7 @@ static int cmd_attach(int argc, char **argv)
 
 	tap = tap_create(o.tap.name);
 	if (tap < 0 ||
-	    (o.configure && (link_up("lo") || tap_configure(tap, &o.tap))) ||
+	    (o.configure && (link_up("lo") || tap_configure(tap, &o.tap) < 0)) ||
 	    (!o.configure && !o.mtu_set && link_mtu(o.tap.name, &o.tap.mtu))) {
 		ns_leave(orig);
 		return EXIT_FAILURE;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <linux/if_addr.h>
 #include <linux/if_tun.h>
 #include <linux/ipv6.h>
 #include <net/if.h>
@@ -27,11 +28,17 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "netns.h"
 
 #define TUN_PATH	"/dev/net/tun"
 #define RESOLV_CONF	"/etc/resolv.conf"
+/* Longest wait for the kernel's (skipped) DAD to release the guest address */
+#define DAD_WAIT_MS	2000
+
+/* A failure's text when the caller decides how to report it. */
+#define WHY_LEN		160
 
 /**
  * cli_err() - print one "sandnet: ..." line on stderr
@@ -74,36 +81,40 @@ void cli_perror(const char *what)
  * write_file() - write a short string to a file, e.g. in /proc
  * @path:	file to write
  * @s:		string
+ * @why:	NULL to report failures, else WHY_LEN bytes to put the reason in
  *
- * Return: 0 on success, -1 on error (reported)
+ * Return: 0 on success, -1 on error
  */
-static int write_file(const char *path, const char *s)
+static int write_file(const char *path, const char *s, char *why)
 {
 	size_t len = strlen(s);
 	ssize_t n;
-	int fd;
+	int fd, err;
 
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		cli_perror(path);
-		return -1;
-	}
+	if (fd < 0)
+		goto fail;
 
 	n = write(fd, s, len);
 	if (n < 0 || (size_t)n != len) {
-		if (n >= 0)
-			errno = EIO;
-		cli_err("write %s: %s", path, strerror(errno));
+		err = n < 0 ? errno : EIO;
 		close(fd);
-		return -1;
+		errno = err;
+		goto fail;
 	}
 
-	if (close(fd)) {
-		cli_err("write %s: %s", path, strerror(errno));
-		return -1;
-	}
-
+	if (close(fd))
+		goto fail;
 	return 0;
+
+fail:
+	err = errno;
+	if (why)
+		snprintf(why, WHY_LEN, "write %s: %s", path, strerror(err));
+	else
+		cli_err("write %s: %s", path, strerror(err));
+	errno = err;
+	return -1;
 }
 
 /**
@@ -121,15 +132,15 @@ static int id_map(uid_t uid, gid_t gid)
 	char map[64];
 
 	if (!access("/proc/self/setgroups", F_OK) &&
-	    write_file("/proc/self/setgroups", "deny"))
+	    write_file("/proc/self/setgroups", "deny", NULL))
 		return -1;
 
 	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
-	if (write_file("/proc/self/uid_map", map))
+	if (write_file("/proc/self/uid_map", map, NULL))
 		return -1;
 
 	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
-	return write_file("/proc/self/gid_map", map);
+	return write_file("/proc/self/gid_map", map, NULL);
 }
 
 /**
@@ -406,37 +417,120 @@ static void tap_carrier_kick(int fd)
 }
 
 /**
+ * ipv6_off() - is IPv6 off for device @name (or missing from this kernel)
+ * @name:	interface name
+ *
+ * A namespace with net.ipv6.conf.all.disable_ipv6 (or default's, or the
+ * device's own) set to 1 has IPv6 off on a new device; the kernel then
+ * refuses IPv6 addresses with EACCES.
+ *
+ * Return: 1 if off, 0 if on or unknown
+ */
+static int ipv6_off(const char *name)
+{
+	char path[PATH_MAX], v = '0';
+	int fd;
+
+	if (access("/proc/sys/net/ipv6", F_OK))
+		return 1;		/* a kernel without IPv6 (ipv6.disable=1) */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (read(fd, &v, 1) != 1)
+		v = '0';
+	close(fd);
+	return v != '0';
+}
+
+/**
+ * addr6_tentative() - is IPv6 address @a on @name tentative, or not there yet
+ * @name:	interface name
+ * @a:		address
+ *
+ * Return: 1 if tentative or not listed, 0 if usable, -1 if unknown
+ */
+static int addr6_tentative(const char *name, const struct in6_addr *a)
+{
+	unsigned idx, plen, scope, flags;
+	char want[33], hex[33], dev[IFNAMSIZ];
+	FILE *f = fopen("/proc/net/if_inet6", "re");
+	int ret = 1, i;
+
+	if (!f)
+		return -1;
+	for (i = 0; i < 16; i++)
+		snprintf(want + 2 * i, 3, "%02x", a->s6_addr[i]);
+	/* address ifindex prefixlen scope flags name, per line */
+	while (fscanf(f, "%32s %x %x %x %x %15s", hex, &idx, &plen, &scope, &flags, dev) == 6) {
+		if (!strcmp(hex, want) && !strcmp(dev, name)) {
+			ret = !!(flags & IFA_F_TENTATIVE);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/**
+ * addr6_wait_usable() - wait, bounded, until the kernel has released @a
+ * @name:	interface name
+ * @a:		address just added
+ *
+ * Even with accept_dad 0 a new address is tentative until the kernel's DAD
+ * work has run, later, from a workqueue. A connect() in between finds no
+ * usable source but ::1 and sends SYNs from it, forever: the command's
+ * first IPv6 connection would hang now and then on a busy machine.
+ */
+static void addr6_wait_usable(const char *name, const struct in6_addr *a)
+{
+	const struct timespec ms = { .tv_nsec = 1000000L };
+	int i;
+
+	for (i = 0; i < DAD_WAIT_MS; i++) {
+		if (addr6_tentative(name, a) <= 0)
+			return;
+		nanosleep(&ms, NULL);
+	}
+	cli_err("warning: IPv6 address of %s still tentative after %d ms", name, DAD_WAIT_MS);
+}
+
+/**
  * tap_configure6() - IPv6 address (no DAD: the link is ours) and default route
  * @c:		configuration
+ * @why:	on failure, what failed and why (WHY_LEN bytes)
  *
- * Return: 0 on success, -1 on error (reported)
+ * Return: 0 on success, else the failure's errno (EACCES: IPv6 is off)
  */
-static int tap_configure6(const struct tap_conf *c)
+static int tap_configure6(const struct tap_conf *c, char *why)
 {
+	int err;
+
 	char path[PATH_MAX], gw[INET6_ADDRSTRLEN];
 	struct in6_rtmsg rt;
 	struct in6_ifreq ifr6;
 	struct ifreq ifr;
 
-	if (access("/proc/sys/net/ipv6", F_OK))
-		return 0;		/* IPv6 disabled on this kernel: IPv4 only */
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_dad", c->name);
-	if (write_file(path, "0"))
-		return -1;
+	if (write_file(path, "0", why))
+		return errno;
 
 	ifr_init(&ifr, c->name);
 	if (if_ioctl(SIOCGIFINDEX, &ifr)) {
-		cli_err("index of %s: %s", c->name, strerror(errno));
-		return -1;
+		err = errno;
+		snprintf(why, WHY_LEN, "index of %s: %s", c->name, strerror(err));
+		return err;
 	}
 	memset(&ifr6, 0, sizeof(ifr6));
 	ifr6.ifr6_addr = c->addr6;
 	ifr6.ifr6_prefixlen = c->prefix_len6;
 	ifr6.ifr6_ifindex = ifr.ifr_ifindex;
 	if (if_ioctl_af(AF_INET6, SIOCSIFADDR, &ifr6)) {
-		cli_err("set IPv6 address of %s: %s", c->name, strerror(errno));
-		return -1;
+		err = errno;
+		snprintf(why, WHY_LEN, "set IPv6 address of %s: %s", c->name, strerror(err));
+		return err;
 	}
+	addr6_wait_usable(c->name, &c->addr6);
 
 	memset(&rt, 0, sizeof(rt));
 	rt.rtmsg_gateway = c->gw6;
@@ -444,55 +538,56 @@ static int tap_configure6(const struct tap_conf *c)
 	rt.rtmsg_metric = 1;
 	rt.rtmsg_ifindex = ifr.ifr_ifindex;
 	if (if_ioctl_af(AF_INET6, SIOCADDRT, &rt)) {
+		err = errno;
 		inet_ntop(AF_INET6, &c->gw6, gw, sizeof(gw));
-		cli_err("add IPv6 default route via %s on %s: %s", gw, c->name, strerror(errno));
-		return -1;
+		snprintf(why, WHY_LEN, "add IPv6 default route via %s on %s: %s", gw, c->name,
+			 strerror(err));
+		return err;
 	}
 	return 0;
 }
 
 /**
- * tap_configure() - set address, netmask, MTU, link up and default route
- * @fd:		TAP fd
+ * tap_address4() - IPv4 address and netmask
  * @c:		configuration
+ * @why:	on failure, what failed and why (WHY_LEN bytes)
  *
- * Return: 0 on success, -1 on error (reported)
+ * Return: 0 on success, -1 on failure (in @why)
  */
-int tap_configure(int fd, const struct tap_conf *c)
+static int tap_address4(const struct tap_conf *c, char *why)
 {
-	char gw[INET_ADDRSTRLEN], dev[IFNAMSIZ];
 	struct in_addr mask;
-	struct rtentry rt;
 	struct ifreq ifr;
 
-	inet_ntop(AF_INET, &c->gw, gw, sizeof(gw));
 	mask.s_addr = htonl(c->prefix_len ? ~0U << (32 - c->prefix_len) : 0);
-
-	ifr_init(&ifr, c->name);
-	ifr.ifr_mtu = (int)c->mtu;
-	if (if_ioctl(SIOCSIFMTU, &ifr)) {
-		cli_err("set MTU %u on %s: %s", c->mtu, c->name, strerror(errno));
-		return -1;
-	}
 
 	ifr_init(&ifr, c->name);
 	sin_set(&ifr.ifr_addr, c->addr);
 	if (if_ioctl(SIOCSIFADDR, &ifr)) {
-		cli_err("set address of %s: %s", c->name, strerror(errno));
+		snprintf(why, WHY_LEN, "set address of %s: %s", c->name, strerror(errno));
 		return -1;
 	}
 
 	ifr_init(&ifr, c->name);
 	sin_set(&ifr.ifr_netmask, mask);
 	if (if_ioctl(SIOCSIFNETMASK, &ifr)) {
-		cli_err("set netmask of %s: %s", c->name, strerror(errno));
+		snprintf(why, WHY_LEN, "set netmask of %s: %s", c->name, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
 
-	if (link_up(c->name))
-		return -1;
-
-	tap_carrier_kick(fd);
+/**
+ * tap_route4() - IPv4 default route (the link must be up)
+ * @c:		configuration
+ * @why:	on failure, what failed and why (WHY_LEN bytes)
+ *
+ * Return: 0 on success, -1 on failure (in @why)
+ */
+static int tap_route4(const struct tap_conf *c, char *why)
+{
+	char gw[INET_ADDRSTRLEN], dev[IFNAMSIZ];
+	struct rtentry rt;
 
 	memset(&rt, 0, sizeof(rt));
 	snprintf(dev, sizeof(dev), "%s", c->name);
@@ -502,17 +597,75 @@ int tap_configure(int fd, const struct tap_conf *c)
 	rt.rt_flags = RTF_UP | RTF_GATEWAY;
 	rt.rt_dev = dev;
 	if (if_ioctl(SIOCADDRT, &rt)) {
-		cli_err("add default route via %s on %s: %s",
-			gw, c->name, strerror(errno));
+		inet_ntop(AF_INET, &c->gw, gw, sizeof(gw));
+		snprintf(why, WHY_LEN, "add default route via %s on %s: %s", gw, c->name,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * tap_configure() - MTU, IPv4 address, link up, IPv4 route, then IPv6
+ * @fd:		TAP fd
+ * @c:		configuration
+ *
+ * A namespace may lack a family: IPv6 off (disable_ipv6, or a kernel
+ * without it), or IPv4 configuration refused. That is one warning line
+ * and the other family alone, never a failure; only a namespace where
+ * neither can be configured is.
+ *
+ * Return: TAP_IP4 | TAP_IP6 as configured (at least one), or -1 on error
+ *	   (reported)
+ */
+int tap_configure(int fd, const struct tap_conf *c)
+{
+	char why4[WHY_LEN], why6[WHY_LEN];
+	int fams = 0, off6, err6 = 0, v4;
+	struct ifreq ifr;
+
+	ifr_init(&ifr, c->name);
+	ifr.ifr_mtu = (int)c->mtu;
+	if (if_ioctl(SIOCSIFMTU, &ifr)) {
+		cli_err("set MTU %u on %s: %s", c->mtu, c->name, strerror(errno));
 		return -1;
 	}
 
-	return tap_configure6(c);
+	v4 = !tap_address4(c, why4);
+
+	if (link_up(c->name))
+		return -1;
+
+	tap_carrier_kick(fd);
+
+	if (v4 && !tap_route4(c, why4))
+		fams |= TAP_IP4;
+	off6 = ipv6_off(c->name);
+	if (!off6)
+		err6 = tap_configure6(c, why6);
+	if (!off6 && !err6)
+		fams |= TAP_IP6;
+	if (err6 == EACCES)
+		off6 = 1;	/* turned off since we looked */
+
+	if (!fams) {
+		cli_err("%s: neither IPv4 (%s) nor IPv6 (%s) can be configured", c->name, why4,
+			off6 ? "off in this namespace" : why6);
+		return -1;
+	}
+	if (!(fams & TAP_IP4))
+		cli_err("warning: IPv4 not configured (%s): %s has IPv6 only", why4, c->name);
+	else if (off6)
+		cli_err("warning: IPv6 is off in this namespace (disable_ipv6): %s has IPv4 only",
+			c->name);
+	else if (!(fams & TAP_IP6))
+		cli_err("warning: IPv6 not configured (%s): %s has IPv4 only", why6, c->name);
+	return fams;
 }
 
 /**
  * resolv_conf_bind() - bind a resolv.conf naming @nameserver over the host's
- * @nameserver:	DNS server the namespace should use
+ * @nameserver:	DNS server the namespace should use, IPv4 or IPv6 text
  *
  * Call in a private mount namespace. The file is written to a temporary
  * file (in $TMPDIR or /tmp), bind-mounted over /etc/resolv.conf (over its
@@ -521,9 +674,9 @@ int tap_configure(int fd, const struct tap_conf *c)
  *
  * Return: 0 on success, -1 on error (reported)
  */
-int resolv_conf_bind(struct in_addr nameserver)
+int resolv_conf_bind(const char *nameserver)
 {
-	char target[PATH_MAX], tmp[PATH_MAX], ns[INET_ADDRSTRLEN], buf[128];
+	char target[PATH_MAX], tmp[PATH_MAX], buf[128];
 	const char *dir = getenv("TMPDIR");
 	int fd, len, ret = -1;
 	ssize_t n;
@@ -549,10 +702,9 @@ int resolv_conf_bind(struct in_addr nameserver)
 		return -1;
 	}
 
-	inet_ntop(AF_INET, &nameserver, ns, sizeof(ns));
 	len = snprintf(buf, sizeof(buf),
 		       "# Generated by sandnet: the gateway forwards DNS\n"
-		       "nameserver %s\n", ns);
+		       "nameserver %s\n", nameserver);
 
 	if (fchmod(fd, 0644)) {
 		cli_err("chmod %s: %s", tmp, strerror(errno));

@@ -17,6 +17,9 @@
  * @addr:	guest address
  * @gw:		gateway, default route and DNS server
  * @prefix_len:	guest subnet prefix length
+ * @addr6:	guest IPv6 address
+ * @gw6:	IPv6 gateway, default route and DNS server
+ * @prefix_len6: guest IPv6 prefix length
  * @mtu:	link MTU
  */
 struct tap_conf {
@@ -39,9 +42,13 @@ int ns_leave(int orig_fd);
 
 int link_up(const char *ifname);
 int link_mtu(const char *ifname, unsigned *mtu);
+/* tap_configure(): the families configured */
+#define TAP_IP4	1
+#define TAP_IP6	2
+
 int tap_create(const char *name);
 int tap_configure(int fd, const struct tap_conf *c);
-int resolv_conf_bind(struct in_addr nameserver);
+int resolv_conf_bind(const char *nameserver);
 
 int fd_send(int sock, int fd);
 int fd_recv(int sock);

@@ -381,6 +381,23 @@ void sn_engine_stats(struct sn_engine *e, struct sn_stats *st)
 }
 
 /**
+ * sn_engine_tcp_pending() - TCP connections still open, for a drain before exit
+ * @e:		engine
+ * @progress:	if not NULL, set to guest TCP segments plus TCP bytes relayed
+ *
+ * Return: TCP connections not yet closed on both sides
+ */
+unsigned sn_engine_tcp_pending(struct sn_engine *e, uint64_t *progress)
+{
+	uint64_t segs;
+	unsigned n = sn_tcp_pending(e, &segs);
+
+	if (progress)
+		*progress = segs + e->st.tcp_bytes_up + e->st.tcp_bytes_down;
+	return n;
+}
+
+/**
  * sn_log() - log one line if @level is enabled
  * @e:		engine
  * @level:	SN_LOG_*

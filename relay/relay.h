@@ -22,6 +22,7 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 int sn_tcp_init(struct sn_engine *e);
 void sn_tcp_fini(struct sn_engine *e);
 void sn_tcp_tick(struct sn_engine *e);
+unsigned sn_tcp_pending(const struct sn_engine *e, uint64_t *segs_in);
 
 /* udp.c */
 int sn_udp_init(struct sn_engine *e);

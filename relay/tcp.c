@@ -41,7 +41,8 @@
  * Half-close: guest FIN -> shutdown(SHUT_WR) once queued data is written;
  * host EOF -> tcp_shutdown(tx) (FIN after queued data). When both sides are
  * done, tcp_close() and close(): lwIP finishes sending on its own. A host
- * error aborts the flow with an RST to the guest; a guest RST or lwIP
+ * error, or sn_engine_free() with the flow still open, aborts the flow with
+ * an RST to the guest and to the host peer (SO_LINGER 0); a guest RST or lwIP
  * timeout (err callback) closes the host socket. No path keeps an fd.
  *
  * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst); of
@@ -114,6 +115,7 @@ struct sn_tcp {
 	unsigned n_flows;
 	struct tcp_listener lst[SN_TCP_MAX_LISTENERS];
 	uint64_t isn_key[2];
+	uint64_t segs_in;		/* valid guest segments: drain progress */
 };
 
 static void flow_host_ready(void *ctx, int fd, short revents);
@@ -343,12 +345,17 @@ static void flow_rst_syn(struct sn_engine *e, struct tcp_flow *f)
 }
 
 /**
- * flow_abort() - end a flow at once: RST to the guest, close the host fd
+ * flow_abort() - end a flow at once: RST to the guest and to the host peer
  * @e:		engine
  * @f:		flow
  */
 static void flow_abort(struct sn_engine *e, struct tcp_flow *f)
 {
+	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+	/* A FIN would pass what the host got so far off as all of it. */
+	if (f->fd >= 0 && f->state != FLOW_CONNECTING)
+		setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 	if (f->pcb) {
 		tcp_arg(f->pcb, NULL);
 		tcp_err(f->pcb, NULL);
@@ -1082,6 +1089,7 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 		pbuf_free(p);
 		return;
 	}
+	e->tcp->segs_in++;
 
 	if ((TCPH_FLAGS(&th) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
 		goto deliver;
@@ -1137,6 +1145,31 @@ void sn_tcp_tick(struct sn_engine *e)
 			flow_abort(e, f);
 		}
 	}
+}
+
+/**
+ * sn_tcp_pending() - TCP connections not yet closed on both sides
+ * @e:		engine
+ * @segs_in:	set to the number of valid TCP segments the guest sent
+ *
+ * A flow is pending from the guest's SYN until both directions are done
+ * (flow_maybe_close()); after that, lwIP still holds the connection, with
+ * no callback argument, until the guest acknowledges the FIN (LAST_ACK,
+ * CLOSING), whatever was queued before it included. TIME_WAIT is over for
+ * the guest and not counted.
+ *
+ * Return: flows in the table plus connections lwIP is closing on its own
+ */
+unsigned sn_tcp_pending(const struct sn_engine *e, uint64_t *segs_in)
+{
+	const struct tcp_pcb *pcb;
+	unsigned n = e->tcp->n_flows;
+
+	for (pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		if (!pcb->callback_arg)
+			n++;
+	*segs_in = e->tcp->segs_in;
+	return n;
 }
 
 /**

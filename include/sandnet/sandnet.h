@@ -309,6 +309,27 @@ void sn_engine_dispatch(struct sn_engine *e, const struct pollfd *fds, int n);
 void sn_engine_stats(struct sn_engine *e, struct sn_stats *st);
 
 /**
+ * sn_engine_tcp_pending() - TCP connections still open, for a drain before exit
+ * @e:		engine
+ * @progress:	if not NULL, set to a counter that grows with every TCP
+ *		segment the guest sends and every byte moved between lwIP and
+ *		a host socket, and with nothing else
+ *
+ * An embedder about to stop (its guest's command exited, it was told to
+ * quit) keeps serving while this is non-zero, so that what the guest's
+ * kernel still holds for a connection (an orphaned socket sending its last
+ * data and its FIN) reaches the host. Freeing the engine earlier resets
+ * those connections. @progress tells a connection that still moves data
+ * from one that is stuck or idle, so that the wait can be bounded by time
+ * without progress rather than total time.
+ *
+ * Return: TCP connections not yet closed on both sides: being connected,
+ *	   open or half-closed, and closed by the engine but with its FIN not
+ *	   yet acknowledged by the guest
+ */
+unsigned sn_engine_tcp_pending(struct sn_engine *e, uint64_t *progress);
+
+/**
  * sn_engine_free() - close every host socket and free the engine
  * @e:		engine, may be NULL
  */

@@ -13,6 +13,10 @@
                     byte i = (i * 7 + (i >> 8)) & 255): bigger than a guest MTU.
       With --addr6: HTTP on [A6]:80, UDP echo on [A6]:7 and the 9009
                     responder on [A6]:9009 as well.
+      With --sink FILE: TCP on A:9001 (and [A6]:9001) reads each connection
+                    until EOF, appends "<sha256 hex> <bytes>" to FILE, then
+                    closes; a connection that fails appends "error:<what>
+                    <bytes>" instead (the fire-and-forget upload cases).
   servers.py hostlo --addr A --port P --token T --ready FILE
       HTTP on A:P   GET / answers T (the host-loopback service).
 
@@ -118,24 +122,50 @@ class HTTPServer6(HTTPServer):
     address_family = socket.AF_INET6
 
 
+def sha_to_eof(sock, done):
+    """Read sock until EOF; done["n"] counts the bytes as they come.
+    Returns "<sha256 hex> <bytes>"."""
+    h = hashlib.sha256()
+    sock.settimeout(60)
+    while True:
+        data = sock.recv(1 << 18)
+        if not data:
+            return f"{h.hexdigest()} {done['n']}"
+        h.update(data)
+        done["n"] += len(data)
+
+
 class ShaHandler(socketserver.BaseRequestHandler):
     def handle(self):
-        h = hashlib.sha256()
-        n = 0
-        self.request.settimeout(60)
-        while True:
-            data = self.request.recv(1 << 16)
-            if not data:
-                break
-            h.update(data)
-            n += len(data)
-        self.request.sendall(f"{h.hexdigest()} {n}\n".encode())
+        line = sha_to_eof(self.request, {"n": 0})
+        self.request.sendall(f"{line}\n".encode())
+
+
+class SinkHandler(socketserver.BaseRequestHandler):
+    """Read to EOF, record "<sha256> <bytes>" (or the error), then close:
+    the line is in the file before the client side sees the close."""
+
+    path = None
+    lock = threading.Lock()
+
+    def handle(self):
+        done = {"n": 0}
+        try:
+            line = sha_to_eof(self.request, done)
+        except OSError as e:
+            line = f"error:{type(e).__name__} {done['n']}"
+        with self.lock, open(self.path, "a") as f:
+            f.write(line + "\n")
 
 
 class TCPServer(socketserver.ThreadingTCPServer):
     request_queue_size = 256
     allow_reuse_address = True
     daemon_threads = True
+
+
+class TCPServer6(TCPServer):
+    address_family = socket.AF_INET6
 
 
 def udp_echo(sock):
@@ -172,6 +202,7 @@ def main():
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--root")
     ap.add_argument("--token", default="")
+    ap.add_argument("--sink", help="inet: TCP :9001 records each connection's sha256 here")
     ap.add_argument("--ready", required=True)
     a = ap.parse_args()
 
@@ -192,6 +223,11 @@ def main():
             u6.bind((a.addr6, 7))
             threading.Thread(target=udp_echo, args=(u6,), daemon=True).start()
             udp_thread(socket.AF_INET6, a.addr6, 9009, udp_big)
+        if a.sink:
+            SinkHandler.path = a.sink
+            serve(TCPServer((a.addr, 9001), SinkHandler))
+            if a.addr6:
+                serve(TCPServer6((a.addr6, 9001), SinkHandler))
     else:
         serve(HTTPServer((a.addr, a.port), Handler))
 

@@ -1331,6 +1331,116 @@ START_TEST(data_bad_checksum_dropped)
 }
 END_TEST
 
+/* ---- sn_engine_tcp_pending(): what a drain before exit waits for ---- */
+
+static unsigned pending(uint64_t *progress)
+{
+	return sn_engine_tcp_pending(H.e, progress);
+}
+
+/*
+ * A connection is pending from the guest's SYN until the guest has
+ * acknowledged the engine's FIN, the data queued before it included; the
+ * progress counter moves with guest segments and relayed bytes, and with
+ * nothing else (idle time, timers).
+ */
+START_TEST(tcp_pending_until_closed)
+{
+	const struct fr_parsed *p;
+	uint64_t p0, p1, p2;
+	uint8_t buf[16];
+	struct gconn c;
+	int lfd = gc_start(_i, &c, 43000, 777);
+
+	ck_assert_uint_eq(pending(&p0), 0);
+	ck_assert_uint_eq(pending(NULL), 0);
+	gc_send(&c, FR_SYN, NULL, 0);
+	ck_assert_uint_eq(pending(&p1), 1);	/* connecting: no SYN-ACK yet */
+	ck_assert_uint_gt(p1, p0);
+	gc_synack(&c, H_WAIT_MS);
+	gc_send(&c, FR_ACK, NULL, 0);
+	c.host = h_accept(lfd, H_WAIT_MS);
+	ck_assert_int_ge(c.host, 0);
+
+	/* idle: the counter stands still, however much time passes */
+	h_run(50);
+	pending(&p1);
+	h_clock_advance(60000);
+	h_run(50);
+	ck_assert_uint_eq(pending(&p2), 1);
+	ck_assert_uint_eq(p2, p1);
+
+	/* guest data and FIN: counted; the host has it all, but its side is open */
+	gc_send(&c, FR_ACK | FR_PSH, "last words", 10);
+	gc_send(&c, FR_ACK | FR_FIN, NULL, 0);
+	ck_assert_uint_eq(h_recv_exact(c.host, buf, 10, H_WAIT_MS), 10);
+	ck_assert(h_run_until_ready(c.host, H_WAIT_MS));
+	ck_assert_int_eq(recv(c.host, buf, sizeof(buf), MSG_DONTWAIT), 0);
+	ck_assert_uint_eq(pending(&p2), 1);
+	ck_assert_uint_ge(p2, p1 + 2 + 10);
+
+	/* the host answers and closes: the flow is gone from the table, but
+	 * until the guest acknowledges the reply and the FIN it is pending */
+	ck_assert_int_eq(send(c.host, "bye", 3, 0), 3);
+	h_close_fd(c.host);
+	p = gc_wait(&c, FR_FIN, FR_RST, 0, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no FIN after the host closed");
+	ck_assert_uint_eq(p->seq + p->plen, c.rcv_nxt + 3);	/* after the data */
+	h_run(50);
+	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
+	ck_assert_uint_eq(pending(NULL), 1);
+	c.rcv_nxt += 3 + 1;
+	gc_send(&c, FR_ACK, NULL, 0);
+	h_run(50);
+	ck_assert_uint_eq(pending(NULL), 0);
+}
+END_TEST
+
+/*
+ * Connections the guest leaves open stay pending; a guest RST ends one at
+ * once, and a refused connect ends its flow too.
+ */
+START_TEST(tcp_pending_rst_and_refused)
+{
+	struct gconn a, b;
+	int lfd = gc_start(_i, &a, 43001, 1000);
+
+	gc_connect(&a, lfd);
+	gc_init(&b, 43002, h_free_tcp_port(), 2000);
+	gc_send(&b, FR_SYN, NULL, 0);
+	ck_assert_uint_eq(pending(NULL), 2);
+	ck_assert_ptr_nonnull(gc_wait(&b, FR_RST, 0, 0, H_WAIT_MS));
+	ck_assert_uint_eq(pending(NULL), 1);
+	gc_send(&a, FR_RST | FR_ACK, NULL, 0);
+	h_run(50);
+	ck_assert_uint_eq(pending(NULL), 0);
+}
+END_TEST
+
+/*
+ * An engine freed while a flow is open (a drain before exit gave up) must
+ * not pass what the host peer got so far off as the whole stream: the
+ * peer sees a reset, not an end of file.
+ */
+START_TEST(tcp_free_resets_host)
+{
+	uint8_t buf[16];
+	struct gconn c;
+	int lfd = gc_start(_i, &c, 43003, 3000);
+	ssize_t n;
+
+	gc_connect(&c, lfd);
+	gc_send(&c, FR_ACK | FR_PSH, "partial", 7);
+	ck_assert_uint_eq(h_recv_exact(c.host, buf, 7, H_WAIT_MS), 7);
+	sn_engine_free(H.e);
+	H.e = NULL;
+	ck_assert(readable(c.host, H_WAIT_MS));
+	n = recv(c.host, buf, sizeof(buf), MSG_DONTWAIT);
+	ck_assert_msg(n < 0 && errno == ECONNRESET, "host peer read %zd (%s), want ECONNRESET",
+		      n, n < 0 ? strerror(errno) : "end of file");
+}
+END_TEST
+
 static void setup_tcp(void)
 {
 	h_setup_host();
@@ -1375,6 +1485,14 @@ static Suite *tcp_suite(void)
 	add_both(tc, host_rst_resets_guest);
 	add_both(tc, bulk_both_ways);
 	add_both(tc, keepalive_ends_silent_flow);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pending");
+	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
+	tcase_set_timeout(tc, 20);
+	add_both(tc, tcp_pending_until_closed);
+	add_both(tc, tcp_pending_rst_and_refused);
+	add_both(tc, tcp_free_resets_host);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("backpressure");
