@@ -914,21 +914,50 @@ static void ticker_close(struct ticker *t)
 }
 
 /**
+ * policy_reload() - SIGHUP: build the policy again (the file is re-read)
+ * @e:		engine
+ * @o:		options: the policy flags
+ *
+ * New flows get the new verdicts; flows already allowed go on. A policy
+ * that does not build (a bad file) leaves the one in force.
+ */
+static void policy_reload(struct sn_engine *e, const struct opts *o)
+{
+	struct sn_policy *pol;
+	char err[512];
+
+	pol = cli_policy_build(&o->policy, err, sizeof(err));
+	if (!pol) {
+		cli_err("SIGHUP: policy not reloaded, the one in force stays: %s", err);
+		return;
+	}
+	sn_engine_set_policy(e, pol);
+	cli_err("SIGHUP: policy reloaded%s%s", o->policy.file ? " from " : "",
+		o->policy.file ? o->policy.file : "");
+}
+
+/**
  * stop_signal() - empty the signalfd, looking for SIGINT or SIGTERM
  * @sfd:	signalfd, non-blocking
+ * @e:		engine, for a SIGHUP's reload
+ * @o:		options
  *
- * Anything else (run: a SIGCHLD after COMMAND was reaped) is dropped.
+ * SIGHUP reloads the policy; anything else (run: a SIGCHLD after COMMAND
+ * was reaped) is dropped.
  *
  * Return: the first SIGINT or SIGTERM read, 0 if none
  */
-static int stop_signal(int sfd)
+static int stop_signal(int sfd, struct sn_engine *e, const struct opts *o)
 {
 	struct signalfd_siginfo si;
 	int sig = 0;
 
-	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (!sig && (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM))
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			policy_reload(e, o);
+		else if (!sig && (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM))
 			sig = (int)si.ssi_signo;
+	}
 	return sig;
 }
 
@@ -991,7 +1020,7 @@ static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
 			why = "the guest link went away";
 			break;
 		}
-		sig = stop_signal(sfd);
+		sig = stop_signal(sfd, e, o);
 		if (sig) {
 			snprintf(sigwhy, sizeof(sigwhy), "stopped by %s",
 				 sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -1038,13 +1067,16 @@ static void forward_signal(const struct signalfd_siginfo *si, pid_t child)
 
 /**
  * run_signals() - handle what is pending on the signalfd
- * @sfd:	signalfd for SIGCHLD, SIGINT and SIGTERM, non-blocking
+ * @sfd:	signalfd for SIGCHLD, SIGINT, SIGTERM and SIGHUP, non-blocking
  * @child:	COMMAND's pid
  * @status:	set to COMMAND's shell-style exit code once it exited
+ * @e:		engine, for SIGHUP's policy reload
+ * @o:		options
  *
  * Return: 1 if COMMAND exited, 0 if it still runs, -1 on error (reported)
  */
-static int run_signals(int sfd, pid_t child, int *status)
+static int run_signals(int sfd, pid_t child, int *status, struct sn_engine *e,
+		       const struct opts *o)
 {
 	struct signalfd_siginfo si;
 	int done = 0, st;
@@ -1062,6 +1094,10 @@ static int run_signals(int sfd, pid_t child, int *status)
 
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			forward_signal(&si, child);
+			continue;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			policy_reload(e, o);
 			continue;
 		}
 
@@ -1113,7 +1149,7 @@ static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child,
 			break;
 		}
 
-		ret = run_signals(sfd, child, &status);
+		ret = run_signals(sfd, child, &status, e, o);
 		if (ret > 0) {
 			if (up)
 				drain(e, tap, sfd, o);
@@ -1155,6 +1191,7 @@ static int cmd_run(int argc, char **argv)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, &origmask)) {
 		cli_perror("sigprocmask");
 		return EXIT_FAILURE;
@@ -1269,13 +1306,11 @@ static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts
 	if (ticker_open(&t, sfd, ATTACH_CHECK_MS, "the attach loop"))
 		goto out;
 	for (;;) {
-		struct signalfd_siginfo si;
-
 		if (sn_engine_run(e, tap, SN_LINK_TAP, t.epfd)) {
 			cli_err("guest link %s went away: %s", o->tap.name, strerror(errno));
 			break;
 		}
-		if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (stop_signal(sfd, e, o)) {
 			ret = EXIT_SUCCESS;
 			drain(e, tap, sfd, o);
 			break;
@@ -1319,6 +1354,7 @@ static int cmd_attach(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
 		cli_perror("sigprocmask");
 		return EXIT_FAILURE;

@@ -20,6 +20,14 @@
       Send a DHCPv6 INFORMATION-REQUEST on IFACE (RFC 8415, from port 546 to
       ff02::1:2) and print the reply's DNS servers: "DNS fd00:2::2".
 
+  guest.py reload ADDR PORT HTTPPORT DIR
+      The SIGHUP case: connect to ADDR:PORT (the sha-after-EOF server), send
+      half of 1 MiB, create DIR/ready and wait (30 s at most) for
+      DIR/reloaded, which the harness makes once sandnet reloaded a policy
+      that denies ADDR; then send the rest, half-close and check the digest
+      (the established connection went on), and connect to ADDR:HTTPPORT
+      afresh: it must be refused within 1 s (the new policy holds).
+
 Prints one line (OK ... / an error) and exits 0 only on success.
 """
 import hashlib
@@ -210,6 +218,41 @@ def udp_refused(addr, port):
         return 1
 
 
+def reload(addr, port, http_port, d):
+    payload = os.urandom(1 << 20)
+    want = f"{hashlib.sha256(payload).hexdigest()} {len(payload)}\n".encode()
+    s = socket.create_connection((addr, port), timeout=10)
+    s.settimeout(20)
+    s.sendall(payload[: len(payload) // 2])
+    open(os.path.join(d, "ready"), "w").close()
+    for _ in range(300):
+        if os.path.exists(os.path.join(d, "reloaded")):
+            break
+        time.sleep(0.1)
+    else:
+        print("the harness never said the policy was reloaded")
+        return 1
+    s.sendall(payload[len(payload) // 2:])
+    s.shutdown(socket.SHUT_WR)
+    got = recv_all(s)
+    s.close()
+    if got != want:
+        print(f"the established connection broke: {got[:100]!r}")
+        return 1
+    t = time.monotonic()
+    try:
+        socket.create_connection((addr, http_port), timeout=5).close()
+    except ConnectionRefusedError:
+        ms = (time.monotonic() - t) * 1000
+        if ms >= 1000:
+            print(f"a new connection was refused after {ms:.0f} ms")
+            return 1
+        print(f"OK established connection went on; a new one refused in {ms:.0f} ms")
+        return 0
+    print("a new connection was allowed after the reload")
+    return 1
+
+
 def main(argv):
     if len(argv) == 4 and argv[0] == "halfclose":
         return halfclose(argv[1], int(argv[2]), int(argv[3]))
@@ -221,6 +264,8 @@ def main(argv):
         return ra(argv[1])
     if len(argv) == 2 and argv[0] == "dhcp6":
         return dhcp6(argv[1])
+    if len(argv) == 5 and argv[0] == "reload":
+        return reload(argv[1], int(argv[2]), int(argv[3]), argv[4])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -142,12 +142,13 @@ CASES=(guest-config exit-status download download-name upload
     upload-drain upload-drain6 drain-linger no-ipv6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
     dhcp-udhcpc dhcp-renew slaac slaac-internet
-    policy-default policy-allow policy-file dns-loopback-stub bypass bypass-control)
+    policy-default policy-allow policy-file policy-reload policy-suffix dns-loopback-stub
+    bypass bypass-control)
 case_applies() { # mode-specific cases
     case $1 in
     exit-status | dns-resolv6 | dns-upstream6 | dns-tcp-fallback) [[ $MODE == run ]] ;;
     udp-big-reply) [[ $MODE == run ]] ;; # needs --mtu 1500 for the guest: a fresh `sandnet run`
-    policy-allow | policy-file | dns-loopback-stub | bypass-control) [[ $MODE == run ]] ;; # own flags per run
+    policy-allow | policy-file | policy-reload | policy-suffix | dns-loopback-stub | bypass-control) [[ $MODE == run ]] ;; # own flags per run
     attach-lifecycle* | attach-no-fd-leak | dhcp-* | slaac*) [[ $MODE == attach ]] ;;
     no-ipv6) [[ $MODE == attach ]] ;; # see case_no_ipv6: no faithful run-mode variant
     *) true ;;
@@ -1698,6 +1699,55 @@ EOF
     fi
     EXTRA_OPTS=()
     return $rc
+}
+
+# policy-reload: SIGHUP re-reads the policy file: a connection opened under
+# the old policy goes on, a new one gets the new verdict (guest.py reload).
+case_policy_reload() {
+    local dir=$T/reload rc
+    rm -rf "$dir"
+    mkdir -m 1777 "$dir"
+    printf '{"rules": []}\n' >"$dir/policy.json"
+    # the harness's side, while the guest holds its connection open
+    (
+        n=300
+        while ((n-- > 0)) && [[ ! -e $dir/ready ]]; do sleep 0.1; done
+        printf '{"rules": [{"destination": "%s", "action": "deny"}]}\n' "$WEB" >"$dir/policy.json"
+        pid=$(pgrep -f "sandnet run --dns-upstream $DNS_UP .*--policy $dir/policy.json" | head -n 1)
+        [[ -n $pid ]] && kill -HUP "$pid" || touch "$dir/nopid"
+        sleep 0.5
+        touch "$dir/reloaded"
+    ) &
+    local hpid=$!
+    EXTRA_OPTS=(--policy "$dir/policy.json")
+    g 60 "$PY" "$E2E_DIR/guest.py" reload "$WEB" 9000 80 "$dir"
+    rc=$?
+    EXTRA_OPTS=()
+    wait "$hpid"
+    [[ ! -e $dir/nopid ]] || { REASON="no sandnet run process to signal"; return 1; }
+    ((rc == 0)) || { REASON="guest: $(why)"; return 1; }
+    grep -q "SIGHUP: policy reloaded from $dir/policy.json" "$G_ERR" ||
+        { REASON="sandnet did not say it reloaded: $(tail -n 2 "$G_ERR" | tr '\n' ' ')"; return 1; }
+}
+
+# policy-suffix: with --default-egress deny, a *.suffix rule lets the guest
+# reach a name it resolved, and not the same address as an IP literal it
+# never resolved (each `sandnet run` starts with an empty pin cache).
+case_policy_suffix() {
+    EXTRA_OPTS=(--default-egress deny --allow '*.example.test')
+    g 30 sh -c '
+        s=$(date +%s%N)
+        curl -sS --max-time 5 -o /dev/null "http://$1/n/1" 2>/dev/null
+        echo "literal $? $(( ($(date +%s%N) - s) / 1000000 ))"
+        curl -fsS --max-time 5 "http://www.example.test/n/2"' sh "$WEB"
+    local rc=$?
+    EXTRA_OPTS=()
+    local lit
+    lit=$(head -n 1 "$G_OUT")
+    [[ $lit =~ ^literal\ 7\ ([0-9]+)$ && ${BASH_REMATCH[1]} -lt 1000 ]] ||
+        { REASON="the IP literal was not refused at once: $lit"; return 1; }
+    ((rc == 0)) && grep -q "^conn 2 $TOKEN\$" "$G_OUT" ||
+        { REASON="the resolved name: $(why)"; return 1; }
 }
 
 # dns-loopback-stub: the host's resolv.conf names a resolver on its own
