@@ -11,7 +11,9 @@
  * clock, with ICMP time exceeded (code 1: reassembly) to the guest, and
  * its fragments are gone (the rest sent afterwards completes nothing);
  * more sets than IP_REASS_MAX_PBUFS fragments can hold push out the
- * oldest.
+ * oldest. A fragmented echo request to the gateway, which the hook
+ * reassembles and lwIP answers, gets its reply, in whatever order the
+ * fragments come.
  *
  * Host to guest: a 4000-byte reply to a guest with MTU 1500 arrives in
  * fragments of at most 1500 bytes at the IP level, which the tests' own
@@ -36,6 +38,8 @@
 #define T_NA		136
 #define T_TE6		3
 #define T_TE4		11
+#define T_EREQ6		128
+#define T_EREP6		129
 
 /* lwIP's reassembly timeouts (lwipopts.h), in seconds */
 #define MAXAGE4		15
@@ -525,6 +529,67 @@ START_TEST(v6_reply_fragmented)
 }
 END_TEST
 
+static int is_erep6(const struct fr_parsed *p, const void *arg)
+{
+	(void)arg;
+	return p->type == FR_ETH_IP6 && p->l4 && p->ip6_nexth == FR_PROTO_ICMP6 &&
+	       p->icmp_type == T_EREP6 && !memcmp(p->ip6_src, fr_gw_ip6, 16);
+}
+
+/**
+ * v6_echo_gw_frags() - a fragmented echo request to the gateway gets its reply
+ * @seq:	echo sequence number, also the fragment identification
+ * @first_last:	send the first fragment last
+ *
+ * lwIP answers echo to the gateway; the hook reassembles the request, and
+ * lwIP must then get the whole datagram, not the fragment its ip6_input()
+ * was called with (that leaked the datagram and left the ping unanswered).
+ */
+static void v6_echo_gw_frags(uint16_t seq, int first_last)
+{
+	enum { LEN = 1400, CUT = 704 };
+	uint8_t msg[8 + LEN] = { T_EREQ6, 0, 0, 0, 0x12, 0x34, seq >> 8, seq & 0xff };
+	const struct fr_parsed *p;
+	uint64_t local = h_stats().icmp_echo_local;
+	size_t n;
+
+	pattern(msg + 8, LEN, seq);
+	n = fr_icmp6_frame(fb, fr_guest_ip6, fr_gw_ip6, 64, msg, sizeof(msg));
+	memcpy(dgram, fb + FR_L4_OFF6, n - FR_L4_OFF6);
+	if (!first_last)
+		ck_assert_int_eq(h_send(fb, fr_ip6_frag_frame(fb, fr_guest_ip6, fr_gw_ip6,
+							      FR_PROTO_ICMP6, seq, 0, 1,
+							      dgram, CUT)), 0);
+	ck_assert_int_eq(h_send(fb, fr_ip6_frag_frame(fb, fr_guest_ip6, fr_gw_ip6, FR_PROTO_ICMP6,
+						      seq, CUT, 0, dgram + CUT,
+						      sizeof(msg) - CUT)), 0);
+	if (first_last)
+		ck_assert_int_eq(h_send(fb, fr_ip6_frag_frame(fb, fr_guest_ip6, fr_gw_ip6,
+							      FR_PROTO_ICMP6, seq, 0, 1,
+							      dgram, CUT)), 0);
+	p = wait6(is_erep6, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no echo reply to a reassembled echo request");
+	ck_assert_uint_eq(p->ip6_frag, 0);	/* 1448 bytes fit MTU 1500 */
+	ck_assert_uint_eq(p->icmp_id, 0x1234);
+	ck_assert_uint_eq(p->icmp_seq, seq);
+	ck_assert_uint_eq(p->plen, LEN);
+	ck_assert_mem_eq(p->payload, msg + 8, LEN);
+	ck_assert_uint_eq(h_stats().icmp_echo_local, local + 1);	/* counted once */
+	ck_assert_uint_eq(h_stats().frag_overlap, 0);
+}
+
+START_TEST(v6_echo_gw_in_order)
+{
+	v6_echo_gw_frags(0x61, 0);
+}
+END_TEST
+
+START_TEST(v6_echo_gw_first_last)
+{
+	v6_echo_gw_frags(0x62, 1);
+}
+END_TEST
+
 /* A router advertisement from the guest with an MTU option of 1280 does
  * not shrink the fragments of replies (it is dropped, not given to lwIP). */
 START_TEST(v6_guest_ra_ignored)
@@ -581,6 +646,8 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v6_oldest_sets_dropped);
 	tcase_add_test(tc, v6_reply_fragmented);
 	tcase_add_test(tc, v6_guest_ra_ignored);
+	tcase_add_test(tc, v6_echo_gw_in_order);
+	tcase_add_test(tc, v6_echo_gw_first_last);
 	suite_add_tcase(s, tc);
 	return s;
 }
