@@ -60,6 +60,10 @@
 /* Extension headers walked before giving up on a packet. */
 #define SN_IP6_MAX_EXTHDRS	8
 
+/* Most bytes before a fragment header (IPv6 header, hop-by-hop and
+ * destination options), so that every reassembled datagram fits a pbuf. */
+#define SN_IP6_UNFRAG_MAX	(IP6_HLEN + 64)
+
 /**
  * hook6_drop() - free a packet and count it
  * @p:		packet
@@ -138,6 +142,16 @@ static uint64_t *hook6_transport(struct sn_engine *e, struct pbuf **pp, struct n
 				off = (u16_t)(off + 8);
 				continue;
 			}
+			/* The datagram must fit a pbuf (65535 bytes with the
+			 * headers before the fragment header, which come from
+			 * whichever fragment has offset 0). lwIP 2.2.1's
+			 * ip6_reass() checks the fragment's end alone: past
+			 * that, the chain's length wraps or lwIP asserts. Both
+			 * bounds per fragment bound the whole set. */
+			if (off > SN_IP6_UNFRAG_MAX ||
+			    (u32_t)(lwip_ntohs(frag_off) & IP6_FRAG_OFFSET_MASK) +
+			    (p->tot_len - off - 8) > 0xffff - SN_IP6_UNFRAG_MAX)
+				return &e->st.drop_unsupported;
 			/* ip6_reass() wants the payload at the fragment header;
 			 * a set with overlapping fragments is abandoned whole
 			 * (RFC 5722, netif/hook.c) */

@@ -11,9 +11,10 @@
  * clock, with ICMP time exceeded (code 1: reassembly) to the guest, and
  * its fragments are gone (the rest sent afterwards completes nothing);
  * more sets than IP_REASS_MAX_PBUFS fragments can hold push out the
- * oldest. A fragmented echo request to the gateway, which the hook
- * reassembles and lwIP answers, gets its reply, in whatever order the
- * fragments come.
+ * oldest; an IPv6 set whose datagram would not fit 65535 bytes is
+ * dropped (lwIP would assert). A fragmented echo request to the gateway,
+ * which the hook reassembles and lwIP answers, gets its reply, in
+ * whatever order the fragments come.
  *
  * Host to guest: a 4000-byte reply to a guest with MTU 1500 arrives in
  * fragments of at most 1500 bytes at the IP level, which the tests' own
@@ -485,6 +486,30 @@ START_TEST(v6_oldest_sets_dropped)
 }
 END_TEST
 
+/* A set whose datagram would not fit 65535 bytes with its IPv6 header:
+ * lwIP's ip6_reass() would assert (abort) on completing it. */
+START_TEST(v6_oversized_set_dropped)
+{
+	uint16_t port = 0;
+	int fd = udp6_bind_lo(&port);
+	uint64_t unsupported = h_stats().drop_unsupported;
+
+	memset(dgram, 0x5a, sizeof(dgram));
+	frag6(0x60008, 0, 32768, 1);
+	frag6(0x60008, 32768, 65496 - 32768, 0);
+	ck_assert_uint_eq(h_stats().drop_unsupported, unsupported + 1);
+	ck_assert_int_eq(host_got6(fd, 200), -1);
+
+	pattern(data, 3000, 16);
+	udp6_dgram(45007, port, data, 3000);
+	frag6(0x60009, 0, 1000, 1);
+	frag6(0x60009, 1000, 2008, 0);
+	ck_assert_int_eq(host_got6(fd, H_WAIT_MS), 3000);
+	ck_assert_mem_eq(got, data, 3000);
+	frag_age(MAXAGE6 + 2);
+}
+END_TEST
+
 static int is_udp6_from_gw(const struct fr_parsed *p, const void *arg)
 {
 	(void)arg;
@@ -644,6 +669,7 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v6_overlap_abandons_set);
 	tcase_add_test(tc, v6_incomplete_expires);
 	tcase_add_test(tc, v6_oldest_sets_dropped);
+	tcase_add_test(tc, v6_oversized_set_dropped);
 	tcase_add_test(tc, v6_reply_fragmented);
 	tcase_add_test(tc, v6_guest_ra_ignored);
 	tcase_add_test(tc, v6_echo_gw_in_order);
