@@ -12,9 +12,10 @@
  * its fragments are gone (the rest sent afterwards completes nothing);
  * more sets than IP_REASS_MAX_PBUFS fragments can hold push out the
  * oldest; an IPv6 set whose datagram would not fit 65535 bytes is
- * dropped (lwIP would assert). A fragmented echo request to the gateway,
- * which the hook reassembles and lwIP answers, gets its reply, in
- * whatever order the fragments come.
+ * dropped (lwIP would assert); sn_engine_free() drops the fragments of
+ * unfinished sets, so they complete nothing for the next engine. A
+ * fragmented echo request to the gateway, which the hook reassembles and
+ * lwIP answers, gets its reply, in whatever order the fragments come.
  *
  * Host to guest: a 4000-byte reply to a guest with MTU 1500 arrives in
  * fragments of at most 1500 bytes at the IP level, which the tests' own
@@ -67,6 +68,19 @@ static void frag_age(unsigned s)
 {
 	while (s--)
 		h_clock_advance(1000);
+}
+
+/**
+ * engine_renew() - free the engine and make a new one, keeping the host fds
+ *
+ * The fragments lwIP held for the old engine's guest must not complete
+ * sets for the new one's (sn_engine_free() drops them).
+ */
+static void engine_renew(void)
+{
+	sn_engine_free(H.e);
+	H.e = sn_engine_new(&H.cfg);
+	ck_assert_msg(H.e != NULL, "sn_engine_new: %s", sn_strerror());
 }
 
 /* ---- IPv4 ---- */
@@ -231,6 +245,27 @@ START_TEST(v4_oldest_sets_dropped)
 	ck_assert_int_eq(host_got(fd, got, sizeof(got), H_WAIT_MS), 3000);
 	ck_assert_uint_eq(h_stats().frag_overlap, 0);
 	frag_age(MAXAGE6 + 2);
+}
+END_TEST
+
+START_TEST(v4_engine_free_drops_fragments)
+{
+	uint16_t port = 0;
+	int fd = h_udp_bind(&port);
+
+	pattern(data, 3000, 14);
+	udp4_dgram(44005, port, data, 3000);
+	frag4(0x4005, 0, 1000, 1);
+	frag4(0x4005, 1000, 1000, 1);
+	engine_renew();
+	frag4(0x4005, 2000, 1008, 0);
+	ck_assert_int_eq(host_got(fd, got, sizeof(got), 200), -1);
+	frag4(0x4006, 0, 1000, 1);
+	frag4(0x4006, 1000, 1000, 1);
+	frag4(0x4006, 2000, 1008, 0);
+	ck_assert_int_eq(host_got(fd, got, sizeof(got), H_WAIT_MS), 3000);
+	ck_assert_mem_eq(got, data, 3000);
+	frag_age(MAXAGE4 + 2);
 }
 END_TEST
 
@@ -510,6 +545,27 @@ START_TEST(v6_oversized_set_dropped)
 }
 END_TEST
 
+START_TEST(v6_engine_free_drops_fragments)
+{
+	uint16_t port = 0;
+	int fd = udp6_bind_lo(&port);
+
+	pattern(data, 3000, 15);
+	udp6_dgram(45006, port, data, 3000);
+	frag6(0x60006, 0, 1000, 1);
+	frag6(0x60006, 1000, 1000, 1);
+	engine_renew();
+	frag6(0x60006, 2000, 1008, 0);
+	ck_assert_int_eq(host_got6(fd, 200), -1);
+	frag6(0x60007, 0, 1000, 1);
+	frag6(0x60007, 1000, 1000, 1);
+	frag6(0x60007, 2000, 1008, 0);
+	ck_assert_int_eq(host_got6(fd, H_WAIT_MS), 3000);
+	ck_assert_mem_eq(got, data, 3000);
+	frag_age(MAXAGE6 + 2);
+}
+END_TEST
+
 static int is_udp6_from_gw(const struct fr_parsed *p, const void *arg)
 {
 	(void)arg;
@@ -659,6 +715,7 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v4_overlap_abandons_set);
 	tcase_add_test(tc, v4_incomplete_expires);
 	tcase_add_test(tc, v4_oldest_sets_dropped);
+	tcase_add_test(tc, v4_engine_free_drops_fragments);
 	tcase_add_test(tc, v4_reply_fragmented);
 	suite_add_tcase(s, tc);
 
@@ -669,6 +726,7 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v6_overlap_abandons_set);
 	tcase_add_test(tc, v6_incomplete_expires);
 	tcase_add_test(tc, v6_oldest_sets_dropped);
+	tcase_add_test(tc, v6_engine_free_drops_fragments);
 	tcase_add_test(tc, v6_oversized_set_dropped);
 	tcase_add_test(tc, v6_reply_fragmented);
 	tcase_add_test(tc, v6_guest_ra_ignored);
