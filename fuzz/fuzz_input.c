@@ -155,6 +155,13 @@ static void serve(struct sn_engine *e)
 		sn_engine_dispatch(e, fds, n);
 }
 
+/**
+ * LLVMFuzzerInitialize() - once per process: namespace, config, clock, lwIP
+ * @argc:	unused
+ * @argv:	unused
+ *
+ * Return: 0
+ */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct sockaddr_in *up;
@@ -190,6 +197,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/**
+ * LLVMFuzzerTestOneInput() - one input: a fresh engine fed its records
+ * @data:	records (see the DOC above)
+ * @size:	their length; a trailing partial record header is ignored
+ *
+ * Return: 0
+ */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sn_engine *e;

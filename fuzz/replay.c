@@ -129,6 +129,14 @@ static int replay_path(const char *path, int *count)
 	return bad;
 }
 
+/**
+ * main() - replay every FILE and every file in every DIR given
+ * @argc:	argument count
+ * @argv:	FILE|DIR...
+ *
+ * Return: 0, 1 if an input could not be read (or leaked), 2 on usage;
+ *	   77 (from fuzz_input.c) without a private network namespace
+ */
 int main(int argc, char **argv)
 {
 	int i, count = 0, bad = 0;
