@@ -9,6 +9,7 @@
  * normalisation and the pin cache run on what the parsers accepted.
  * Nothing here may crash, leak, or read out of bounds (ASan, UBSan, LSan).
  */
+#define _GNU_SOURCE	/* strtok_r */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,29 @@ static void ask(struct sn_policy *pol, const uint8_t *tail, size_t n)
 	sn_policy_rebind_ok(pol, &env, "www.example.test", &f.ip);
 }
 
+/**
+ * LLVMFuzzerInitialize() - nothing to set up: the policy is pure
+ * @argc:	unused
+ * @argv:	unused
+ *
+ * Return: 0
+ */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return 0;
+}
+
+/**
+ * LLVMFuzzerTestOneInput() - one input: parse, then ask
+ * @data:	the input (first byte: JSON if even, rule lines if odd)
+ * @size:	its length
+ *
+ * Return: 0
+ */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sn_policy_json_defaults defs;

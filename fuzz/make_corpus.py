@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
-"""Write fuzz/corpus/: seed inputs for fuzz_input (2-byte length + frame, repeated).
+"""Write fuzz/corpus/: seed inputs for fuzz_input.
 
-Guest MAC 52:73:00:00:00:01 is learned from the first frame; addresses are the
-defaults (guest 10.0.2.15, gateway 10.0.2.2) and documentation ranges.
+An input is a sequence of records (fuzz/fuzz_input.c): a clock step byte
+(the low six bits count units, the top two pick the unit: 1, 16, 256 or
+4096 ms), a 2-byte big-endian frame length, the frame. A record with an
+empty frame is a pause. Frames here go in at once (step 0); pauses let
+timers run: reassembly, neighbour discovery, connect, idle and RA expiry.
+
+Guest MAC 52:73:00:00:00:01 is the harness's; addresses are the defaults
+(guest 10.0.2.15, gateway 10.0.2.2) and documentation ranges.
+Usage: make_corpus.py [DIR] (default: fuzz/corpus next to this script).
 """
 import os
 import struct
+import sys
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 GM = bytes.fromhex("527300000001")
@@ -88,6 +96,36 @@ def udp6(src, dst, sport, dport, data):
     return eth(0x86DD, ip6(17, src, dst, u))
 
 
+def frag6(dst, nexth, payload, size, ident):
+    """@payload (a transport header and data) as IPv6 fragments of @size bytes."""
+    out = []
+    for off in range(0, len(payload), size):
+        more = 1 if off + size < len(payload) else 0
+        fh = struct.pack("!BBHI", nexth, 0, off | more, ident)
+        out.append(eth(0x86DD, ip6(44, G6, dst, fh + payload[off:off + size])))
+    return out
+
+
+def step_byte(ms):
+    """The smallest step byte whose step covers @ms (at most 258048 ms)."""
+    for unit in range(4):
+        n = -(-ms // (1 << (4 * unit)))
+        if n < 64:
+            return (unit << 6) | n
+    raise ValueError("step too long: %d ms" % ms)
+
+
+def pause(ms):
+    """A record with no frame: only the clock moves (by at least @ms)."""
+    return (ms, b"")
+
+
+def record(x):
+    """One record: a frame sent at once, or a (ms, frame) pair."""
+    ms, frame = x if isinstance(x, tuple) else (0, x)
+    return struct.pack("!BH", step_byte(ms), len(frame)) + frame
+
+
 def main():
     arp = eth(0x806, struct.pack("!HHBBH", 1, 0x800, 6, 4, 1) + GM + G + b"\0" * 6 + GW)
     icmp = struct.pack("!BBHHH", 8, 0, 0, 7, 1) + b"ping" * 8
@@ -123,11 +161,33 @@ def main():
         "frag": [eth(0x800, ip(17, pub, b"\0" * 16, flags=0x2000)),
                  eth(0x800, ip(17, pub, b"\1" * 16, flags=0x0002))],
     }
-    os.makedirs(HERE, exist_ok=True)
+    echo6 = icmp6(G6, GW6, 128, struct.pack("!HH", 7, 2) + b"ping" * 8)[14 + 40:]
+    dgram6 = udp6(G6, pub6, 40005, 7, b"frag" * 8)[14 + 40:]
+    seeds6.update({
+        # reassembled, then served by lwIP (echo to the gateway) or a relay
+        "frag6_ping_gw": frag6(GW6, 58, echo6, 16, 0x5501),
+        "frag6_udp": frag6(pub6, 17, dgram6, 24, 0x5502)[::-1],
+    })
+    timed = {
+        # an incomplete set expires: time exceeded (IPv4 after 15 s, IPv6 60 s)
+        "frag_expire": [seeds["frag"][0], pause(16000)],
+        "frag6_expire": frag6(pub6, 17, dgram6, 24, 0x5503)[:1] + [pause(61000)],
+        # proxy NA queued while lwIP solicits the guest's MAC, then given up
+        "ndp_ns_wait": seeds6["ndp_ns"] + [pause(1000)] * 4,
+        # host connect() past its deadline, then the relays' ticks
+        "tcp_syn_wait": [tcp(pub, 80, 0x02), pause(300), pause(1000)],
+        # a UDP session and a DNS query idle out
+        "udp_idle": seeds["udp_pub"] + seeds["dns_other"] + [pause(61000)],
+        # unsolicited router advertisements, 10 s apart, then every 600 s
+        "ra_timer": seeds6["ndp_rs"] + [pause(10000)] * 3 + [pause(258000)] * 3,
+    }
+    out = sys.argv[1] if len(sys.argv) > 1 else HERE
+    os.makedirs(out, exist_ok=True)
     seeds.update(seeds6)
-    for name, frames in seeds.items():
-        with open(os.path.join(HERE, name), "wb") as f:
-            f.write(b"".join(struct.pack("!H", len(x)) + x for x in frames))
+    seeds.update(timed)
+    for name, recs in seeds.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(b"".join(record(x) for x in recs))
 
 
 if __name__ == "__main__":

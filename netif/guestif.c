@@ -22,7 +22,9 @@
 #include "lwip/prot/iana.h"
 #include "lwip/ip.h"
 #include "lwip/ip4.h"
+#include "lwip/ip4_frag.h"
 #include "lwip/ip6.h"
+#include "lwip/ip6_frag.h"
 #include "lwip/pbuf.h"
 #include "lwip/prot/etharp.h"
 #include "lwip/prot/ethernet.h"
@@ -179,12 +181,18 @@ int sn_guestif_init(struct sn_engine *e)
 }
 
 /**
- * sn_guestif_fini() - remove the netif and its ARP entry
+ * sn_guestif_fini() - remove the netif and its ARP entry, drop held fragments
  * @e:		engine
+ *
+ * The fragments lwIP holds for reassembly are the guest's too; they go
+ * with the netif rather than stay for the next engine's timers (and be
+ * matched against its guest's). Expired after netif_remove(), so the time
+ * exceeded errors lwIP sends for them find no route and go nowhere.
  */
 void sn_guestif_fini(struct sn_engine *e)
 {
 	ip4_addr_t guest;
+	int i;
 
 	if (!e->netif.state)
 		return;
@@ -193,6 +201,11 @@ void sn_guestif_fini(struct sn_engine *e)
 		etharp_remove_static_entry(&guest);
 	netif_remove(&e->netif);
 	memset(&e->netif, 0, sizeof(e->netif));
+	/* one tick more than the longest age: every set times out */
+	for (i = 0; i <= LWIP_MAX(IP_REASS_MAXAGE, IPV6_REASS_MAXAGE); i++) {
+		ip_reass_tmr();
+		ip6_reass_tmr();
+	}
 }
 
 /**

@@ -10,7 +10,9 @@
  * detection), walks the extension headers (hop-by-hop and destination
  * options skipped, routing headers dropped, fragments reassembled with
  * ip6_reass(), bounded by IPV6_REASS_MAXAGE and IP_REASS_MAX_PBUFS, a set
- * with overlapping fragments abandoned whole), then decides:
+ * with overlapping fragments abandoned whole; a reassembled datagram then
+ * enters ip6_input() again, as if the guest had sent it whole), then
+ * decides:
  *
  * - ICMPv6 for the gateway's own addresses (echo, neighbour discovery),
  *   and multicast ICMPv6 (neighbour solicitations to solicited-node
@@ -62,6 +64,10 @@
 /* Extension headers walked before giving up on a packet. */
 #define SN_IP6_MAX_EXTHDRS	8
 
+/* Most bytes before a fragment header (IPv6 header, hop-by-hop and
+ * destination options), so that every reassembled datagram fits a pbuf. */
+#define SN_IP6_UNFRAG_MAX	(IP6_HLEN + 64)
+
 /**
  * hook6_drop() - free a packet and count it
  * @p:		packet
@@ -103,7 +109,8 @@ static int hook6_src_ok(struct sn_engine *e, const ip6_addr_t *src)
  * @proto:	set to the transport protocol
  *
  * Return: NULL when the transport header was found, else the counter a drop
- *	   belongs to; *pp is NULL when a fragment was kept for reassembly
+ *	   belongs to; *pp is NULL when a fragment was taken (kept for
+ *	   reassembly, or its datagram completed and passed to ip6_input())
  */
 static uint64_t *hook6_transport(struct sn_engine *e, struct pbuf **pp, struct netif *inp,
 				 u16_t *hlen, u8_t *proto)
@@ -140,6 +147,16 @@ static uint64_t *hook6_transport(struct sn_engine *e, struct pbuf **pp, struct n
 				off = (u16_t)(off + 8);
 				continue;
 			}
+			/* The datagram must fit a pbuf (65535 bytes with the
+			 * headers before the fragment header, which come from
+			 * whichever fragment has offset 0). lwIP 2.2.1's
+			 * ip6_reass() checks the fragment's end alone: past
+			 * that, the chain's length wraps or lwIP asserts. Both
+			 * bounds per fragment bound the whole set. */
+			if (off > SN_IP6_UNFRAG_MAX ||
+			    (u32_t)(lwip_ntohs(frag_off) & IP6_FRAG_OFFSET_MASK) +
+			    (p->tot_len - off - 8) > 0xffff - SN_IP6_UNFRAG_MAX)
+				return &e->st.drop_unsupported;
 			/* ip6_reass() wants the payload at the fragment header;
 			 * a set with overlapping fragments is abandoned whole
 			 * (RFC 5722, netif/hook.c) */
@@ -170,12 +187,22 @@ static uint64_t *hook6_transport(struct sn_engine *e, struct pbuf **pp, struct n
 			ip_data.current_ip_header_tot_len = 0;
 			ip_addr_set_zero_ip6(&ip_data.current_iphdr_src);
 			ip_addr_set_zero_ip6(&ip_data.current_iphdr_dest);
-			*pp = p;
+			/* A whole datagram goes through ip6_input() afresh: the
+			 * ip6_input() that called the hook holds the fragment it
+			 * was given, which ip6_reass() has since moved into the
+			 * datagram's chain, so it must not serve the datagram
+			 * itself (lwIP's ICMPv6 would get the fragment and leak
+			 * the rest). Nesting is bounded: each level needs a set
+			 * of its own completed in lwIP's reassembly queue. */
+			*pp = NULL;
 			if (!p)
 				return NULL;
-			off = IP6_HLEN;
-			nexth = IP6H_NEXTH((struct ip6_hdr *)p->payload);
-			continue;
+			/* lwIP 2.2.1's ip6_reass() writes a payload length 8
+			 * bytes short (the fragment header it took out is
+			 * subtracted twice); the chain holds exactly the datagram */
+			IP6H_PLEN_SET((struct ip6_hdr *)p->payload, (u16_t)(p->tot_len - IP6_HLEN));
+			ip6_input(p, inp);
+			return NULL;
 		default:
 			if (off > p->tot_len)
 				return &e->st.drop_malformed;
@@ -394,7 +421,7 @@ int sn_hook_ip6_input(struct pbuf *p, struct netif *inp)
 	if (bad)
 		return hook6_drop(p, bad);
 	if (!p)
-		return 1;		/* fragment kept for reassembly */
+		return 1;		/* fragment taken by reassembly */
 	/* to a group: only DHCPv6 (ff02::1:2) is served */
 	if (ip6_addr_ismulticast(&dst) && proto != IP6_NEXTH_UDP)
 		return hook6_drop(p, &e->st.drop_unsupported);

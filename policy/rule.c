@@ -202,7 +202,7 @@ static int parse_cidr(const char *s, size_t len, struct sn_rule *r)
 	int v4;
 	unsigned i;
 
-	if (len >= sizeof(buf))
+	if (len + 1 >= sizeof(buf))	/* room for the ']' moved in below */
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';

@@ -4,7 +4,7 @@
  *
  * sys_now() is CLOCK_MONOTONIC in milliseconds. Tests replace it with a
  * fake clock through sn_port_set_clock(), so expiry can be tested without
- * sleeping.
+ * sleeping; the fuzz target, so that its inputs set the time.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@
 static uint32_t (*fake_clock)(void);
 
 /**
- * sn_port_set_clock() - replace the clock (tests only)
+ * sn_port_set_clock() - replace the clock (tests and fuzzing only)
  * @clock:	function returning milliseconds, or NULL for the real clock
  */
 void sn_port_set_clock(uint32_t (*clock)(void))

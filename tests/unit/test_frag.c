@@ -11,7 +11,11 @@
  * clock, with ICMP time exceeded (code 1: reassembly) to the guest, and
  * its fragments are gone (the rest sent afterwards completes nothing);
  * more sets than IP_REASS_MAX_PBUFS fragments can hold push out the
- * oldest.
+ * oldest; an IPv6 set whose datagram would not fit 65535 bytes is
+ * dropped (lwIP would assert); sn_engine_free() drops the fragments of
+ * unfinished sets, so they complete nothing for the next engine. A
+ * fragmented echo request to the gateway, which the hook reassembles and
+ * lwIP answers, gets its reply, in whatever order the fragments come.
  *
  * Host to guest: a 4000-byte reply to a guest with MTU 1500 arrives in
  * fragments of at most 1500 bytes at the IP level, which the tests' own
@@ -34,6 +38,8 @@
 
 #define T_TE6		3
 #define T_TE4		11
+#define T_EREQ6		128
+#define T_EREP6		129
 
 /* lwIP's reassembly timeouts (lwipopts.h), in seconds */
 #define MAXAGE4		15
@@ -62,6 +68,19 @@ static void frag_age(unsigned s)
 {
 	while (s--)
 		h_clock_advance(1000);
+}
+
+/**
+ * engine_renew() - free the engine and make a new one, keeping the host fds
+ *
+ * The fragments lwIP held for the old engine's guest must not complete
+ * sets for the new one's (sn_engine_free() drops them).
+ */
+static void engine_renew(void)
+{
+	sn_engine_free(H.e);
+	H.e = sn_engine_new(&H.cfg);
+	ck_assert_msg(H.e != NULL, "sn_engine_new: %s", sn_strerror());
 }
 
 /* ---- IPv4 ---- */
@@ -250,6 +269,27 @@ START_TEST(v4_reass_errors_rate_limited)
 		      n, SETS);
 	ck_assert_uint_ge(n, ERR_BURST / 2);
 	ck_assert_uint_ge(h_stats().icmp_errors_ratelimited, SETS - n);
+}
+END_TEST
+
+START_TEST(v4_engine_free_drops_fragments)
+{
+	uint16_t port = 0;
+	int fd = h_udp_bind(&port);
+
+	pattern(data, 3000, 14);
+	udp4_dgram(44005, port, data, 3000);
+	frag4(0x4005, 0, 1000, 1);
+	frag4(0x4005, 1000, 1000, 1);
+	engine_renew();
+	frag4(0x4005, 2000, 1008, 0);
+	ck_assert_int_eq(host_got(fd, got, sizeof(got), 200), -1);
+	frag4(0x4006, 0, 1000, 1);
+	frag4(0x4006, 1000, 1000, 1);
+	frag4(0x4006, 2000, 1008, 0);
+	ck_assert_int_eq(host_got(fd, got, sizeof(got), H_WAIT_MS), 3000);
+	ck_assert_mem_eq(got, data, 3000);
+	frag_age(MAXAGE4 + 2);
 }
 END_TEST
 
@@ -456,6 +496,51 @@ START_TEST(v6_oldest_sets_dropped)
 }
 END_TEST
 
+/* A set whose datagram would not fit 65535 bytes with its IPv6 header:
+ * lwIP's ip6_reass() would assert (abort) on completing it. */
+START_TEST(v6_oversized_set_dropped)
+{
+	uint16_t port = 0;
+	int fd = udp6_bind_lo(&port);
+	uint64_t unsupported = h_stats().drop_unsupported;
+
+	memset(dgram, 0x5a, sizeof(dgram));
+	frag6(0x60008, 0, 32768, 1);
+	frag6(0x60008, 32768, 65496 - 32768, 0);
+	ck_assert_uint_eq(h_stats().drop_unsupported, unsupported + 1);
+	ck_assert_int_eq(host_got6(fd, 200), -1);
+
+	pattern(data, 3000, 16);
+	udp6_dgram(45007, port, data, 3000);
+	frag6(0x60009, 0, 1000, 1);
+	frag6(0x60009, 1000, 2008, 0);
+	ck_assert_int_eq(host_got6(fd, H_WAIT_MS), 3000);
+	ck_assert_mem_eq(got, data, 3000);
+	frag_age(MAXAGE6 + 2);
+}
+END_TEST
+
+START_TEST(v6_engine_free_drops_fragments)
+{
+	uint16_t port = 0;
+	int fd = udp6_bind_lo(&port);
+
+	pattern(data, 3000, 15);
+	udp6_dgram(45006, port, data, 3000);
+	frag6(0x60006, 0, 1000, 1);
+	frag6(0x60006, 1000, 1000, 1);
+	engine_renew();
+	frag6(0x60006, 2000, 1008, 0);
+	ck_assert_int_eq(host_got6(fd, 200), -1);
+	frag6(0x60007, 0, 1000, 1);
+	frag6(0x60007, 1000, 1000, 1);
+	frag6(0x60007, 2000, 1008, 0);
+	ck_assert_int_eq(host_got6(fd, H_WAIT_MS), 3000);
+	ck_assert_mem_eq(got, data, 3000);
+	frag_age(MAXAGE6 + 2);
+}
+END_TEST
+
 static int is_udp6_from_gw(const struct fr_parsed *p, const void *arg)
 {
 	(void)arg;
@@ -497,6 +582,67 @@ START_TEST(v6_reply_fragmented)
 	ck_assert_uint_ne((R.buf[6] << 8) | R.buf[7], 0);
 	ck_assert_uint_eq((R.buf[4] << 8) | R.buf[5], 8 + LEN);
 	ck_assert_mem_eq(R.buf + 8, data, LEN);
+}
+END_TEST
+
+static int is_erep6(const struct fr_parsed *p, const void *arg)
+{
+	(void)arg;
+	return p->type == FR_ETH_IP6 && p->l4 && p->ip6_nexth == FR_PROTO_ICMP6 &&
+	       p->icmp_type == T_EREP6 && !memcmp(p->ip6_src, fr_gw_ip6, 16);
+}
+
+/**
+ * v6_echo_gw_frags() - a fragmented echo request to the gateway gets its reply
+ * @seq:	echo sequence number, also the fragment identification
+ * @first_last:	send the first fragment last
+ *
+ * lwIP answers echo to the gateway; the hook reassembles the request, and
+ * lwIP must then get the whole datagram, not the fragment its ip6_input()
+ * was called with (that leaked the datagram and left the ping unanswered).
+ */
+static void v6_echo_gw_frags(uint16_t seq, int first_last)
+{
+	enum { LEN = 1400, CUT = 704 };
+	uint8_t msg[8 + LEN] = { T_EREQ6, 0, 0, 0, 0x12, 0x34, seq >> 8, seq & 0xff };
+	const struct fr_parsed *p;
+	uint64_t local = h_stats().icmp_echo_local;
+	size_t n;
+
+	pattern(msg + 8, LEN, seq);
+	n = fr_icmp6_frame(fb, fr_guest_ip6, fr_gw_ip6, 64, msg, sizeof(msg));
+	memcpy(dgram, fb + FR_L4_OFF6, n - FR_L4_OFF6);
+	if (!first_last)
+		ck_assert_int_eq(h_send(fb, fr_ip6_frag_frame(fb, fr_guest_ip6, fr_gw_ip6,
+							      FR_PROTO_ICMP6, seq, 0, 1,
+							      dgram, CUT)), 0);
+	ck_assert_int_eq(h_send(fb, fr_ip6_frag_frame(fb, fr_guest_ip6, fr_gw_ip6, FR_PROTO_ICMP6,
+						      seq, CUT, 0, dgram + CUT,
+						      sizeof(msg) - CUT)), 0);
+	if (first_last)
+		ck_assert_int_eq(h_send(fb, fr_ip6_frag_frame(fb, fr_guest_ip6, fr_gw_ip6,
+							      FR_PROTO_ICMP6, seq, 0, 1,
+							      dgram, CUT)), 0);
+	p = h_wait(is_erep6, NULL, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no echo reply to a reassembled echo request");
+	ck_assert_uint_eq(p->ip6_frag, 0);	/* 1448 bytes fit MTU 1500 */
+	ck_assert_uint_eq(p->icmp_id, 0x1234);
+	ck_assert_uint_eq(p->icmp_seq, seq);
+	ck_assert_uint_eq(p->plen, LEN);
+	ck_assert_mem_eq(p->payload, msg + 8, LEN);
+	ck_assert_uint_eq(h_stats().icmp_echo_local, local + 1);	/* counted once */
+	ck_assert_uint_eq(h_stats().frag_overlap, 0);
+}
+
+START_TEST(v6_echo_gw_in_order)
+{
+	v6_echo_gw_frags(0x61, 0);
+}
+END_TEST
+
+START_TEST(v6_echo_gw_first_last)
+{
+	v6_echo_gw_frags(0x62, 1);
 }
 END_TEST
 
@@ -552,6 +698,7 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v4_incomplete_expires);
 	tcase_add_test(tc, v4_oldest_sets_dropped);
 	tcase_add_test(tc, v4_reass_errors_rate_limited);
+	tcase_add_test(tc, v4_engine_free_drops_fragments);
 	tcase_add_test(tc, v4_reply_fragmented);
 	suite_add_tcase(s, tc);
 
@@ -562,8 +709,12 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v6_overlap_abandons_set);
 	tcase_add_test(tc, v6_incomplete_expires);
 	tcase_add_test(tc, v6_oldest_sets_dropped);
+	tcase_add_test(tc, v6_engine_free_drops_fragments);
+	tcase_add_test(tc, v6_oversized_set_dropped);
 	tcase_add_test(tc, v6_reply_fragmented);
 	tcase_add_test(tc, v6_guest_ra_ignored);
+	tcase_add_test(tc, v6_echo_gw_in_order);
+	tcase_add_test(tc, v6_echo_gw_first_last);
 	suite_add_tcase(s, tc);
 	return s;
 }
