@@ -1713,7 +1713,9 @@ case_policy_reload() {
         n=300
         while ((n-- > 0)) && [[ ! -e $dir/ready ]]; do sleep 0.1; done
         printf '{"rules": [{"destination": "%s", "action": "deny"}]}\n' "$WEB" >"$dir/policy.json"
-        pid=$(pgrep -f "sandnet run --dns-upstream $DNS_UP .*--policy $dir/policy.json" | head -n 1)
+        # sandnet itself, not the timeout(1) above it (which would pass the
+        # signal to its whole process group, the guest included)
+        pid=$(pgrep -f "^[^ ]*sandnet run --dns-upstream $DNS_UP .*--policy $dir/policy.json" | head -n 1)
         [[ -n $pid ]] && kill -HUP "$pid" || touch "$dir/nopid"
         sleep 0.5
         touch "$dir/reloaded"
