@@ -22,6 +22,9 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 int sn_tcp_init(struct sn_engine *e);
 void sn_tcp_fini(struct sn_engine *e);
 void sn_tcp_tick(struct sn_engine *e);
+int sn_tcp_flow_inbound(struct sn_engine *e, int fd, const ip_addr_t *src, u16_t sport,
+			const ip_addr_t *dst, u16_t dport);
+void sn_tcp_sock_reset(int fd);
 
 /* udp.c */
 int sn_udp_init(struct sn_engine *e);

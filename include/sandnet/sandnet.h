@@ -136,6 +136,10 @@ struct sn_stats {
 	uint64_t dns_nxdomain;		/* queries answered NXDOMAIN for a denied name */
 	uint64_t dns_rebind_blocked;	/* answers refused by rebind protection (NXDOMAIN) */
 	uint64_t host_addrs;		/* addresses of the host's interfaces known (group host) */
+	uint64_t publish_accepted;	/* published-port connections and UDP clients let in */
+	uint64_t publish_reset;		/* published-port connections reset: the guest refused or
+					 * never answered, 4-tuple in use, no room (denials are in
+					 * policy_denied) */
 };
 
 struct sn_engine;
