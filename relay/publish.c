@@ -537,6 +537,18 @@ static const char *pub_addr_str(const struct sockaddr *sa, char *buf, size_t len
 	return buf;
 }
 
+/**
+ * sn_engine_publish() - open a published port (see sandnet.h)
+ * @e:		engine
+ * @proto:	IPPROTO_TCP or IPPROTO_UDP
+ * @host:	address and port to listen on
+ * @len:	its length
+ * @guest_port:	the guest's port
+ * @err:	a message on failure, or NULL
+ * @errlen:	size of @err
+ *
+ * Return: the id (index in the table), or -1 with errno
+ */
 int sn_engine_publish(struct sn_engine *e, int proto, const struct sockaddr *host, socklen_t len,
 		      uint16_t guest_port, char *err, size_t errlen)
 {
@@ -585,6 +597,13 @@ int sn_engine_publish(struct sn_engine *e, int proto, const struct sockaddr *hos
 	return (int)(pp - P->port);
 }
 
+/**
+ * sn_engine_unpublish() - close a published port; its TCP connections go on
+ * @e:		engine
+ * @id:		from sn_engine_publish()
+ *
+ * Return: 0, or -1 with errno ENOENT
+ */
 int sn_engine_unpublish(struct sn_engine *e, int id)
 {
 	struct sn_publish *P = e->publish;
