@@ -43,7 +43,9 @@
  * done, tcp_close() and close(): lwIP finishes sending on its own. A host
  * error aborts the flow with an RST to the guest; a guest RST or lwIP
  * timeout (err callback) resets the host socket (SO_LINGER 0), and so does
- * every abort. No path keeps an fd.
+ * every abort, but for the engine's end after the guest finished sending
+ * (sn_tcp_fini()): the host then still gets what is in flight. No path
+ * keeps an fd.
  *
  * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst), and
  * SN_TCP_MAX_LISTENERS ports with SYNs being accepted at once.
@@ -1013,8 +1015,17 @@ void sn_tcp_fini(struct sn_engine *e)
 
 	if (!e->tcp)
 		return;
-	while (e->tcp->flows)
-		flow_abort(e, e->tcp->flows);
+	while (e->tcp->flows) {
+		struct tcp_flow *f = e->tcp->flows;
+
+		/* a guest that finished sending: what is in flight still
+		 * reaches the host, then a FIN; any other flow is cut (RST) */
+		if (f->state == FLOW_OPEN && f->guest_eof && !f->up) {
+			close(f->fd);
+			f->fd = -1;
+		}
+		flow_abort(e, f);
+	}
 	for (i = 0; i < SN_TCP_MAX_LISTENERS; i++)
 		if (e->tcp->lst[i].pcb)
 			tcp_close(e->tcp->lst[i].pcb);

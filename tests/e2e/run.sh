@@ -1314,12 +1314,14 @@ PUB_OPTS=(--publish "127.0.0.1:$PUB_TCP:$PUB_GTCP" --publish "127.0.0.1:$PUB_UDP
 PUB_PID='' PUB_RC=0
 
 # pub_client NS SECONDS READY ARGV...: run ARGV in namespace NS in the
-# background (bounded) once the file READY exists; output in
-# $T/$CURRENT.client.{out,err}; pub_client_wait puts its status in PUB_RC.
+# background (bounded) once the file READY exists, then create READY.done
+# (the guest's server, given --done READY.done, waits for it before it
+# exits); output in $T/$CURRENT.client.{out,err}; pub_client_wait puts its
+# status in PUB_RC.
 pub_client() {
     local ns=$1 tmo=$2 ready=$3
     shift 3
-    rm -f -- "$ready"
+    rm -f -- "$ready" "$ready.done"
     timeout -k 5 "$tmo" ip netns exec "$ns" sh -c '
         n=600
         while [ ! -e "$1" ]; do
@@ -1327,8 +1329,12 @@ pub_client() {
             [ $n -gt 0 ] || { echo "the guest server never got ready" >&2; exit 99; }
             sleep 0.05
         done
+        r=$1
         shift
-        exec "$@"' sh "$ready" "$@" </dev/null >"$T/$CURRENT.client.out" 2>"$T/$CURRENT.client.err" &
+        "$@"
+        rc=$?
+        touch "$r.done"
+        exit $rc' sh "$ready" "$@" </dev/null >"$T/$CURRENT.client.out" 2>"$T/$CURRENT.client.err" &
     PUB_PID=$!
     BG_PIDS+=("$PUB_PID")
 }
@@ -1359,7 +1365,7 @@ case_publish_tcp() {
     pub_client "$NS_HOST" 150 "$ready" sh -c 'socat -t 60 -T 30 - "TCP:127.0.0.1:$1" <"$2" >"$3"' \
         sh "$PUB_TCP" "$T/pub-up.bin" "$T/pub-out.bin"
     pub_run_opts
-    g 150 "$PY" "$E2E_DIR/servers.py" pub-sink --port "$PUB_GTCP" --down "$T/pub-down.bin" --ready "$ready"
+    g 150 "$PY" "$E2E_DIR/servers.py" pub-sink --port "$PUB_GTCP" --down "$T/pub-down.bin" --ready "$ready" --done "$ready.done"
     EXTRA_OPTS=()
     pub_client_wait
     ((G_RC == 0 && PUB_RC == 0)) || { REASON=$(pub_why); rm -f "$T/pub-out.bin"; return 1; }
@@ -1385,7 +1391,7 @@ case_publish_udp() {
         { for m in "$@"; do printf "%s\n" "$m"; sleep 0.3; done; } | socat -t 2 - "UDP:127.0.0.1:$port"' \
         sh "$PUB_UDP" alpha-p bravo-pp "$long" delta-pppp
     pub_run_opts
-    g 30 "$PY" "$E2E_DIR/servers.py" pub-udp --port "$PUB_GUDP" --count 4 --ready "$ready"
+    g 30 "$PY" "$E2E_DIR/servers.py" pub-udp --port "$PUB_GUDP" --count 4 --ready "$ready" --done "$ready.done"
     EXTRA_OPTS=()
     pub_client_wait
     ((G_RC == 0 && PUB_RC == 0)) || { REASON=$(pub_why); return 1; }
@@ -1405,7 +1411,7 @@ case_publish_real_addr() {
         socat -u "TCP:$1:$3,sourceport=40801" - && socat -u "TCP6:[$2]:$3,sourceport=40802" -' \
         sh "$HOST_ADDR" "$HOST_ADDR6" "$PUB_ANY"
     pub_run_opts
-    g 30 "$PY" "$E2E_DIR/servers.py" pub-who --port "$PUB_GANY" --count 2 --ready "$ready"
+    g 30 "$PY" "$E2E_DIR/servers.py" pub-who --port "$PUB_GANY" --count 2 --ready "$ready" --done "$ready.done"
     EXTRA_OPTS=()
     pub_client_wait
     ((G_RC == 0 && PUB_RC == 0)) || { REASON=$(pub_why); return 1; }

@@ -27,7 +27,10 @@ then they exit; IPv4 and IPv6 on a dual-stack [::]:P):
   servers.py pub-who --port P --count N --ready FILE
       TCP: write "<peer address> <peer port>\n" to each of N clients and
       close; an IPv4 peer is shown as IPv4, not ::ffff:a.b.c.d.
-Each prints what it saw on stdout.
+Each prints what it saw on stdout. With --done FILE a server exits only
+once FILE exists (at most 60 s): `sandnet run` ends when its command does,
+so a server that left right after its last write could take its last
+bytes, still in flight, with it.
 
 FILE is written once every socket is bound; the harness waits for it.
 """
@@ -40,6 +43,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -192,7 +196,21 @@ def peer_str(peer):
     return f"{addr} {peer[1]}"
 
 
+def wait_file(path):
+    for _ in range(600):
+        if not path or os.path.exists(path):
+            return
+        time.sleep(0.1)
+
+
 def pub_serve(a, ready):
+    try:
+        return pub_serve_one(a, ready)
+    finally:
+        wait_file(a.done)
+
+
+def pub_serve_one(a, ready):
     if a.what == "pub-udp":
         s = pub_socket(socket.SOCK_DGRAM, a.port)
         ready()
@@ -236,6 +254,7 @@ def main():
     ap.add_argument("--addr")
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--down", help="pub-sink: the file to send after the client's EOF")
+    ap.add_argument("--done", help="pub-*: exit only once this file exists")
     ap.add_argument("--addr6", help="inet: also serve HTTP :80 and UDP echo :7 here")
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--root")
