@@ -43,9 +43,8 @@
  * done, tcp_close() and close(): lwIP finishes sending on its own. A host
  * error aborts the flow with an RST to the guest; a guest RST or lwIP
  * timeout (err callback) resets the host socket (SO_LINGER 0), and so does
- * every abort, but for the engine's end after the guest finished sending
- * (sn_tcp_fini()): the host then still gets what is in flight. No path
- * keeps an fd.
+ * every abort of a connected flow, sn_engine_free() included: a FIN would
+ * pass what the host got so far off as all of it. No path keeps an fd.
  *
  * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst), and
  * SN_TCP_MAX_LISTENERS ports with SYNs being accepted at once.
@@ -351,7 +350,7 @@ void sn_tcp_sock_reset(int fd)
  */
 static void flow_abort(struct sn_engine *e, struct tcp_flow *f)
 {
-	if (f->fd >= 0)
+	if (f->fd >= 0 && f->state != FLOW_CONNECTING)
 		sn_tcp_sock_reset(f->fd);
 	if (f->pcb) {
 		tcp_arg(f->pcb, NULL);
@@ -1015,17 +1014,8 @@ void sn_tcp_fini(struct sn_engine *e)
 
 	if (!e->tcp)
 		return;
-	while (e->tcp->flows) {
-		struct tcp_flow *f = e->tcp->flows;
-
-		/* a guest that finished sending: what is in flight still
-		 * reaches the host, then a FIN; any other flow is cut (RST) */
-		if (f->state == FLOW_OPEN && f->guest_eof && !f->up) {
-			close(f->fd);
-			f->fd = -1;
-		}
-		flow_abort(e, f);
-	}
+	while (e->tcp->flows)
+		flow_abort(e, e->tcp->flows);
 	for (i = 0; i < SN_TCP_MAX_LISTENERS; i++)
 		if (e->tcp->lst[i].pcb)
 			tcp_close(e->tcp->lst[i].pcb);
