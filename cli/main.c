@@ -139,6 +139,11 @@ static const char usage_opts[] =
 "                          moved for SECONDS: a bound on inactivity, not on\n"
 "                          total time (default " DRAIN_LINGER_DEFAULT_S "; 0: stop at once; a\n"
 "                          second SIGINT or SIGTERM stops at once)\n"
+"  --publish [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]\n"
+"                          forward a host port to the guest (repeatable;\n"
+"                          default HOST_IP 127.0.0.1, IPv6 as [::1]:8080:80;\n"
+"                          default tcp); the guest sees the client's address,\n"
+"                          the gateway for a client on the host's loopback\n"
 "  -v, --verbose           log more; repeat for debug output\n"
 "  -h, --help              show this help and exit\n"
 "  --version               show the version and exit\n";
@@ -159,6 +164,22 @@ static const char usage_top[] =
 "See 'sandnet run --help' and 'sandnet attach --help'.\n";
 
 /**
+ * struct publish_opt - one --publish
+ * @arg:	as given, for messages
+ * @proto:	IPPROTO_TCP or IPPROTO_UDP
+ * @host:	host address and port to listen on
+ * @host_len:	its length
+ * @guest_port:	the guest's port
+ */
+struct publish_opt {
+	const char *arg;
+	int proto;
+	struct sockaddr_storage host;
+	socklen_t host_len;
+	uint16_t guest_port;
+};
+
+/**
  * struct opts - command line
  * @tap:		TAP name, guest address, gateway, prefix length, MTU
  * @gw_set:		--gateway given
@@ -167,6 +188,8 @@ static const char usage_top[] =
  * @n_dns:		how many
  * @policy:		--allow, --deny, --default-*, --policy, --allow-host-loopback
  * @pol:		the policy they make, for the engine (owned until given to it)
+ * @publish:		--publish ports
+ * @n_publish:		how many
  * @verbose:		number of -v
  * @linger:		--linger: seconds without progress that end the drain
  * @netns:		attach: --netns PATH
@@ -181,6 +204,8 @@ struct opts {
 	unsigned n_dns;
 	struct cli_policy policy;
 	struct sn_policy *pol;
+	struct publish_opt publish[SN_PUBLISH_MAX];
+	unsigned n_publish;
 	int verbose;
 	unsigned linger;
 	const char *netns;
@@ -204,6 +229,7 @@ enum {
 	OPT_TAP,
 	OPT_CONFIGURE,
 	OPT_LINGER,
+	OPT_PUBLISH,
 };
 
 #define COMMON_OPTIONS							\
@@ -218,6 +244,7 @@ enum {
 	{ "default-ingress",	required_argument, NULL, OPT_DEFAULT_INGRESS }, \
 	{ "policy",		required_argument, NULL, OPT_POLICY },	\
 	{ "linger",		required_argument, NULL, OPT_LINGER },	\
+	{ "publish",		required_argument, NULL, OPT_PUBLISH },	\
 	{ "verbose",		no_argument,	   NULL, 'v' },		\
 	{ "help",		no_argument,	   NULL, 'h' },		\
 	{ "version",		no_argument,	   NULL, OPT_VERSION }
@@ -382,6 +409,113 @@ static int parse_dns(struct opts *o, const char *arg)
 bad:
 	cli_err("--dns-upstream: '%s' is not ADDR, ADDR:PORT or [IPv6 ADDR]:PORT", arg);
 	return -1;
+}
+
+/**
+ * parse_publish() - parse --publish [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]
+ * @o:		options, port appended
+ * @arg:	text; IPv6 HOST_IP in brackets
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+static int parse_publish(struct opts *o, const char *arg)
+{
+	struct publish_opt *p = &o->publish[o->n_publish];
+	const char *slash = strrchr(arg, '/'), *ports = arg, *colon;
+	char buf[INET6_ADDRSTRLEN + 16], host[INET6_ADDRSTRLEN];
+	unsigned long hport, gport;
+	size_t len = slash ? (size_t)(slash - arg) : strlen(arg);
+	struct in6_addr a6;
+	struct in_addr a;
+	int v6 = 0;
+
+	if (o->n_publish >= SN_PUBLISH_MAX) {
+		cli_err("--publish: at most %d ports", SN_PUBLISH_MAX);
+		return -1;
+	}
+	memset(p, 0, sizeof(*p));
+	p->arg = arg;
+	p->proto = IPPROTO_TCP;
+	if (slash && !strcmp(slash, "/udp"))
+		p->proto = IPPROTO_UDP;
+	else if (slash && strcmp(slash, "/tcp"))
+		goto bad;
+	if (len >= sizeof(buf))
+		goto bad;
+	memcpy(buf, arg, len);
+	buf[len] = '\0';
+	a.s_addr = htonl(INADDR_LOOPBACK);
+	ports = buf;
+	if (buf[0] == '[') {					/* [IPv6]:HP:GP */
+		char *end = strchr(buf, ']');
+
+		if (!end || end[1] != ':' || (size_t)(end - buf - 1) >= sizeof(host))
+			goto bad;
+		memcpy(host, buf + 1, (size_t)(end - buf - 1));
+		host[end - buf - 1] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			goto bad;
+		v6 = 1;
+		ports = end + 2;
+	} else if (strchr(buf, ':') != strrchr(buf, ':')) {	/* IPv4:HP:GP */
+		colon = strchr(buf, ':');
+		if (parse_ip4(buf, (size_t)(colon - buf), &a))
+			goto bad;
+		ports = colon + 1;
+	}
+	colon = strchr(ports, ':');
+	if (!colon || (size_t)(colon - ports) >= 6)
+		goto bad;
+	memcpy(host, ports, (size_t)(colon - ports));
+	host[colon - ports] = '\0';
+	if (parse_uint(host, 1, 65535, &hport) || parse_uint(colon + 1, 1, 65535, &gport))
+		goto bad;
+	if (v6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p->host;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = a6;
+		sin6->sin6_port = htons((uint16_t)hport);
+		p->host_len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&p->host;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr = a;
+		sin->sin_port = htons((uint16_t)hport);
+		p->host_len = sizeof(*sin);
+	}
+	p->guest_port = (uint16_t)gport;
+	o->n_publish++;
+	return 0;
+bad:
+	cli_err("--publish: '%s' is not [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp] "
+		"(ports 1..65535, IPv6 HOST_IP in brackets)", arg);
+	return -1;
+}
+
+/**
+ * publish_all() - open the --publish ports on a new engine
+ * @e:		engine
+ * @o:		options
+ *
+ * Return: 0, or -1 if one cannot be opened (reported)
+ */
+static int publish_all(struct sn_engine *e, const struct opts *o)
+{
+	char err[160];
+	unsigned i;
+
+	for (i = 0; i < o->n_publish; i++) {
+		const struct publish_opt *p = &o->publish[i];
+
+		if (sn_engine_publish(e, p->proto, (const struct sockaddr *)&p->host, p->host_len,
+				      p->guest_port, err, sizeof(err)) < 0) {
+			cli_err("--publish %s: %s", p->arg, err);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /**
@@ -578,6 +712,10 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 				return -1;
 			}
 			o->linger = v;
+			break;
+		case OPT_PUBLISH:
+			if (parse_publish(o, optarg))
+				return -1;
 			break;
 		case OPT_NETNS:
 			if (!*optarg) {
@@ -1235,6 +1373,10 @@ static int cmd_run(int argc, char **argv)
 	e = engine_start(&o);
 	if (!e)
 		goto fail;
+	if (publish_all(e, &o)) {
+		sn_engine_free(e);
+		goto fail;
+	}
 
 	if (o.verbose) {
 		char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
@@ -1390,6 +1532,10 @@ static int cmd_attach(int argc, char **argv)
 	e = engine_start(&o);
 	if (!e)
 		return EXIT_FAILURE;
+	if (publish_all(e, &o)) {
+		sn_engine_free(e);
+		return EXIT_FAILURE;
+	}
 
 	if (o.verbose)
 		cli_err("attached to %s as %s", o.netns, o.tap.name);

@@ -132,7 +132,10 @@ int sn_decide(struct sn_engine *e, int dir, unsigned proto, const ip_addr_t *add
 		return SN_POLICY_ALLOW;
 
 	e->st.policy_denied++;
-	if (v->cls == SN_CLASS_GATEWAY || v->cls == SN_CLASS_HOST || v->cls == SN_CLASS_LOOPBACK)
+	/* host_denied: the guest's way to the host; an ingress peer on the
+	 * host's loopback is a client of a published port, not that */
+	if (dir == SN_POLICY_EGRESS && (v->cls == SN_CLASS_GATEWAY || v->cls == SN_CLASS_HOST ||
+					v->cls == SN_CLASS_LOOPBACK))
 		e->st.host_denied++;
 	if (e->cfg.log_level < SN_LOG_INFO)
 		return SN_POLICY_DENY;

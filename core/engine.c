@@ -152,7 +152,7 @@ struct sn_engine *sn_engine_new(const struct sn_config *cfg)
 	e->cfg = *cfg;
 	e->link_fd = -1;
 	e->n_slots = cfg->max_tcp_flows + cfg->max_udp_sessions + cfg->max_icmp_flows +
-		     cfg->max_dns_queries + SN_SLOTS_EXTRA;
+		     cfg->max_dns_queries + SN_PUBLISH_MAX + SN_SLOTS_EXTRA;
 	e->slots = calloc(e->n_slots, sizeof(*e->slots));
 	e->polled_slot = calloc(e->n_slots, sizeof(*e->polled_slot));
 	e->polled_gen = calloc(e->n_slots, sizeof(*e->polled_gen));
@@ -188,6 +188,7 @@ void sn_engine_free(struct sn_engine *e)
 {
 	if (!e)
 		return;
+	sn_publish_fini(e);
 	sn_dns_fini(e);
 	sn_icmp_fini(e);
 	sn_udp_fini(e);
@@ -324,6 +325,7 @@ static void run_timers(struct sn_engine *e)
 	sn_udp_tick(e);
 	sn_icmp_tick(e);
 	sn_dns_tick(e);
+	sn_publish_tick(e);
 	sn_ra_tick(e);
 }
 

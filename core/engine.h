@@ -22,6 +22,7 @@ struct sn_udp;
 struct sn_icmp;
 struct sn_dns;
 struct sn_hostaddr;
+struct sn_publish;
 
 /* Most host interface addresses the policy's host group holds. */
 #define SN_HOST_ADDRS_MAX	256
@@ -104,6 +105,7 @@ struct sn_engine {
 	struct sn_udp *udp;
 	struct sn_icmp *icmp;
 	struct sn_dns *dns;
+	struct sn_publish *publish;	/* published ports, NULL until the first */
 
 	/* ICMP errors to the guest: token bucket (netif/output.c) */
 	uint32_t icmp_err_credit_ms;	/* saved-up time, capped at the burst */

@@ -13,7 +13,8 @@
  * - TCP to any address: the TCP relay (relay/tcp.c), which holds the SYN
  *   until the host connect() resolves and then feeds lwIP through
  *   sn_ip_tcp_deliver();
- * - UDP to port 53 of any address: the DNS forwarder (relay/dns.c);
+ * - UDP to port 53 of any address: the DNS forwarder (relay/dns.c), but
+ *   for a reply to a published UDP port's client (relay/publish.c);
  * - other UDP: the UDP relay (relay/udp.c), gateway included (host access);
  * - ICMP echo to any other address: the ICMP relay (relay/icmp.c);
  * - anything else is counted and dropped.
@@ -187,7 +188,8 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 
 		if (pbuf_copy_partial(p, &uh, sizeof(uh), hlen) != sizeof(uh))
 			return hook_drop(p, &e->st.drop_malformed);
-		if (uh.dest == PP_HTONS(53))
+		if (uh.dest == PP_HTONS(53) &&
+		    !sn_publish_udp_owns(e, &dst, lwip_ntohs(uh.src), 53))
 			sn_dns_input(e, p, hlen, &src, &dst);
 		else
 			sn_udp_input(e, p, hlen, &src, &dst);

@@ -31,7 +31,8 @@
  * - UDP to port 547 (DHCPv6, ff02::1:2 or the gateway): netif/dhcp6.c;
  * - TCP to any address: the TCP relay (relay/tcp.c), which feeds lwIP
  *   through sn_ip_tcp_deliver() once the host connect() succeeded;
- * - UDP to port 53 of any unicast address: the DNS forwarder (relay/dns.c);
+ * - UDP to port 53 of any unicast address: the DNS forwarder (relay/dns.c),
+ *   but for a reply to a published UDP port's client (relay/publish.c);
  * - other unicast UDP: the UDP relay (relay/udp.c), the gateway included
  *   (host access to ::1 or 127.0.0.1);
  * - ICMPv6 echo requests to any other unicast address: the ICMP relay
@@ -353,8 +354,8 @@ static int hook6_icmp6(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip
  * @src:	source address
  * @dst:	destination address
  *
- * Port 53 of any unicast address goes to the DNS forwarder (relay/dns.c),
- * port 547 to DHCPv6, everything else unicast to the UDP relay
+ * Port 53 of any unicast address goes to the DNS forwarder (relay/dns.c)
+ * unless it answers a published port's client, port 547 to DHCPv6, everything else unicast to the UDP relay
  * (relay/udp.c); datagrams to a group other than DHCPv6's are dropped.
  *
  * Return: 1 (consumed)
@@ -363,10 +364,11 @@ static int hook6_udp(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip6_
 		     const ip6_addr_t *dst)
 {
 	ip_addr_t s, d;
-	u16_t dport;
+	u16_t ports[2], dport;
 
-	if (pbuf_copy_partial(p, &dport, 2, (u16_t)(hlen + 2)) != 2)
+	if (pbuf_copy_partial(p, ports, 4, hlen) != 4)
 		return hook6_drop(p, &e->st.drop_malformed);
+	dport = ports[1];
 	if (dport == PP_HTONS(SN_DHCP6_SERVER_PORT)) {
 		sn_dhcp6_input(e, p, hlen, src, dst);	/* netif/dhcp6.c */
 		return 1;
@@ -375,7 +377,7 @@ static int hook6_udp(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip6_
 		return hook6_drop(p, &e->st.drop_unsupported);
 	ip_addr_copy_from_ip6(s, *src);
 	ip_addr_copy_from_ip6(d, *dst);
-	if (dport == PP_HTONS(53))
+	if (dport == PP_HTONS(53) && !sn_publish_udp_owns(e, &d, lwip_ntohs(ports[0]), 53))
 		sn_dns_input(e, p, hlen, &s, &d);	/* relay/dns.c */
 	else
 		sn_udp_input(e, p, hlen, &s, &d);	/* relay/udp.c */

@@ -2,7 +2,7 @@
 /**
  * DOC: relay entry points, called by the engine and by the netif hook
  *
- * Each relay (tcp.c, udp.c, icmp.c, dns.c) owns its host sockets and its
+ * Each relay (tcp.c, udp.c, icmp.c, dns.c, publish.c) owns its host sockets and its
  * bounded flow table. The hooks (netif/hook.c, netif/hook6.c) hand a relay
  * an IPv4 or IPv6 packet they have already validated (header checksum,
  * lengths, source is the guest) and reassembled: @p->payload points at the
@@ -23,6 +23,9 @@ int sn_tcp_init(struct sn_engine *e);
 void sn_tcp_fini(struct sn_engine *e);
 void sn_tcp_tick(struct sn_engine *e);
 unsigned sn_tcp_pending(const struct sn_engine *e, uint64_t *segs_in);
+int sn_tcp_flow_inbound(struct sn_engine *e, int fd, const ip_addr_t *src, u16_t sport,
+			const ip_addr_t *dst, u16_t dport);
+void sn_tcp_sock_reset(int fd);
 
 /* udp.c */
 int sn_udp_init(struct sn_engine *e);
@@ -39,6 +42,13 @@ void sn_icmp_fini(struct sn_engine *e);
 void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
 		   const ip_addr_t *dst);
 void sn_icmp_tick(struct sn_engine *e);
+
+/* publish.c */
+void sn_publish_fini(struct sn_engine *e);
+void sn_publish_tick(struct sn_engine *e);
+int sn_publish_udp_reply(struct sn_engine *e, struct pbuf *p, u16_t off, const ip_addr_t *dst,
+			 u16_t sport, u16_t dport);
+int sn_publish_udp_owns(struct sn_engine *e, const ip_addr_t *dst, u16_t sport, u16_t dport);
 
 /* sockerr.c: host socket errors become the guest's ICMP */
 struct sock_extended_err;

@@ -25,6 +25,17 @@
  *		flow is in this state (bounded, refcounted).
  * OPEN		lwIP accepted the connection: bytes are spliced both ways.
  *
+ * A flow of a published port (relay/publish.c) starts the other way round,
+ * from a host connection already accepted (sn_tcp_flow_inbound()):
+ *
+ * SYN_SENT	lwIP connects to the guest from the client's address and port
+ *		(a pcb bound to that address: lwIP does not check that it is
+ *		its own, and with one netif everything leaves through the
+ *		guest's); the host socket is not read yet. The guest's SYN-ACK
+ *		makes the flow OPEN; its RST, lwIP giving up, or
+ *		cfg.tcp_connect_ms passing resets the host connection. A
+ *		4-tuple that a guest flow or lwIP already has is refused.
+ *
  * Splicing and backpressure: guest data stays in lwIP's receive window
  * until the host socket takes it (tcp_recved() only after send()), so a
  * slow host reader closes the guest's window. Host data is read only while
@@ -43,7 +54,7 @@
  * done, tcp_close() and close(): lwIP finishes sending on its own. A host
  * error, or sn_engine_free() with the flow still open, aborts the flow with
  * an RST to the guest and to the host peer (SO_LINGER 0); a guest RST or lwIP
- * timeout (err callback) closes the host socket. No path keeps an fd.
+ * timeout (err callback) resets the host socket too. No path keeps an fd.
  *
  * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst); of
  * them at most cfg.max_tcp_pending connecting at once, and
@@ -82,7 +93,7 @@
 #define SN_TCP_CHUNK		65535
 #define SN_TCP_IOV		64
 
-enum tcp_flow_state { FLOW_CONNECTING, FLOW_SYN_FED, FLOW_OPEN };
+enum tcp_flow_state { FLOW_CONNECTING, FLOW_SYN_FED, FLOW_SYN_SENT, FLOW_OPEN };
 
 struct tcp_listener {
 	struct tcp_pcb *pcb;
@@ -96,7 +107,7 @@ struct tcp_flow {
 	int fd, slot;
 	struct tcp_pcb *pcb;
 	struct pbuf *syn;		/* CONNECTING: the held SYN */
-	uint32_t deadline;		/* CONNECTING: give up after this */
+	uint32_t deadline;		/* CONNECTING, SYN_SENT: give up after this */
 	struct tcp_listener *lst;	/* SYN_FED: the listener held */
 	ip_addr_t gaddr, daddr;		/* guest and destination */
 	u16_t gport, dport;		/* host order */
@@ -272,16 +283,17 @@ static struct tcp_listener *listener_get(struct sn_tcp *t, u16_t port)
 }
 
 /**
- * flow_new() - allocate a flow for a guest SYN
+ * flow_new() - allocate a flow
  * @e:		engine
- * @src:	guest address
- * @dst:	destination address
- * @th:		the SYN's TCP header
+ * @g:		guest address
+ * @gport:	guest port
+ * @d:		the other end's address, as the guest sees it
+ * @dport:	its port
  *
  * Return: the flow, linked, or NULL on ENOMEM
  */
-static struct tcp_flow *flow_new(struct sn_engine *e, const ip_addr_t *src,
-				 const ip_addr_t *dst, const struct tcp_hdr *th)
+static struct tcp_flow *flow_new(struct sn_engine *e, const ip_addr_t *g, u16_t gport,
+				 const ip_addr_t *d, u16_t dport)
 {
 	struct sn_tcp *t = e->tcp;
 	struct tcp_flow *f = calloc(1, sizeof(*f));
@@ -290,11 +302,10 @@ static struct tcp_flow *flow_new(struct sn_engine *e, const ip_addr_t *src,
 		return NULL;
 	f->fd = -1;
 	f->slot = -1;
-	ip_addr_copy(f->gaddr, *src);
-	ip_addr_copy(f->daddr, *dst);
-	f->gport = lwip_ntohs(th->src);
-	f->dport = lwip_ntohs(th->dest);
-	f->syn_seq = lwip_ntohl(th->seqno);
+	ip_addr_copy(f->gaddr, *g);
+	ip_addr_copy(f->daddr, *d);
+	f->gport = gport;
+	f->dport = dport;
 	f->next = t->flows;
 	if (t->flows)
 		t->flows->prev = f;
@@ -345,17 +356,25 @@ static void flow_rst_syn(struct sn_engine *e, struct tcp_flow *f)
 }
 
 /**
- * flow_abort() - end a flow at once: RST to the guest and to the host peer
+ * sn_tcp_sock_reset() - make close() of a TCP socket send an RST, not a FIN
+ * @fd:		socket
+ */
+void sn_tcp_sock_reset(int fd)
+{
+	static const struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+}
+
+/**
+ * flow_abort() - end a flow at once: RST to the guest and to the host
  * @e:		engine
  * @f:		flow
  */
 static void flow_abort(struct sn_engine *e, struct tcp_flow *f)
 {
-	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
-
-	/* A FIN would pass what the host got so far off as all of it. */
 	if (f->fd >= 0 && f->state != FLOW_CONNECTING)
-		setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+		sn_tcp_sock_reset(f->fd);
 	if (f->pcb) {
 		tcp_arg(f->pcb, NULL);
 		tcp_err(f->pcb, NULL);
@@ -673,8 +692,13 @@ static void flow_lwip_err(void *arg, err_t err)
 
 	if (!f)
 		return;
-	sn_log(sn_eng, SN_LOG_DEBUG, "tcp: flow to port %u ended by lwIP (%d)", f->dport, err);
+	sn_log(sn_eng, SN_LOG_DEBUG, "tcp: flow %u-%u ended by lwIP (%d)", f->gport, f->dport,
+	       err);
+	if (f->state == FLOW_SYN_SENT)
+		sn_eng->st.publish_reset++;	/* the guest refused, or never answered */
 	f->pcb = NULL;
+	if (f->fd >= 0)
+		sn_tcp_sock_reset(f->fd);
 	flow_free(sn_eng, f);
 }
 
@@ -727,6 +751,25 @@ static err_t flow_lwip_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 }
 
 /**
+ * flow_open() - the handshake with the guest is done: start splicing
+ * @e:		engine
+ * @f:		flow
+ * @pcb:	its connection
+ */
+static void flow_open(struct sn_engine *e, struct tcp_flow *f, struct tcp_pcb *pcb)
+{
+	f->state = FLOW_OPEN;
+	e->st.tcp_flows_active++;
+	tcp_nagle_disable(pcb);
+	/* a guest that vanished stops answering: lwIP's keepalive ends the
+	 * flow (TCP_KEEP*_DEFAULT in lwipopts.h), the host fd with it */
+	ip_set_option(pcb, SOF_KEEPALIVE);
+	tcp_recv(pcb, flow_lwip_recv);
+	tcp_sent(pcb, flow_lwip_sent);
+	flow_update_events(e, f);
+}
+
+/**
  * flow_lwip_accept() - the guest completed the handshake
  * @arg:	flow (inherited from the listener while its SYN was fed)
  * @pcb:	the new connection
@@ -743,15 +786,22 @@ static err_t flow_lwip_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_ABRT;
 	}
 	listener_put(f);
-	f->state = FLOW_OPEN;
-	sn_eng->st.tcp_flows_active++;
-	tcp_nagle_disable(pcb);
-	/* a guest that vanished stops answering: lwIP's keepalive ends the
-	 * flow (TCP_KEEP*_DEFAULT in lwipopts.h), the host fd with it */
-	ip_set_option(pcb, SOF_KEEPALIVE);
-	tcp_recv(pcb, flow_lwip_recv);
-	tcp_sent(pcb, flow_lwip_sent);
-	flow_update_events(sn_eng, f);
+	flow_open(sn_eng, f, pcb);
+	return ERR_OK;
+}
+
+/**
+ * flow_lwip_connected() - the guest answered a published port's SYN
+ * @arg:	flow in SYN_SENT
+ * @pcb:	its connection
+ * @err:	ERR_OK (lwIP 2.2.1 passes nothing else)
+ *
+ * Return: ERR_OK
+ */
+static err_t flow_lwip_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	(void)err;
+	flow_open(sn_eng, arg, pcb);
 	return ERR_OK;
 }
 
@@ -1101,12 +1151,13 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	if (f)
 		goto deliver;
 	pcb_reap_stale(src, lwip_ntohs(th.src), dst, lwip_ntohs(th.dest));
-	f = flow_new(e, src, dst, &th);
+	f = flow_new(e, src, lwip_ntohs(th.src), dst, lwip_ntohs(th.dest));
 	if (!f) {
 		pbuf_free(p);
 		return;
 	}
 	f->syn = p;
+	f->syn_seq = lwip_ntohl(th.seqno);
 	f->syn_hlen = hlen;
 	f->state = FLOW_CONNECTING;
 	if (e->tcp->n_flows > e->cfg.max_tcp_flows) {
@@ -1127,7 +1178,60 @@ deliver:
 }
 
 /**
- * sn_tcp_tick() - give up on host connects past their deadline
+ * sn_tcp_flow_inbound() - a flow that starts from an accepted host connection
+ * @e:		engine
+ * @fd:		the accepted socket, non-blocking; the flow's on success
+ * @src:	the client's address as the guest is to see it
+ * @sport:	the client's port
+ * @dst:	the guest's address
+ * @dport:	the guest's port
+ *
+ * Return: 0, or -1 when the flow cannot start (flow limit, a 4-tuple the
+ *	   guest or lwIP already uses, no memory): @fd stays the caller's
+ */
+int sn_tcp_flow_inbound(struct sn_engine *e, int fd, const ip_addr_t *src, u16_t sport,
+			const ip_addr_t *dst, u16_t dport)
+{
+	struct sn_tcp *t = e->tcp;
+	struct tcp_flow *f;
+	struct tcp_pcb *pcb;
+
+	if (t->n_flows >= e->cfg.max_tcp_flows) {
+		e->st.tcp_limit_rst++;
+		return -1;
+	}
+	if (flow_find(t, dst, dport, src, sport))
+		return -1;
+	pcb = tcp_new_ip_type(IP_GET_TYPE(dst));
+	if (!pcb)
+		return -1;
+	/* beside the any-address listeners; tcp_connect() still refuses a
+	 * 4-tuple lwIP has in use (ERR_USE) */
+	ip_set_option(pcb, SOF_REUSEADDR);
+	f = tcp_bind(pcb, src, sport) == ERR_OK ? flow_new(e, dst, dport, src, sport) : NULL;
+	if (!f) {
+		tcp_close(pcb);		/* never connected: freed, no callback */
+		return -1;
+	}
+	f->state = FLOW_SYN_SENT;
+	f->deadline = sn_now_ms() + e->cfg.tcp_connect_ms;
+	f->slot = sn_fd_add(e, fd, 0, flow_host_ready, f);
+	tcp_arg(pcb, f);
+	tcp_err(pcb, flow_lwip_err);
+	if (f->slot < 0 || tcp_connect(pcb, dst, dport, flow_lwip_connected) != ERR_OK) {
+		tcp_arg(pcb, NULL);
+		tcp_err(pcb, NULL);
+		tcp_close(pcb);
+		flow_free(e, f);
+		return -1;
+	}
+	f->fd = fd;
+	f->pcb = pcb;
+	return 0;
+}
+
+/**
+ * sn_tcp_tick() - give up on connects past their deadline
  * @e:		engine
  */
 void sn_tcp_tick(struct sn_engine *e)
@@ -1137,13 +1241,17 @@ void sn_tcp_tick(struct sn_engine *e)
 
 	for (f = e->tcp->flows; f; f = next) {
 		next = f->next;
-		if (f->state == FLOW_CONNECTING && sn_time_after(now, f->deadline)) {
-			sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u timed out", f->dport);
-			if (flow_retry_alt(e, f, ETIMEDOUT))
-				continue;
+		if ((f->state != FLOW_CONNECTING && f->state != FLOW_SYN_SENT) ||
+		    !sn_time_after(now, f->deadline))
+			continue;
+		sn_log(e, SN_LOG_DEBUG, "tcp: connect %u-%u timed out", f->gport, f->dport);
+		if (f->state == FLOW_CONNECTING && flow_retry_alt(e, f, ETIMEDOUT))
+			continue;
+		if (f->state == FLOW_SYN_SENT)
+			e->st.publish_reset++;
+		else
 			e->st.tcp_refused++;
-			flow_abort(e, f);
-		}
+		flow_abort(e, f);
 	}
 }
 

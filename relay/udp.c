@@ -1023,6 +1023,9 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 				goto malformed;
 		}
 	}
+	/* a published UDP port's guest answering its client (relay/publish.c) */
+	if (sn_publish_udp_reply(e, p, hlen, dst, sport, dport))
+		return;
 	if (dport == 0) {
 		e->st.drop_unsupported++;
 		pbuf_free(p);

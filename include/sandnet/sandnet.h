@@ -143,6 +143,10 @@ struct sn_stats {
 	uint64_t dns_nxdomain;		/* queries answered NXDOMAIN for a denied name */
 	uint64_t dns_rebind_blocked;	/* answers refused by rebind protection (NXDOMAIN) */
 	uint64_t host_addrs;		/* addresses of the host's interfaces known (group host) */
+	uint64_t publish_accepted;	/* published-port connections and UDP clients let in */
+	uint64_t publish_reset;		/* published-port connections reset: the guest refused or
+					 * never answered, 4-tuple in use, no room (denials are in
+					 * policy_denied) */
 };
 
 struct sn_engine;
@@ -345,6 +349,55 @@ void sn_engine_free(struct sn_engine *e);
  * plus "allow group:host" when cfg.allow_host_loopback is set.
  */
 void sn_engine_set_policy(struct sn_engine *e, struct sn_policy *pol);
+
+/**
+ * DOC: port publishing - host ports that lead to the guest
+ *
+ * sn_engine_publish() opens a host socket on an address and port of the
+ * host (TCP: a listener; UDP: a bound socket) whose connections and
+ * datagrams reach a port of the guest, through the ingress policy (the
+ * peer is the client, the port the guest's). The guest sees the real
+ * client address and port; a client on the host's loopback (and an IPv6
+ * link-local one) appears as the gateway address of its family. IPv4
+ * clients (IPv4-mapped ones of a dual-stack listener too) reach the
+ * guest's IPv4 address, IPv6 clients its IPv6 address. A TCP client is
+ * reset when the policy denies it, when the guest port is closed, and when
+ * the guest does not answer within cfg.tcp_connect_ms.
+ */
+#define SN_PUBLISH_MAX 64
+
+/**
+ * sn_engine_publish() - forward a host port to a guest port
+ * @e:		engine
+ * @proto:	IPPROTO_TCP or IPPROTO_UDP
+ * @host:	address and port to listen on (AF_INET or AF_INET6; the IPv6
+ *		wildcard takes IPv4 clients too)
+ * @len:	size of @host
+ * @guest_port:	the guest's port, 1..65535
+ * @err:	a message naming what failed, on failure (may be NULL)
+ * @errlen:	size of @err
+ *
+ * The socket is opened (SO_REUSEADDR for TCP), bound, non-blocking and
+ * polled by the engine before this returns. At most SN_PUBLISH_MAX at once.
+ *
+ * Return: an id >= 0 for sn_engine_unpublish(), or -1 with errno set
+ *	   (EINVAL, ENOSPC, or bind()'s error such as EADDRINUSE, EACCES)
+ */
+int sn_engine_publish(struct sn_engine *e, int proto, const struct sockaddr *host, socklen_t len,
+		      uint16_t guest_port, char *err, size_t errlen);
+
+/**
+ * sn_engine_unpublish() - close a published port
+ * @e:		engine
+ * @id:		from sn_engine_publish()
+ *
+ * The listener is closed at once; established TCP connections go on until
+ * they end. UDP clients of the port are forgotten (their replies had no
+ * socket to leave by).
+ *
+ * Return: 0, or -1 with errno ENOENT if @id is not a published port
+ */
+int sn_engine_unpublish(struct sn_engine *e, int id);
 
 /**
  * enum sn_link - how frames are carried on a guest fd

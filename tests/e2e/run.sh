@@ -20,7 +20,8 @@
 #          --configure, configured by busybox udhcpc (the dhcp-* cases);
 #          -d: attached without --configure, with --allow-host-loopback,
 #          configured by router advertisements (the slaac* cases); -e:
-#          with --deny '*.ads.example' (dns-deny)
+#          with --deny '*.ads.example' (dns-deny);
+#          -g: attached with the published ports (the publish-* cases)
 #   HOST   sne2e-host-PID: sandnet runs here; 127.0.0.1:8080 HTTP service
 #   INET   sne2e-inet-PID: on lo 192.0.2.10 (HTTP :80, UDP echo :7, TCP
 #          sha-after-EOF :9000, TCP sink :9001, nothing on :81), 192.0.2.53
@@ -46,7 +47,8 @@
 # attach-no-fd-leak(attach) hostlo-denied hostlo-allowed
 # attach-lifecycle(-hostlo)(attach) dhcp-udhcpc(attach) dhcp-renew(attach)
 # slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) dns-upstream6(run) ping6-gateway ping6-remote udp6-echo
-# udp6-refused traceroute6 upload-drain upload-drain6 drain-linger no-ipv6.
+# udp6-refused traceroute6 upload-drain upload-drain6 drain-linger no-ipv6
+# publish-tcp publish-udp publish-real-addr publish-closed.
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed";
 # exits 0 only if every case passed. Diagnostics go to stderr prefixed "# ".
@@ -143,7 +145,8 @@ CASES=(guest-config exit-status download download-name upload
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
     dhcp-udhcpc dhcp-renew slaac slaac-internet
     policy-default policy-allow policy-file policy-reload policy-suffix dns-loopback-stub
-    bypass bypass-control)
+    bypass bypass-control
+    publish-tcp publish-udp publish-real-addr publish-closed)
 case_applies() { # mode-specific cases
     case $1 in
     exit-status | dns-resolv6 | dns-upstream6 | dns-tcp-fallback) [[ $MODE == run ]] ;;
@@ -285,7 +288,7 @@ live_run() { # live_run PID: this run, or another run of this script still going
 sweep_stale() {
     local ns
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcdef])?$ ]] || continue
+        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcdefg])?$ ]] || continue
         live_run "${BASH_REMATCH[2]}" && continue
         diag "removing stale namespace $ns"
         end_netns_pids "$ns"
@@ -570,7 +573,8 @@ tap_exists() { # tap0 exists in $1 (a guest that configures itself)
 # without --configure, with --allow-host-loopback (the guest configures
 # itself from router advertisements: the slaac* cases), 4: plain with
 # --deny '*.ads.example' (dns-deny), 5: as 0 in a namespace with IPv6
-# disabled (the no-ipv6 case). ATTACH_EXTRA_OPTS are added to sandnet's
+# disabled (the no-ipv6 case), 6: plain with the published ports
+# (PUB_OPTS, the publish-* cases). ATTACH_EXTRA_OPTS are added to sandnet's
 # options.
 ATTACH_EXTRA_OPTS=()
 attach_start() {
@@ -580,6 +584,7 @@ attach_start() {
     ((flag == 3)) && sfx=d ready=tap_exists
     ((flag == 4)) && sfx=e
     ((flag == 5)) && sfx=f
+    ((flag == 6)) && sfx=g
     ATTACH_NS=$NS_GUEST-$sfx
     ATTACH_LOG=$T/attach-$sfx.err
     # a flavour started again (after another ran) gets a fresh namespace
@@ -607,6 +612,7 @@ attach_start() {
     ((flag == 4)) && opts+=(--deny '*.ads.example')
     ((flag == 2)) && opts=(--netns "/run/netns/$ATTACH_NS" --mtu "$DHCP_MTU" --dns-upstream "$DNS_UP")
     ((flag == 3)) && opts=(--netns "/run/netns/$ATTACH_NS" --allow-host-loopback --dns-upstream "$DNS_UP")
+    ((flag == 6)) && opts+=("${PUB_OPTS[@]}")
     opts+=(${ATTACH_EXTRA_OPTS[@]+"${ATTACH_EXTRA_OPTS[@]}"})
     ip netns exec "$NS_HOST" "$SANDNET" attach "${opts[@]}" </dev/null >"$T/attach-$sfx.out" 2>"$ATTACH_LOG" &
     ATTACH_PID=$! ATTACH_FLAG=$flag
@@ -1624,6 +1630,153 @@ case_no_ipv6() {
     attach_stop || { REASON=$ATTACH_STOP_ERR; return 1; }
 }
 
+# ---- publish-*: host ports published into the guest (--publish). In run
+# mode each case's `sandnet run` publishes PUB_OPTS, in attach mode one
+# instance (-g) does. The guest serves with servers.py pub-* (run in the
+# foreground by g); the host's client runs at the same time in HOST (or
+# INET), started once the guest server's ready file exists.
+
+PUB_TCP=18080 PUB_GTCP=8080       # 127.0.0.1 -> guest 8080: 100 MB each way
+PUB_UDP=18081 PUB_GUDP=7007       # 127.0.0.1/udp -> guest 7007: UDP echo
+PUB_ANY=18082 PUB_GANY=8082       # [::] (every address of HOST) -> guest 8082
+PUB_CLOSED=18084 PUB_GCLOSED=8084 # 127.0.0.1 -> guest 8084, where nothing listens
+PUB_SIZE=$((100 * 1024 * 1024))
+PUB_OPTS=(--publish "127.0.0.1:$PUB_TCP:$PUB_GTCP" --publish "127.0.0.1:$PUB_UDP:$PUB_GUDP/udp"
+    --publish "[::]:$PUB_ANY:$PUB_GANY" --publish "127.0.0.1:$PUB_CLOSED:$PUB_GCLOSED")
+PUB_PID='' PUB_RC=0
+
+# pub_client NS SECONDS READY ARGV...: run ARGV in namespace NS in the
+# background (bounded) once the file READY exists, then create READY.done
+# (the guest's server, given --done READY.done, waits for it before it
+# exits); output in $T/$CURRENT.client.{out,err}; pub_client_wait puts its
+# status in PUB_RC.
+pub_client() {
+    local ns=$1 tmo=$2 ready=$3
+    shift 3
+    rm -f -- "$ready" "$ready.done"
+    timeout -k 5 "$tmo" ip netns exec "$ns" sh -c '
+        n=600
+        while [ ! -e "$1" ]; do
+            n=$((n - 1))
+            [ $n -gt 0 ] || { echo "the guest server never got ready" >&2; exit 99; }
+            sleep 0.05
+        done
+        r=$1
+        shift
+        "$@"
+        rc=$?
+        touch "$r.done"
+        exit $rc' sh "$ready" "$@" </dev/null >"$T/$CURRENT.client.out" 2>"$T/$CURRENT.client.err" &
+    PUB_PID=$!
+    BG_PIDS+=("$PUB_PID")
+}
+pub_client_wait() {
+    wait "$PUB_PID"
+    PUB_RC=$?
+    PUB_PID=
+}
+pub_why() { # the client's side of a failure, and the guest's
+    printf 'client exit %s: %s; guest: %s' "$PUB_RC" \
+        "$(grep -v '^[[:space:]]*$' "$T/$CURRENT.client.err" 2>/dev/null | tail -n 1 | cut -c1-200)" "$(why)"
+}
+pub_run_opts() { [[ $MODE == run ]] && EXTRA_OPTS=("${PUB_OPTS[@]}"); return 0; }
+
+# publish-tcp: a host client (socat, in HOST) sends 100 MB to 127.0.0.1:18080
+# and half-closes; the guest's server reads to EOF, answers "<sha256>
+# <bytes>" of what came and another 100 MB, then closes. Both digests must
+# match, and the guest must have seen the gateway address for the
+# loopback client.
+case_publish_tcp() {
+    if [[ ! -e $T/pub-down.bin ]]; then
+        must "publish files" sh -c "head -c $PUB_SIZE /dev/urandom >'$T/pub-up.bin' &&
+            head -c $PUB_SIZE /dev/urandom >'$T/pub-down.bin'" || { REASON=$SETUP_ERR; return 1; }
+    fi
+    local ready=$T/$CURRENT.ready up_sha down_sha head got size
+    up_sha=$(sha256sum <"$T/pub-up.bin" | cut -d' ' -f1)
+    down_sha=$(sha256sum <"$T/pub-down.bin" | cut -d' ' -f1)
+    pub_client "$NS_HOST" 150 "$ready" sh -c 'socat -t 60 -T 30 - "TCP:127.0.0.1:$1" <"$2" >"$3"' \
+        sh "$PUB_TCP" "$T/pub-up.bin" "$T/pub-out.bin"
+    pub_run_opts
+    g 150 "$PY" "$E2E_DIR/servers.py" pub-sink --port "$PUB_GTCP" --down "$T/pub-down.bin" --ready "$ready" --done "$ready.done"
+    EXTRA_OPTS=()
+    pub_client_wait
+    ((G_RC == 0 && PUB_RC == 0)) || { REASON=$(pub_why); rm -f "$T/pub-out.bin"; return 1; }
+    head=$(head -n 1 "$T/pub-out.bin")
+    got=$(tail -c +$((${#head} + 2)) "$T/pub-out.bin" | sha256sum | cut -d' ' -f1)
+    size=$(stat -c %s "$T/pub-out.bin")
+    rm -f "$T/pub-out.bin"
+    [[ $head == "$up_sha $PUB_SIZE" ]] || { REASON="guest got '$head', want '$up_sha $PUB_SIZE'"; return 1; }
+    [[ $got == "$down_sha" ]] || { REASON="host got $size bytes, sha256 mismatch"; return 1; }
+    grep -q "^sink $PUB_SIZE bytes from $GW [0-9]*, " "$G_OUT" ||
+        { REASON="guest saw: $(head -n 1 "$G_OUT")"; return 1; }
+}
+
+# publish-udp: four datagrams (one of 1300 bytes) from a host client to
+# 127.0.0.1:18081/udp come back unchanged from the guest's echo server,
+# which saw them all from the gateway address and one port.
+case_publish_udp() {
+    local ready=$T/$CURRENT.ready long want peers
+    long=$(printf '%01300d' 0)
+    want=$'alpha-p\nbravo-pp\n'"$long"$'\ndelta-pppp'
+    pub_client "$NS_HOST" 30 "$ready" sh -c '
+        port=$1; shift
+        { for m in "$@"; do printf "%s\n" "$m"; sleep 0.3; done; } | socat -t 2 - "UDP:127.0.0.1:$port"' \
+        sh "$PUB_UDP" alpha-p bravo-pp "$long" delta-pppp
+    pub_run_opts
+    g 30 "$PY" "$E2E_DIR/servers.py" pub-udp --port "$PUB_GUDP" --count 4 --ready "$ready" --done "$ready.done"
+    EXTRA_OPTS=()
+    pub_client_wait
+    ((G_RC == 0 && PUB_RC == 0)) || { REASON=$(pub_why); return 1; }
+    [[ $(<"$T/$CURRENT.client.out") == "$want" ]] ||
+        { REASON="client got $(wc -c <"$T/$CURRENT.client.out") bytes: $(head -c 80 "$T/$CURRENT.client.out" | tr '\n' ' ')"; return 1; }
+    peers=$(sed -n 's/^udp [0-9]* bytes from //p' "$G_OUT" | sort -u)
+    [[ $peers =~ ^$GW\ [0-9]+$ ]] || { REASON="guest saw datagrams from '$(tr '\n' '|' <<<"$peers")'"; return 1; }
+}
+
+# publish-real-addr: [::]:18082 is published on every address of HOST;
+# INET connects to HOST's 198.51.100.2 and 2001:db8:1::2 from source ports
+# 40801 and 40802, and the guest's server names the peer it saw: INET's
+# own addresses and ports, IPv4 and IPv6.
+case_publish_real_addr() {
+    local ready=$T/$CURRENT.ready want
+    pub_client "$NS_INET" 30 "$ready" sh -c '
+        socat -u "TCP:$1:$3,sourceport=40801" - && socat -u "TCP6:[$2]:$3,sourceport=40802" -' \
+        sh "$HOST_ADDR" "$HOST_ADDR6" "$PUB_ANY"
+    pub_run_opts
+    g 30 "$PY" "$E2E_DIR/servers.py" pub-who --port "$PUB_GANY" --count 2 --ready "$ready" --done "$ready.done"
+    EXTRA_OPTS=()
+    pub_client_wait
+    ((G_RC == 0 && PUB_RC == 0)) || { REASON=$(pub_why); return 1; }
+    want="$INET_ADDR 40801"$'\n'"$INET_ADDR6 40802"
+    [[ $(<"$T/$CURRENT.client.out") == "$want" ]] ||
+        { REASON="guest saw '$(tr '\n' '|' <"$T/$CURRENT.client.out")', want '$(tr '\n' '|' <<<"$want")'"; return 1; }
+}
+
+# publish-closed: nothing listens on the guest's port 8084: a client of
+# 127.0.0.1:18084 (socat, whose -d shows the read error; it exits 0 on it)
+# is reset, within 1 s.
+case_publish_closed() {
+    local ready=$T/$CURRENT.ready done=$T/$CURRENT.done out ms
+    rm -f "$done"
+    pub_client "$NS_HOST" 30 "$ready" sh -c '
+        s=$(date +%s%N)
+        socat -d -u "TCP:127.0.0.1:$1" - 2>"$2.err"
+        rc=$?
+        e=$(date +%s%N)
+        echo "rc=$rc ms=$(( (e - s) / 1000000 )) $(tail -n 1 "$2.err")"
+        touch "$2"' sh "$PUB_CLOSED" "$done"
+    pub_run_opts
+    g 30 sh -c 'touch "$1"; n=200; while [ ! -e "$2" ] && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done' \
+        sh "$ready" "$done"
+    EXTRA_OPTS=()
+    pub_client_wait
+    out=$(tail -n 1 "$T/$CURRENT.client.out")
+    [[ $PUB_RC == 0 && $out =~ ^rc=([0-9]+)\ ms=([0-9]+)\ (.*)$ ]] || { REASON="no result; $(pub_why)"; return 1; }
+    ms=${BASH_REMATCH[2]}
+    [[ ${BASH_REMATCH[3]} == *"reset by peer"* ]] || { REASON="socat: $out"; return 1; }
+    ((ms < 1000)) || { REASON="reset only after ${ms} ms"; return 1; }
+}
+
 lifecycle_case() { # lifecycle_case FLAG: the instance comes up, survives the cases, exits 0 on SIGTERM
     attach_ensure "$1" || { REASON=$ATTACH_ERR; return 1; }
     attach_stop || { REASON=$ATTACH_STOP_ERR; return 1; }
@@ -1830,6 +1983,7 @@ for c in "${SELECTED[@]}"; do
     [[ $c == slaac* ]] && flavour=3
     [[ $c == dns-deny ]] && flavour=4
     [[ $c == no-ipv6 ]] && flavour=5
+    [[ $c == publish-* ]] && flavour=6
     if [[ $MODE == attach && $c != attach-lifecycle* ]] && ! attach_ensure "$flavour"; then
         fail "$c" "$ATTACH_ERR"
         continue

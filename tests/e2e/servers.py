@@ -20,6 +20,22 @@
   servers.py hostlo --addr A --port P --token T --ready FILE
       HTTP on A:P   GET / answers T (the host-loopback service).
 
+Servers run inside the guest, behind a published port (one client each,
+then they exit; IPv4 and IPv6 on a dual-stack [::]:P):
+  servers.py pub-sink --port P --down FILE --ready FILE
+      TCP: read until the client's EOF, then write "<sha256 hex> <bytes>\n"
+      of what came, then FILE, then close (data after the client's
+      half-close, then the guest's FIN).
+  servers.py pub-udp --port P --count N --ready FILE
+      UDP: echo N datagrams unchanged, then exit.
+  servers.py pub-who --port P --count N --ready FILE
+      TCP: write "<peer address> <peer port>\n" to each of N clients and
+      close; an IPv4 peer is shown as IPv4, not ::ffff:a.b.c.d.
+Each prints what it saw on stdout. With --done FILE a server exits only
+once FILE exists (at most 60 s): `sandnet run` ends when its command does,
+so a server that left right after its last write could take its last
+bytes, still in flight, with it.
+
 FILE is written once every socket is bound; the harness waits for it.
 """
 import argparse
@@ -31,6 +47,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -194,10 +211,80 @@ def serve(server):
     t.start()
 
 
+def pub_socket(kind, port):
+    s = socket.socket(socket.AF_INET6, kind)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", port))
+    if kind == socket.SOCK_STREAM:
+        s.listen(16)
+    return s
+
+
+def peer_str(peer):
+    addr = peer[0][7:] if peer[0].startswith("::ffff:") else peer[0]
+    return f"{addr} {peer[1]}"
+
+
+def wait_file(path):
+    for _ in range(600):
+        if not path or os.path.exists(path):
+            return
+        time.sleep(0.1)
+
+
+def pub_serve(a, ready):
+    try:
+        return pub_serve_one(a, ready)
+    finally:
+        wait_file(a.done)
+
+
+def pub_serve_one(a, ready):
+    if a.what == "pub-udp":
+        s = pub_socket(socket.SOCK_DGRAM, a.port)
+        ready()
+        for _ in range(a.count):
+            data, peer = s.recvfrom(65535)
+            s.sendto(data, peer)
+            print(f"udp {len(data)} bytes from {peer_str(peer)}", flush=True)
+        return 0
+    s = pub_socket(socket.SOCK_STREAM, a.port)
+    ready()
+    for _ in range(a.count if a.what == "pub-who" else 1):
+        c, peer = s.accept()
+        c.settimeout(120)
+        if a.what == "pub-who":
+            c.sendall(f"{peer_str(peer)}\n".encode())
+            c.close()
+            print(f"who {peer_str(peer)}", flush=True)
+            continue
+        h, n = hashlib.sha256(), 0
+        while True:
+            data = c.recv(1 << 18)
+            if not data:
+                break
+            h.update(data)
+            n += len(data)
+        c.sendall(f"{h.hexdigest()} {n}\n".encode())
+        with open(a.down, "rb") as f:
+            while True:
+                chunk = f.read(1 << 18)
+                if not chunk:
+                    break
+                c.sendall(chunk)
+        c.close()
+        print(f"sink {n} bytes from {peer_str(peer)}, sent {a.down}", flush=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("inet", "hostlo"))
-    ap.add_argument("--addr", required=True)
+    ap.add_argument("what", choices=("inet", "hostlo", "pub-sink", "pub-udp", "pub-who"))
+    ap.add_argument("--addr")
+    ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--down", help="pub-sink: the file to send after the client's EOF")
+    ap.add_argument("--done", help="pub-*: exit only once this file exists")
     ap.add_argument("--addr6", help="inet: also serve HTTP :80 and UDP echo :7 here")
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--root")
@@ -208,6 +295,15 @@ def main():
 
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 
+    def ready():
+        with open(a.ready + ".tmp", "w") as f:
+            f.write(f"{os.getpid()}\n")
+        os.rename(a.ready + ".tmp", a.ready)
+
+    if a.what.startswith("pub-"):
+        return pub_serve(a, ready)
+    if not a.addr:
+        ap.error(f"{a.what} needs --addr")
     Handler.root = a.root
     Handler.token = a.token
     if a.what == "inet":
@@ -231,9 +327,7 @@ def main():
     else:
         serve(HTTPServer((a.addr, a.port), Handler))
 
-    with open(a.ready + ".tmp", "w") as f:
-        f.write(f"{os.getpid()}\n")
-    os.rename(a.ready + ".tmp", a.ready)
+    ready()
     while True:
         signal.pause()
 

@@ -2,11 +2,14 @@
 /**
  * DOC: engine_side - the sandnet engine of the simulator
  *
- * Usage: sim_engine_side LINKFD STOPFD DNSPORT
+ * Usage: sim_engine_side LINKFD STOPFD DNSPORT [PUBLISH...]
  *
  * Creates the process's one engine with the library's defaults (10.0.2.0/24,
  * MTU 1500) plus host loopback access (the gateway stands for 127.0.0.1) and
- * one DNS upstream, 127.0.0.1:DNSPORT (the runner's fake resolver), then
+ * one DNS upstream, 127.0.0.1:DNSPORT (the runner's fake resolver). Each
+ * PUBLISH is "tcp:HOSTPORT:GUESTPORT" or "udp:HOSTPORT:GUESTPORT" (a port
+ * published on 127.0.0.1) or "deny:GUESTPORT" (an ingress rule denying TCP
+ * to that guest port, after the default policy's host access). Then it
  * runs sn_engine_run() on LINKFD, a SOCK_DGRAM socketpair end carrying one
  * Ethernet frame per datagram, until STOPFD becomes readable (the runner
  * writes to it or closes it).
@@ -61,7 +64,7 @@ static void print_stats(struct sn_engine *e)
 		"spoofed %llu, unsupported %llu, arp %llu, tcp flows %llu (active %llu, "
 		"refused %llu), tcp bytes up %llu down %llu, udp sessions %llu, "
 		"udp up %llu down %llu, dns queries %llu answers %llu servfail %llu, "
-		"host denied %llu\n",
+		"host denied %llu, published accepted %llu reset %llu\n",
 		(unsigned long long)st.frames_in, (unsigned long long)st.frames_out,
 		(unsigned long long)st.output_errors, (unsigned long long)st.drop_malformed,
 		(unsigned long long)st.drop_spoofed, (unsigned long long)st.drop_unsupported,
@@ -71,7 +74,61 @@ static void print_stats(struct sn_engine *e)
 		(unsigned long long)st.udp_sessions, (unsigned long long)st.udp_dgrams_up,
 		(unsigned long long)st.udp_dgrams_down, (unsigned long long)st.dns_queries,
 		(unsigned long long)st.dns_answers, (unsigned long long)st.dns_servfail,
-		(unsigned long long)st.host_denied);
+		(unsigned long long)st.host_denied, (unsigned long long)st.publish_accepted,
+		(unsigned long long)st.publish_reset);
+}
+
+/**
+ * publish_args() - publish ports and add ingress rules as the arguments say
+ * @e:		engine
+ * @argv:	PUBLISH arguments, NULL-terminated
+ *
+ * Return: 0, or -1 (reported)
+ */
+static int publish_args(struct sn_engine *e, char **argv)
+{
+	struct sn_policy *pol = sn_policy_new();
+	char err[160], rule[32];
+	int i;
+
+	if (!pol || sn_policy_add(pol, SN_POLICY_EGRESS, SN_POLICY_ALLOW, "group:host", NULL, err,
+				  sizeof(err))) {
+		fprintf(stderr, "engine: policy: %s\n", pol ? err : "out of memory");
+		sn_policy_free(pol);
+		return -1;
+	}
+	for (i = 0; argv[i]; i++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		long hport = -1, gport = -1;
+		char proto[8];
+
+		if (sscanf(argv[i], "deny:%ld", &gport) == 1 && gport > 0 && gport < 65536) {
+			snprintf(rule, sizeof(rule), "tcp:any:%ld", gport);
+			if (sn_policy_add(pol, SN_POLICY_INGRESS, SN_POLICY_DENY, rule, NULL, err,
+					  sizeof(err)))
+				break;
+			continue;
+		}
+		if (sscanf(argv[i], "%7[a-z]:%ld:%ld", proto, &hport, &gport) != 3 || hport <= 0 ||
+		    hport > 65535 || gport <= 0 || gport > 65535 ||
+		    (strcmp(proto, "tcp") && strcmp(proto, "udp"))) {
+			snprintf(err, sizeof(err), "bad argument");
+			break;
+		}
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin.sin_port = htons((uint16_t)hport);
+		if (sn_engine_publish(e, strcmp(proto, "tcp") ? IPPROTO_UDP : IPPROTO_TCP,
+				      (struct sockaddr *)&sin, sizeof(sin), (uint16_t)gport, err,
+				      sizeof(err)) < 0)
+			break;
+	}
+	if (argv[i]) {
+		fprintf(stderr, "engine: %s: %s\n", argv[i], err);
+		sn_policy_free(pol);
+		return -1;
+	}
+	sn_engine_set_policy(e, pol);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -83,8 +140,8 @@ int main(int argc, char **argv)
 	const char *dbg;
 	int rc;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s LINKFD STOPFD DNSPORT\n", argv[0]);
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s LINKFD STOPFD DNSPORT [PUBLISH...]\n", argv[0]);
 		return 2;
 	}
 	link_fd = parse_num(argv[1], 1023);
@@ -115,6 +172,10 @@ int main(int argc, char **argv)
 	if (!e) {
 		fprintf(stderr, "engine: sn_engine_new: %s (%s)\n", sn_strerror(),
 			strerror(errno));
+		return 2;
+	}
+	if (publish_args(e, argv + 4)) {
+		sn_engine_free(e);
 		return 2;
 	}
 	rc = sn_engine_run(e, (int)link_fd, SN_LINK_DGRAM, (int)stop_fd);

@@ -34,6 +34,16 @@
  *		 TTL 64 and DF (the UDP relay's contract);
  * dns_forward	 a hand-built A query to 10.0.2.2:53 gets back exactly
  *		 sim_dns_answer() of that query (the fake upstream's bytes);
+ * then it serves the ports the runner published (SIM_PUB_*, prints
+ * SIM_PUB_READY once listening) until the runner has been through them:
+ * pub_guest_echo	 ECHO got SIM_TCP_BYTES patterned bytes, echoed them,
+ *			 and closed after the client's FIN (client FIN first);
+ * pub_guest_fin_first	 SOURCE sent SIM_TCP_BYTES and its FIN, then took the
+ *			 client's SIM_TCP_BYTES and FIN (guest FIN first);
+ * pub_guest_peer	 WHO's one client was the gateway address (the
+ *			 runner checks the port);
+ * pub_denied_unseen	 no connection to DENIED reached the guest;
+ * pub_guest_udp	 UDP datagrams came from the gateway address;
  * guest_integrity no checksum or length error was seen by the guest's
  *		 IP, IPv6, ICMP, ICMPv6, neighbour discovery, UDP or TCP, and no
  *		 guest frame had to be dropped.
@@ -992,6 +1002,348 @@ static void check_integrity(void)
 		     linkstat.frames_in);
 }
 
+/* ---- (e) published ports: the guest serves, the runner is the client ---- */
+
+/**
+ * struct pub_conn - the guest's side of one connection to a published port
+ * @pcb:	connection, NULL once closed or gone
+ * @q:		ECHO: bytes received and not yet written back
+ * @rx:		bytes received (checked against sim_pattern())
+ * @tx:		bytes written
+ * @fin:	the client's FIN arrived
+ * @shut:	our FIN is queued
+ * @closed:	we closed the connection after both FINs
+ * @bad:	a received byte was not the pattern's
+ * @err:	the err callback ran (the connection was reset)
+ */
+struct pub_conn {
+	struct tcp_pcb *pcb;
+	struct pbuf *q;
+	size_t rx, tx;
+	bool fin, shut, closed, bad, err;
+};
+
+static struct {
+	struct pub_conn echo, source;
+	struct tcp_pcb *lst[4];
+	struct udp_pcb *udp;
+	char who[64];
+	unsigned n_who, n_denied, n_udp, udp_bad_peer;
+	bool quit;
+} pub;
+
+/**
+ * pub_check() - count received bytes, checking them against the pattern
+ * @c:		connection
+ * @p:		data
+ */
+static void pub_check(struct pub_conn *c, const struct pbuf *p)
+{
+	const struct pbuf *q;
+
+	for (q = p; q; q = q->next) {
+		const uint8_t *b = q->payload;
+		u16_t i;
+
+		for (i = 0; i < q->len; i++)
+			c->bad |= b[i] != sim_pattern(c->rx + i);
+		c->rx += q->len;
+	}
+}
+
+/**
+ * pub_close() - close a connection whose both directions are finished
+ * @c:		connection
+ */
+static void pub_close(struct pub_conn *c)
+{
+	if (!c->pcb || !c->fin || !c->shut || c->q)
+		return;
+	tcp_arg(c->pcb, NULL);
+	tcp_recv(c->pcb, NULL);
+	tcp_sent(c->pcb, NULL);
+	tcp_err(c->pcb, NULL);
+	if (tcp_close(c->pcb) != ERR_OK)
+		tcp_abort(c->pcb);
+	c->pcb = NULL;
+	c->closed = true;
+}
+
+/**
+ * pub_push() - write what the connection owes its client: the echo queue,
+ *		or the rest of the SOURCE stream; FIN when it is all queued
+ * @c:		connection
+ */
+static void pub_push(struct pub_conn *c)
+{
+	uint8_t chunk[2 * TCP_MSS];
+
+	while (c->pcb && tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN - 4) {
+		size_t n = tcp_sndbuf(c->pcb), i;
+
+		if (n > sizeof(chunk))
+			n = sizeof(chunk);
+		if (c == &pub.echo && n > (c->q ? c->q->tot_len : 0))
+			n = c->q ? c->q->tot_len : 0;
+		if (c == &pub.source && n > SIM_TCP_BYTES - c->tx)
+			n = SIM_TCP_BYTES - c->tx;
+		if (!n)
+			break;
+		if (c == &pub.echo)
+			pbuf_copy_partial(c->q, chunk, (u16_t)n, 0);
+		else
+			for (i = 0; i < n; i++)
+				chunk[i] = sim_pattern(c->tx + i);
+		if (tcp_write(c->pcb, chunk, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		c->tx += n;
+		if (c == &pub.echo) {
+			c->q = pbuf_free_header(c->q, (u16_t)n);
+			tcp_recved(c->pcb, (u16_t)n);	/* the window follows the echo */
+		}
+	}
+	if (!c->pcb)
+		return;
+	if (!c->shut && !c->q && (c == &pub.echo ? c->fin : c->tx == SIM_TCP_BYTES)) {
+		tcp_shutdown(c->pcb, 0, 1);
+		c->shut = true;
+	}
+	tcp_output(c->pcb);
+	pub_close(c);
+}
+
+/**
+ * pub_recv() - recv callback of ECHO and SOURCE connections
+ * @arg:	struct pub_conn
+ * @pcb:	connection
+ * @p:		data, NULL for the client's FIN
+ * @err:	ERR_OK
+ *
+ * Return: ERR_OK
+ */
+static err_t pub_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct pub_conn *c = arg;
+
+	(void)err;
+	if (!p) {
+		c->fin = true;
+	} else {
+		pub_check(c, p);
+		if (c == &pub.echo && c->q) {
+			pbuf_cat(c->q, p);
+		} else if (c == &pub.echo) {
+			c->q = p;
+		} else {
+			tcp_recved(pcb, p->tot_len);
+			pbuf_free(p);
+		}
+	}
+	pub_push(c);
+	return ERR_OK;
+}
+
+/**
+ * pub_sent() - sent callback: room to write again
+ * @arg:	struct pub_conn
+ * @pcb:	connection
+ * @len:	bytes acknowledged
+ *
+ * Return: ERR_OK
+ */
+static err_t pub_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)pcb;
+	(void)len;
+	pub_push(arg);
+	return ERR_OK;
+}
+
+/**
+ * pub_err() - err callback: the connection is gone
+ * @arg:	struct pub_conn
+ * @err:	why
+ */
+static void pub_err(void *arg, err_t err)
+{
+	struct pub_conn *c = arg;
+
+	(void)err;
+	c->pcb = NULL;
+	c->err = true;
+}
+
+/**
+ * pub_accept() - a client of a published port reached the guest
+ * @arg:	the guest port, as a pointer-sized integer
+ * @pcb:	the new connection
+ * @err:	ERR_OK
+ *
+ * Return: ERR_OK, or ERR_ABRT when the connection is refused
+ */
+static err_t pub_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	uintptr_t port = (uintptr_t)arg;
+	struct pub_conn *c = port == SIM_PUB_ECHO ? &pub.echo : &pub.source;
+
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	if (port == SIM_PUB_WHO) {
+		pub.n_who++;
+		snprintf(pub.who, sizeof(pub.who), "%s:%u\n", ipaddr_ntoa(&pcb->remote_ip),
+			 pcb->remote_port);
+		tcp_write(pcb, pub.who, (u16_t)strlen(pub.who), TCP_WRITE_FLAG_COPY);
+		if (tcp_close(pcb) == ERR_OK)
+			return ERR_OK;
+	} else if (port == SIM_PUB_DENIED) {
+		pub.n_denied++;
+	} else if (!c->pcb && !c->closed && !c->err) {
+		c->pcb = pcb;
+		tcp_arg(pcb, c);
+		tcp_recv(pcb, pub_recv);
+		tcp_sent(pcb, pub_sent);
+		tcp_err(pcb, pub_err);
+		pub_push(c);
+		return ERR_OK;
+	}
+	tcp_abort(pcb);
+	return ERR_ABRT;
+}
+
+/**
+ * pub_udp_recv() - UDP port: echo each datagram, stop serving on "quit"
+ * @arg:	unused
+ * @pcb:	socket
+ * @p:		payload
+ * @addr:	source address
+ * @port:	source port
+ */
+static void pub_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+			 u16_t port)
+{
+	const ip4_addr_t *gw = arg;
+
+	if (p->tot_len == 4 && !pbuf_memcmp(p, 0, "quit", 4)) {
+		pub.quit = true;
+	} else {
+		pub.n_udp++;
+		pub.udp_bad_peer += !ip4_addr_eq(ip_2_ip4(addr), gw);
+		udp_sendto(pcb, p, addr, port);
+	}
+	pbuf_free(p);
+}
+
+/**
+ * pub_listen() - a listener on a guest port
+ * @port:	the port
+ *
+ * Return: the listening pcb, or NULL
+ */
+static struct tcp_pcb *pub_listen(u16_t port)
+{
+	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4), *l;
+
+	if (!pcb || tcp_bind(pcb, IP4_ADDR_ANY, port) != ERR_OK) {
+		if (pcb)
+			tcp_abort(pcb);
+		return NULL;
+	}
+	l = tcp_listen(pcb);
+	if (!l) {
+		tcp_abort(pcb);
+		return NULL;
+	}
+	tcp_arg(l, (void *)(uintptr_t)port);
+	tcp_accept(l, pub_accept);
+	return l;
+}
+
+/**
+ * pub_report() - the guest's checks of the published ports
+ * @gw:		gateway address (what loopback clients must look like)
+ */
+static void pub_report(const ip4_addr_t *gw)
+{
+	const struct pub_conn *e = &pub.echo, *s = &pub.source;
+	char want[24];
+
+	if (e->closed && e->rx == SIM_TCP_BYTES && !e->bad && e->tx == SIM_TCP_BYTES)
+		pass("pub_guest_echo", "%zu bytes in, echoed, FIN after the client's", e->rx);
+	else
+		fail("pub_guest_echo", "%zu bytes in (%s), %zu echoed, %s%s", e->rx,
+		     e->bad ? "corrupted" : "intact", e->tx, e->fin ? "client FIN" : "no client FIN",
+		     e->err ? ", reset" : "");
+	if (s->closed && s->rx == SIM_TCP_BYTES && !s->bad && s->tx == SIM_TCP_BYTES)
+		pass("pub_guest_fin_first", "%zu bytes out and FIN, then %zu bytes in and FIN",
+		     s->tx, s->rx);
+	else
+		fail("pub_guest_fin_first", "%zu bytes out, %zu in (%s), %s%s", s->tx, s->rx,
+		     s->bad ? "corrupted" : "intact", s->fin ? "client FIN" : "no client FIN",
+		     s->err ? ", reset" : "");
+	snprintf(want, sizeof(want), "%s:", ip4addr_ntoa(gw));
+	if (pub.n_who == 1 && !strncmp(pub.who, want, strlen(want)))
+		pass("pub_guest_peer", "loopback client seen as %.*s", (int)strcspn(pub.who, "\n"),
+		     pub.who);
+	else
+		fail("pub_guest_peer", "%u connections, peer '%.*s', want %s<port>", pub.n_who,
+		     (int)strcspn(pub.who, "\n"), pub.who, want);
+	if (pub.n_denied)
+		fail("pub_denied_unseen", "%u denied connections reached the guest", pub.n_denied);
+	else
+		pass("pub_denied_unseen", "no denied connection reached the guest");
+	if (pub.n_udp >= 3 && !pub.udp_bad_peer)
+		pass("pub_guest_udp", "%u datagrams, all from %s", pub.n_udp, ip4addr_ntoa(gw));
+	else
+		fail("pub_guest_udp", "%u datagrams, %u not from the gateway", pub.n_udp,
+		     pub.udp_bad_peer);
+}
+
+/**
+ * serve_published() - serve the published guest ports until the runner is done
+ * @gw:		gateway address
+ *
+ * Prints SIM_PUB_READY once listening; serves until the runner's "quit"
+ * datagram came and both stream connections are over, or CHECK_TCP_MS.
+ */
+static void serve_published(const ip4_addr_t *gw)
+{
+	static const u16_t ports[4] = { SIM_PUB_ECHO, SIM_PUB_SOURCE, SIM_PUB_WHO,
+					SIM_PUB_DENIED };
+	uint64_t deadline;
+	unsigned i;
+
+	memset(&pub, 0, sizeof(pub));
+	for (i = 0; i < 4; i++) {
+		pub.lst[i] = pub_listen(ports[i]);
+		if (!pub.lst[i]) {
+			fail("pub_listen", "cannot listen on guest port %u", ports[i]);
+			goto out;
+		}
+	}
+	pub.udp = udp_new_ip_type(IPADDR_TYPE_V4);
+	if (!pub.udp || udp_bind(pub.udp, IP4_ADDR_ANY, SIM_PUB_UDP) != ERR_OK) {
+		fail("pub_listen", "cannot bind UDP port %u", SIM_PUB_UDP);
+		goto out;
+	}
+	udp_recv(pub.udp, pub_udp_recv, (void *)gw);
+	printf("%s\n", SIM_PUB_READY);
+	fflush(stdout);
+	deadline = now_us() + CHECK_TCP_MS * 1000u;
+	while (now_us() < deadline &&
+	       !(pub.quit && (pub.echo.closed || pub.echo.err) &&
+		 (pub.source.closed || pub.source.err)))
+		pump(10);
+	pub_report(gw);
+out:
+	for (i = 0; i < 4; i++)
+		if (pub.lst[i])
+			tcp_close(pub.lst[i]);
+	if (pub.udp)
+		udp_remove(pub.udp);
+	if (pub.echo.q)
+		pbuf_free(pub.echo.q);
+}
+
 /**
  * parse_port() - a port number argument
  * @s:		text
@@ -1066,6 +1418,7 @@ int main(int argc, char **argv)
 	check_tcp_refused(&gw4, closed_port);
 	check_udp_echo(&gw, udp_port);
 	check_dns(&gw);
+	serve_published(&gw);
 	check_integrity();
 
 	/* Let lwIP finish what it owes the engine (final ACKs) before leaving. */

@@ -28,6 +28,19 @@
  * server had one connection, got exactly the stream and then EOF: the
  * guest's FIN became shutdown(SHUT_WR)), guest_exit, engine_stop.
  *
+ * Published ports: the runner has the engine publish SIM_PUB_* on
+ * kernel-chosen 127.0.0.1 ports (TCP ECHO, SOURCE, WHO, CLOSED, DENIED with
+ * an ingress deny rule, and UDP). When the guest prints SIM_PUB_READY the
+ * runner is their client, one check after the other (run_published()):
+ * pub_tcp_echo (SIM_TCP_BYTES out, SHUT_WR, all of them back, then EOF),
+ * pub_tcp_fin_first (the guest's SIM_TCP_BYTES and EOF first, then
+ * SIM_TCP_BYTES out and SHUT_WR on the half-open connection),
+ * pub_peer_address (WHO names 10.0.2.2 and the client's own port),
+ * pub_closed_reset and pub_denied_reset (ECONNRESET within
+ * PUB_RESET_MS), pub_udp_echo (16, 1400 and 4000 bytes, the last
+ * fragmented both ways, back unchanged from the published address); then
+ * "quit" to the UDP port ends the guest's serving.
+ *
  * Output ends with "N passed, N failed"; the exit status is 0 only when
  * nothing failed and at least one check passed. Every loop is bounded in
  * time; the only addresses used are 127.0.0.1, ::1 and the socketpair.
@@ -55,6 +68,9 @@
 #define RUN_DEADLINE_MS		60000
 #define ENGINE_STOP_MS		15000
 #define MAX_CONNS		8
+/* Longest a published-port client check may take, and a reset may be late. */
+#define PUB_STREAM_MS		20000
+#define PUB_RESET_MS		1000
 #define CONN_BUF		(64 * 1024)
 
 /**
@@ -91,6 +107,7 @@ static struct tcp_result last_tcp[2];
 static unsigned n_tcp_done[2];
 static unsigned n_dns_queries, n_dns_bad;
 static int n_pass, n_fail;
+static bool pub_ready;
 
 /**
  * now_ms() - monotonic clock
@@ -349,6 +366,8 @@ static bool relay_guest_output(int fd)
 		fwrite(line, 1, l, stdout);
 		if (!nl)
 			fputc('\n', stdout);
+		if (!strncmp(line, SIM_PUB_READY, strlen(SIM_PUB_READY)))
+			pub_ready = true;
 		if (!strncmp(line, "PASS ", 5))
 			n_pass++;
 		else if (!strncmp(line, "FAIL ", 5))
@@ -358,6 +377,250 @@ static bool relay_guest_output(int fd)
 	}
 	fflush(stdout);
 	return true;
+}
+
+/* ---- published ports: the runner as the host's client ---- */
+
+/**
+ * pub_connect() - a non-blocking TCP connection to a published port
+ * @port:	the port on 127.0.0.1
+ *
+ * Return: the socket, -1 on error
+ */
+static int pub_connect(uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/**
+ * struct pub_stream - one patterned exchange with a published TCP port
+ * @tx:		bytes sent (sim_pattern())
+ * @rx:		bytes received
+ * @eof:	EOF was read
+ * @shut:	SHUT_WR done
+ * @ok:		every byte received was the pattern's
+ * @why:	an error, empty if none
+ */
+struct pub_stream {
+	size_t tx, rx;
+	bool eof, shut, ok;
+	char why[96];
+};
+
+/**
+ * pub_exchange() - send SIM_TCP_BYTES and SHUT_WR, read and check until EOF
+ * @fd:		connected (or connecting) socket
+ * @after_eof:	send only once EOF was read (the guest half-closed first)
+ * @s:		filled
+ *
+ * Return: true if everything was sent and EOF came after SIM_TCP_BYTES
+ */
+static bool pub_exchange(int fd, bool after_eof, struct pub_stream *s)
+{
+	static uint8_t buf[CONN_BUF];
+	int64_t deadline = now_ms() + PUB_STREAM_MS;
+
+	memset(s, 0, sizeof(*s));
+	s->ok = true;
+	while (!(s->eof && s->shut) && !s->why[0] && now_ms() < deadline) {
+		bool may_send = s->tx < SIM_TCP_BYTES && (!after_eof || s->eof);
+		struct pollfd pfd = { .fd = fd, .events = (short)((s->eof ? 0 : POLLIN) |
+								   (may_send ? POLLOUT : 0)) };
+		ssize_t n;
+		size_t i;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR) && !s->eof) {
+			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			for (i = 0; n > 0 && i < (size_t)n; i++)
+				s->ok &= buf[i] == sim_pattern(s->rx + i);
+			if (n > 0)
+				s->rx += (size_t)n;
+			s->eof |= n == 0;
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				snprintf(s->why, sizeof(s->why), "recv: %s", strerror(errno));
+		}
+		if ((pfd.revents & POLLOUT) && may_send) {
+			size_t len = SIM_TCP_BYTES - s->tx < sizeof(buf) ? SIM_TCP_BYTES - s->tx :
+									  sizeof(buf);
+
+			for (i = 0; i < len; i++)
+				buf[i] = sim_pattern(s->tx + i);
+			n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n > 0)
+				s->tx += (size_t)n;
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				snprintf(s->why, sizeof(s->why), "send: %s", strerror(errno));
+		}
+		if (s->tx == SIM_TCP_BYTES && !s->shut)
+			s->shut = !shutdown(fd, SHUT_WR);
+	}
+	if (!s->why[0] && !(s->eof && s->shut))
+		snprintf(s->why, sizeof(s->why), "not done within %d ms", PUB_STREAM_MS);
+	return !s->why[0] && s->ok && s->rx == SIM_TCP_BYTES && s->tx == SIM_TCP_BYTES;
+}
+
+/**
+ * pub_stream_check() - checks pub_tcp_echo and pub_tcp_fin_first
+ * @name:	check name
+ * @port:	published port
+ * @after_eof:	as pub_exchange()
+ */
+static void pub_stream_check(const char *name, uint16_t port, bool after_eof)
+{
+	struct pub_stream s;
+	int fd = pub_connect(port);
+	int64_t t0 = now_ms();
+	bool ok;
+
+	if (fd < 0) {
+		report(false, name, "connect: %s", strerror(errno));
+		return;
+	}
+	ok = pub_exchange(fd, after_eof, &s);
+	close(fd);
+	report(ok, name, "%zu bytes out, %zu back (%s), %s, %lld ms%s%s", s.tx, s.rx,
+	       s.ok ? "intact" : "corrupted", s.eof ? "EOF" : "no EOF",
+	       (long long)(now_ms() - t0), s.why[0] ? ": " : "", s.why);
+}
+
+/**
+ * pub_peer_check() - check pub_peer_address: WHO names 10.0.2.2:<our port>
+ * @port:	published port
+ */
+static void pub_peer_check(uint16_t port)
+{
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	char got[64] = "", want[64];
+	int fd = pub_connect(port);
+	size_t len = 0;
+	int64_t deadline = now_ms() + PUB_STREAM_MS;
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&me, &ml)) {
+		report(false, "pub_peer_address", "connect: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	snprintf(want, sizeof(want), "%s:%u\n", SIM_GW_IP, ntohs(me.sin_port));
+	while (len < sizeof(got) - 1 && now_ms() < deadline) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = recv(fd, got + len, sizeof(got) - 1 - len, MSG_DONTWAIT);
+		if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
+			break;
+		if (n > 0)
+			len += (size_t)n;
+	}
+	close(fd);
+	report(!strcmp(got, want), "pub_peer_address", "guest saw '%.*s', client is '%.*s'",
+	       (int)strcspn(got, "\n"), got, (int)strcspn(want, "\n"), want);
+}
+
+/**
+ * pub_reset_check() - check that a client of @port is reset within PUB_RESET_MS
+ * @name:	check name
+ * @port:	published port
+ */
+static void pub_reset_check(const char *name, uint16_t port)
+{
+	int64_t t0 = now_ms();
+	int fd = pub_connect(port), err = 0;
+	char c;
+
+	while (fd >= 0 && !err && now_ms() < t0 + 5 * PUB_RESET_MS) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if (recv(fd, &c, 1, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != EINTR)
+			err = errno;
+		else if (!err)
+			err = -1;	/* EOF or data: not a reset */
+	}
+	if (fd >= 0)
+		close(fd);
+	report(err == ECONNRESET && now_ms() - t0 < PUB_RESET_MS, name, "%s after %lld ms",
+	       err > 0 ? strerror(err) : err ? "EOF or data" : "nothing", (long long)(now_ms() - t0));
+}
+
+/**
+ * pub_udp_check() - check pub_udp_echo: three sizes, back unchanged
+ * @port:	published UDP port
+ */
+static void pub_udp_check(uint16_t port)
+{
+	static const size_t sizes[3] = { 16, 1400, 4000 };
+	static uint8_t out[4000], in[8192];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) }, from;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unsigned i, good = 0;
+	size_t j;
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; fd >= 0 && i < 3; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		socklen_t fl = sizeof(from);
+		ssize_t n = -1;
+
+		for (j = 0; j < sizes[i]; j++)
+			out[j] = (uint8_t)(sim_pattern(j) ^ i);
+		sendto(fd, out, sizes[i], 0, (struct sockaddr *)&to, sizeof(to));
+		if (poll(&pfd, 1, 5000) > 0)
+			n = recvfrom(fd, in, sizeof(in), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		good += n == (ssize_t)sizes[i] && !memcmp(in, out, sizes[i]) &&
+			from.sin_port == to.sin_port && from.sin_addr.s_addr == to.sin_addr.s_addr;
+	}
+	if (fd >= 0) {
+		sendto(fd, "quit", 4, 0, (struct sockaddr *)&to, sizeof(to));
+		close(fd);
+	}
+	report(good == 3, "pub_udp_echo", "%u of 3 datagrams (16, 1400, 4000 bytes) echoed "
+	       "unchanged from 127.0.0.1:%u", good, port);
+}
+
+/**
+ * run_published() - be the host's client of every published port
+ * @ports:	host ports of SIM_PUB_ECHO, SOURCE, WHO, CLOSED, DENIED, UDP
+ */
+static void run_published(const uint16_t ports[6])
+{
+	pub_stream_check("pub_tcp_echo", ports[0], false);
+	pub_stream_check("pub_tcp_fin_first", ports[1], true);
+	pub_peer_check(ports[2]);
+	pub_reset_check("pub_closed_reset", ports[3]);
+	pub_reset_check("pub_denied_reset", ports[4]);
+	pub_udp_check(ports[5]);
+}
+
+/**
+ * free_port() - a 127.0.0.1 port of @type nobody has now, for the engine to take
+ * @type:	SOCK_STREAM or SOCK_DGRAM
+ *
+ * Return: the port, 0 on error
+ */
+static uint16_t free_port(int type)
+{
+	uint16_t port = 0;
+	int fd = loopback_socket(AF_INET, type, &port);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return port;
 }
 
 /**
@@ -425,8 +688,9 @@ int main(int argc, char **argv)
 {
 	int lfd, lfd6, closed_fd, ufd, dfd, sv[2], stop[2], gout[2], gstatus = 0, estatus = 0;
 	uint16_t tport, tport6, cport, uport, dport;
-	char a_t[8], a_t6[8], a_c[8], a_u[8], a_d[8], why[64];
-	bool guest_done = false, out_open = true, engine_dead = false, ok;
+	char a_t[8], a_t6[8], a_c[8], a_u[8], a_d[8], why[64], a_pub[7][24];
+	uint16_t pub_ports[6];
+	bool guest_done = false, out_open = true, engine_dead = false, pub_done = false, ok;
 	pid_t engine, guest;
 	int64_t deadline;
 	unsigned i;
@@ -460,10 +724,19 @@ int main(int argc, char **argv)
 	snprintf(a_c, sizeof(a_c), "%u", cport);
 	snprintf(a_u, sizeof(a_u), "%u", uport);
 	snprintf(a_d, sizeof(a_d), "%u", dport);
+	for (i = 0; i < 6; i++) {
+		pub_ports[i] = free_port(i < 5 ? SOCK_STREAM : SOCK_DGRAM);
+		snprintf(a_pub[i], sizeof(a_pub[i]), "%s:%u:%u", i < 5 ? "tcp" : "udp",
+			 pub_ports[i], SIM_PUB_ECHO + i);
+	}
+	snprintf(a_pub[6], sizeof(a_pub[6]), "deny:%u", SIM_PUB_DENIED);
+	printf("run_sim: published 127.0.0.1 ports %u %u %u %u %u, udp %u\n", pub_ports[0],
+	       pub_ports[1], pub_ports[2], pub_ports[3], pub_ports[4], pub_ports[5]);
 	fflush(stdout);
 
 	{
-		char *eargv[] = { argv[1], "3", "4", a_d, NULL };
+		char *eargv[] = { argv[1], "3", "4", a_d, a_pub[0], a_pub[1], a_pub[2], a_pub[3],
+				  a_pub[4], a_pub[5], a_pub[6], NULL };
 		char *gargv[] = { argv[2], "3", a_t, a_c, a_u, a_t6, NULL };
 
 		engine = spawn(eargv, sv[0], stop[0], -1);
@@ -523,6 +796,10 @@ int main(int argc, char **argv)
 			dns_serve(dfd);
 		if (pfd[3].revents)
 			out_open = relay_guest_output(gout[0]);
+		if (pub_ready && !pub_done) {
+			run_published(pub_ports);
+			pub_done = true;
+		}
 		for (i = 0; i < n - base; i++)
 			if (pfd[base + i].revents)
 				conn_io(slot[i], pfd[base + i].revents);

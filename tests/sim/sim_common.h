@@ -38,6 +38,20 @@
 /* Size of the TCP echo stream. */
 #define SIM_TCP_BYTES	(1024u * 1024u)
 
+/* Guest ports the runner publishes (tests/sim/guest.c serves them):
+ * ECHO echoes and closes after the client's FIN; SOURCE sends the stream
+ * and its FIN first, then takes the client's; WHO writes the peer it saw
+ * ("a.b.c.d:port\n") and closes; CLOSED has no listener; DENIED listens
+ * but an ingress rule denies it, so it must never accept; UDP echoes
+ * datagrams and stops serving on "quit". */
+#define SIM_PUB_ECHO	7001
+#define SIM_PUB_SOURCE	7002
+#define SIM_PUB_WHO	7003
+#define SIM_PUB_CLOSED	7004
+#define SIM_PUB_DENIED	7005
+#define SIM_PUB_UDP	7006
+#define SIM_PUB_READY	"READY publish"
+
 /* The DNS query: ID, name, and the A record's address in the answer. */
 #define SIM_DNS_ID	0x5a17u
 #define SIM_DNS_NAME	"sim-check.example.com"

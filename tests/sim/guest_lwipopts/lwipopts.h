@@ -33,8 +33,10 @@
 #define MEM_SIZE			(256 * 1024)
 #define MEMP_NUM_PBUF			32
 #define MEMP_NUM_UDP_PCB		4
-#define MEMP_NUM_TCP_PCB		4
-#define MEMP_NUM_TCP_PCB_LISTEN		2
+/* the clients' connections, then the published ports' listeners (4) and
+ * connections, with earlier ones still in TIME_WAIT */
+#define MEMP_NUM_TCP_PCB		8
+#define MEMP_NUM_TCP_PCB_LISTEN		6
 #define MEMP_NUM_TCP_SEG		(TCP_SND_QUEUELEN + 16)
 #define MEMP_NUM_REASSDATA		4
 #define MEMP_NUM_FRAG_PBUF		16
