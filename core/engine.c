@@ -61,7 +61,7 @@ void sn_config_init(struct sn_config *cfg)
 	cfg->resolv_conf = "/etc/resolv.conf";
 	cfg->max_tcp_flows = 1024;
 	cfg->max_tcp_pending = 256;
-	cfg->max_tcp_pending_per_dest = 64;
+	cfg->max_tcp_pending_per_dest = 128;
 	cfg->max_udp_sessions = 256;
 	cfg->max_icmp_flows = 64;
 	cfg->max_dns_queries = 256;

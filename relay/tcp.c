@@ -58,9 +58,9 @@
  *
  * Limits: cfg.max_tcp_flows flows (RST beyond, st.tcp_limit_rst); of
  * them at most cfg.max_tcp_pending connecting at once, and
- * cfg.max_tcp_pending_per_dest to one address (RST beyond,
- * st.tcp_pending_limit), so a black-holed destination cannot hold every
- * slot for the connect timeout; and
+ * cfg.max_tcp_pending_per_dest to one address (SYNs beyond are dropped,
+ * st.tcp_pending_limit; the guest retransmits), so a black-holed
+ * destination cannot hold every slot for the connect timeout; and
  * SN_TCP_MAX_LISTENERS ports with SYNs being accepted at once.
  */
 #include <errno.h>
@@ -1088,8 +1088,10 @@ static void pcb_reap_stale(const ip_addr_t *g, u16_t gport, const ip_addr_t *d, 
  * Connects in progress have their own bounds below the flow limit: a guest
  * dialling a black hole (each connect pending for cfg.tcp_connect_ms) fills
  * cfg.max_tcp_pending_per_dest for that address and no more, so its other
- * connections, established and new, go on. The walk is bounded by the
- * flow limit.
+ * connections, established and new, go on. A SYN beyond a bound is
+ * dropped, as by a full SYN backlog, not refused: the guest retransmits it,
+ * and a burst of connects to a host that answers only waits a little. The
+ * walk is bounded by the flow limit.
  *
  * Return: non-zero if the new flow must be refused
  */
@@ -1166,8 +1168,10 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 		return;
 	}
 	if (flow_pending_full(e, f)) {
+		/* as a full SYN backlog does: dropped, not refused; the guest
+		 * retransmits once some connect has resolved */
 		e->st.tcp_pending_limit++;
-		flow_abort(e, f);
+		flow_free(e, f);
 		return;
 	}
 	flow_start(e, f);

@@ -72,7 +72,8 @@ enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
  * @max_tcp_pending:	of them, host connects in progress at once (default
  *			256; a bound above @max_tcp_flows is that)
  * @max_tcp_pending_per_dest: host connects in progress to one address
- *			(default 64): a black-holed destination holds no more
+ *			(default 128): a black-holed destination holds no more;
+ *			SYNs beyond either bound are dropped (the guest retries)
  * @max_udp_sessions:	UDP session limit, LRU eviction beyond (default 256)
  * @max_icmp_flows:	ICMP echo flow limit (default 64)
  * @max_dns_queries:	DNS queries in flight (default 256)
@@ -124,7 +125,7 @@ struct sn_stats {
 	uint64_t drop_unsupported;	/* protocol or frame type not served */
 	uint64_t arp_replies;
 	uint64_t tcp_flows, tcp_flows_active, tcp_refused, tcp_limit_rst;
-	uint64_t tcp_pending_limit;	/* SYNs refused: too many connects in progress */
+	uint64_t tcp_pending_limit;	/* SYNs dropped: too many connects in progress */
 	uint64_t tcp_bytes_up, tcp_bytes_down;
 	uint64_t udp_sessions, udp_sessions_active, udp_evicted, udp_expired;
 	uint64_t udp_dgrams_up, udp_dgrams_down, udp_drop_queue;
