@@ -108,7 +108,9 @@
 #define TCP_SNDQUEUELOWAT		(TCP_SND_QUEUELEN / 2)
 /* Out-of-order data held up to a window, not beyond. */
 #define TCP_OOSEQ_MAX_BYTES		TCP_WND
-/* Selective acknowledgements to guests that lose segments. */
+/* Selective acknowledgements to guests that lose segments; it also makes
+ * lwIP offer SACK in its SYN-ACK, so guests send the SACK blocks
+ * LWIP_TCP_SACK_DUPACKS (below) reads. */
 #define LWIP_TCP_SACK_OUT		1
 /* Off: lwIP 2.2.1's timestamp parsing (tcp_parseopt) shifts a promoted u8
  * left by 24, undefined behaviour UBSan reports on every guest SYN; without
@@ -121,6 +123,13 @@
  * network; the guest link is a point-to-point queue with none, and every
  * pcb held costs memory: 10 s instead of lwIP's 120 s. */
 #define TCP_MSL				5000UL
+/* Loss recovery, from third_party/patches (the reasons are there): a
+ * partial ACK in fast recovery retransmits the next hole at once (NewReno,
+ * RFC 6582), and an ACK reporting new SACK blocks counts as a duplicate
+ * whatever its window (RFC 6675), since Linux guests grow their window in
+ * every duplicate ACK while autotuning. */
+#define LWIP_TCP_NEWRENO		1
+#define LWIP_TCP_SACK_DUPACKS		1
 /* Unpredictable ISNs (RFC 6528), pitfall 8. */
 #define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) sn_tcp_isn((lip), (lport), (rip), (rport))
 
