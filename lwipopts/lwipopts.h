@@ -108,7 +108,9 @@
 #define TCP_SNDQUEUELOWAT		(TCP_SND_QUEUELEN / 2)
 /* Out-of-order data held up to a window, not beyond. */
 #define TCP_OOSEQ_MAX_BYTES		TCP_WND
-/* Selective acknowledgements to guests that lose segments. */
+/* Selective acknowledgements to guests that lose segments; it also makes
+ * lwIP offer SACK in its SYN-ACK, so guests send the SACK blocks
+ * LWIP_TCP_SACK_DUPACKS (below) reads. */
 #define LWIP_TCP_SACK_OUT		1
 /* Off: lwIP 2.2.1's timestamp parsing (tcp_parseopt) shifts a promoted u8
  * left by 24, undefined behaviour UBSan reports on every guest SYN; without
@@ -121,6 +123,36 @@
  * network; the guest link is a point-to-point queue with none, and every
  * pcb held costs memory: 10 s instead of lwIP's 120 s. */
 #define TCP_MSL				5000UL
+/* lwIP's TCP timer: every TCP_TMR_INTERVAL ms the fast one (delayed ACKs,
+ * data the application refused), every second call the slow one
+ * (TCP_SLOW_INTERVAL: retransmission, persist, keepalive, TIME_WAIT). The
+ * RTO is counted in slow ticks with a floor of 3: at lwIP's 250 ms every
+ * loss fast retransmit cannot repair (a lost retransmission, the last
+ * segments of a burst, a guest that holds its ACKs) stalls the flow for
+ * 1-1.5 s. At 10 ms the floor is 40-60 ms: still above Linux's 40 ms
+ * delayed ACK, so a guest short of receive buffer rarely meets a spurious
+ * timeout, and low enough that 1 % loss costs a download little (bench/
+ * loss.sh). Timeouts lwIP keeps in milliseconds (TCP_MSL, FIN_WAIT_2 and
+ * SYN_RCVD 20 s, keepalive) are converted with TCP_SLOW_INTERVAL and stay
+ * what they say; the persist backoff (3..120 slow ticks: 60 ms..2.4 s),
+ * TCP_OOSEQ_TIMEOUT (6 RTOs) and tcp_poll() intervals (slow ticks, unused
+ * by sandnet) shrink with it, and so does the time lwIP keeps
+ * retransmitting to a guest that answers nothing: TCP_MAXRTX (12, the most
+ * init.c allows) retries with backoff take about 46 s from the floor (19
+ * minutes at 250 ms), after which the flow ends as on a guest RST. lwIP
+ * runs the timer only while some pcb is active or in TIME_WAIT: 100
+ * wake-ups a second while connections exist, none when there are none. */
+#define TCP_TMR_INTERVAL		10
+/* RFC 6298's initial RTO (1 s) instead of lwIP's 3 s: it applies until
+ * the first RTT sample, and to a lost SYN-ACK. */
+#define LWIP_TCP_RTO_TIME		1000
+/* Loss recovery, from third_party/patches (the reasons are there): a
+ * partial ACK in fast recovery retransmits the next hole at once (NewReno,
+ * RFC 6582), and an ACK reporting new SACK blocks counts as a duplicate
+ * whatever its window (RFC 6675), since Linux guests grow their window in
+ * every duplicate ACK while autotuning. */
+#define LWIP_TCP_NEWRENO		1
+#define LWIP_TCP_SACK_DUPACKS		1
 /* Unpredictable ISNs (RFC 6528), pitfall 8. */
 #define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) sn_tcp_isn((lip), (lport), (rip), (rport))
 

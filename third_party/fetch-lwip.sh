@@ -10,7 +10,11 @@
 #   Debian           'apt-get source --download-only lwip' from suite trixie,
 #                    through a private apt directory whose mirror URIs are read
 #                    from this system's apt configuration.
-# Every tarball is verified by sha256 before it is unpacked.
+# Every tarball is verified by sha256 before it is unpacked. Then the patches
+# in third_party/patches/*.patch are applied in name order with `patch -p1`;
+# one already in the tree is skipped, one that does not apply stops the
+# script. An existing lwIP tree gets the patches it lacks the same way, so
+# running this again after a pull brings new patches in.
 set -euo pipefail
 
 DEBIAN_ORIG=lwip_2.2.1+dfsg1.orig.tar.xz
@@ -26,13 +30,33 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--from) [ $# -ge 2 ] || die "--from needs a path"; from=$2; shift 2 ;;
 	--dest) [ $# -ge 2 ] || die "--dest needs a path"; dest=$2; shift 2 ;;
-	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
 
+# apply_patches() - apply third_party/patches/*.patch in order, each once
+apply_patches() {
+	local tree=$1 p name
+	for p in "$here"/patches/*.patch; do
+		[ -e "$p" ] || continue
+		name=$(basename "$p")
+		if patch -d "$tree" -p1 -R -s -f --dry-run < "$p" >/dev/null 2>&1; then
+			echo "fetch-lwip: $name already applied"
+		elif patch -d "$tree" -p1 -N -s -f --dry-run < "$p" >/dev/null 2>&1; then
+			patch -d "$tree" -p1 -N -s -f --no-backup-if-mismatch < "$p" ||
+				die "patch $name failed"
+			echo "fetch-lwip: applied $name"
+		else
+			patch -d "$tree" -p1 -N -f --dry-run < "$p" >&2 || true
+			die "patch $name does not apply to $tree"
+		fi
+	done
+}
+
 if [ -f "$dest/src/Filelists.cmake" ]; then
 	echo "fetch-lwip: $dest already holds lwIP"
+	apply_patches "$dest"
 	exit 0
 fi
 
@@ -64,15 +88,6 @@ install_tree() {
 	rm -rf "$dest"
 	mv "$dest.tmp" "$dest"
 	echo "fetch-lwip: lwIP 2.2.1 ready in $dest"
-}
-
-# apply_patches() - apply third_party/patches/*.patch (ours and Debian's fixes we keep)
-apply_patches() {
-	local tree=$1 p
-	for p in "$here"/patches/*.patch; do
-		[ -e "$p" ] || continue
-		patch -d "$tree" -p1 -s < "$p" || die "patch $(basename "$p") does not apply"
-	done
 }
 
 # apt_uris() - the Debian mirror URIs this system's apt uses (deb822 or one-line)

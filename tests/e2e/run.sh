@@ -48,7 +48,7 @@
 # attach-lifecycle(-hostlo)(attach) dhcp-udhcpc(attach) dhcp-renew(attach)
 # slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) dns-upstream6(run) ping6-gateway ping6-remote udp6-echo
 # udp6-refused traceroute6 upload-drain upload-drain6 drain-linger no-ipv6
-# publish-tcp publish-udp publish-real-addr publish-closed.
+# publish-tcp publish-udp publish-real-addr publish-closed lossy lossy6.
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed";
 # exits 0 only if every case passed. Diagnostics go to stderr prefixed "# ".
@@ -109,6 +109,8 @@ NS_FAR=sne2e-far-$$
 NS_GUEST=sne2e-guest-$$ # attach mode: -a (no host loopback), -b (--allow-host-loopback)
 
 BIG_SIZE=$((50 * 1024 * 1024))
+LOSS_PCT=1      # the lossy cases: packets dropped on the guest's tap0, each way
+LOSS_LIMIT=60   # seconds each of their 50 MB transfers may take
 MEDIUM_SIZE=$((4 * 1024 * 1024))
 
 # Every process started from here carries this; cleanup ends any that remain.
@@ -141,7 +143,7 @@ CASES=(guest-config exit-status download download-name upload
     dns-gateway-udp dns-gateway-tcp dns-intercept dns-deny dns-rebind dns-tcp-fallback udp-echo udp-big-reply pmtu
     ping-gateway ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
     download6 dns-aaaa dns-resolv6 dns-upstream6 ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
-    upload-drain upload-drain6 drain-linger no-ipv6
+    upload-drain upload-drain6 drain-linger no-ipv6 lossy lossy6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
     dhcp-udhcpc dhcp-renew slaac slaac-internet
     policy-default policy-allow policy-file policy-reload policy-suffix dns-loopback-stub
@@ -314,10 +316,10 @@ prereq_fail() {
 
 missing=()
 for tool in ip ss nc curl dig socat ping traceroute dnsmasq python3 timeout sha256sum head awk sed grep tr cut od sh \
-    cat wc stat find tail mktemp mknod chmod install mount unshare setpriv sysctl sleep date readlink rm mkdir rmdir sort dirname; do
+    cat wc stat find tail mktemp mknod chmod install mount unshare setpriv sysctl sleep date readlink rm mkdir rmdir sort dirname nft; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
-((${#missing[@]} == 0)) || prereq_fail "missing tools: ${missing[*]} (need iproute2, netcat-openbsd, curl, bind9-dnsutils, socat, iputils-ping, traceroute, dnsmasq-base, python3, coreutils, util-linux, procps)"
+((${#missing[@]} == 0)) || prereq_fail "missing tools: ${missing[*]} (need iproute2, netcat-openbsd, curl, bind9-dnsutils, socat, iputils-ping, traceroute, dnsmasq-base, python3, coreutils, util-linux, procps, nftables)"
 nc -h 2>&1 | grep -qE '^[[:space:]]+-N[[:space:]]' ||
     prereq_fail "nc has no -N (the upload-drain cases need netcat-openbsd)"
 ((EUID == 0)) || prereq_fail "must run as root (creates network namespaces)"
@@ -494,6 +496,12 @@ setup() {
     must "random files" sh -c "head -c $BIG_SIZE /dev/urandom >'$T/www/big' &&
         head -c $MEDIUM_SIZE /dev/urandom >'$T/www/medium' &&
         head -c $BIG_SIZE /dev/urandom >'$T/up.bin'" || return 1
+    # the lossy cases: LOSS_PCT % of tap0's packets dropped each way in the
+    # guest; the first two lines make loading it again replace the table
+    printf '%s\n' "table inet sne2e_loss" "delete table inet sne2e_loss" "table inet sne2e_loss {" \
+        "  chain in { type filter hook input priority 0; meta iifname \"tap0\" numgen random mod 100 < $LOSS_PCT drop; }" \
+        "  chain out { type filter hook output priority 0; meta oifname \"tap0\" numgen random mod 100 < $LOSS_PCT drop; }" \
+        "}" >"$T/loss.nft" || { SETUP_ERR="loss.nft"; return 1; }
     BIG_SHA=$(sha256sum <"$T/www/big" | cut -d' ' -f1)
     MEDIUM_SHA=$(sha256sum <"$T/www/medium" | cut -d' ' -f1)
     UP_SHA=$(sha256sum <"$T/up.bin" | cut -d' ' -f1)
@@ -1776,6 +1784,52 @@ case_publish_closed() {
     [[ ${BASH_REMATCH[3]} == *"reset by peer"* ]] || { REASON="socat: $out"; return 1; }
     ((ms < 1000)) || { REASON="reset only after ${ms} ms"; return 1; }
 }
+# lossy, lossy6: 1 % of the packets on the guest's tap0 dropped each way
+# (nftables in the guest's namespace; gso_max_segs 1 so that the output
+# chain sees packets, not 64 KiB GSO bursts), MTU 1500: the 50 MB download
+# and upload each complete with sha256 equal within LOSS_LIMIT seconds. The
+# seconds each took go to stderr. run mode: a fresh `sandnet run --mtu
+# 1500` per transfer, the rules loaded by the guest command; attach: the
+# same command in the running guest (its tap0 set to MTU 1500, so TCP uses
+# MSS 1460 both ways), which gets its rules removed and tap0 restored
+# afterwards. (bench/loss.sh compares the times with slirp4netns and the
+# kernel.)
+lossy_guest() { # lossy_guest ARGV...: the guest command, on a lossy link
+    local tap=() rc
+    [[ $MODE == run ]] && EXTRA_OPTS=(--mtu 1500)
+    # "mtu N" and "gso_max_segs N" of the running guest's tap0, to restore
+    [[ $MODE == attach ]] && read -r -a tap < <(ip -d -n "$ATTACH_NS" link show dev tap0 |
+        grep -o -e ' mtu [0-9]*' -e ' gso_max_segs [0-9]*' | tr '\n' ' ')
+    g $((LOSS_LIMIT + 30)) sh -c 'nft -f "$1" && ip link set tap0 mtu 1500 gso_max_segs 1 && shift && exec "$@"' \
+        sh "$T/loss.nft" "$@"
+    rc=$?
+    EXTRA_OPTS=()
+    if [[ $MODE == attach ]]; then
+        ip netns exec "$ATTACH_NS" nft delete table inet sne2e_loss 2>/dev/null
+        ((${#tap[@]} == 4)) && ip -n "$ATTACH_NS" link set dev tap0 "${tap[@]}"
+    fi
+    return $rc
+}
+
+lossy_case() { # lossy_case URL_BASE LABEL
+    local base=$1 label=$2 got size down up
+    rm -f "$T/lossy.bin"
+    lossy_guest curl -g -fsS --connect-timeout 10 --max-time "$LOSS_LIMIT" -o "$T/lossy.bin" \
+        -w '%{time_total}' "$base/big" || { REASON="download: $(why)"; return 1; }
+    down=$(<"$G_OUT")
+    got=$(sha256sum <"$T/lossy.bin" | cut -d' ' -f1)
+    size=$(stat -c %s "$T/lossy.bin")
+    rm -f "$T/lossy.bin"
+    [[ $got == "$BIG_SHA" ]] || { REASON="download: sha256 mismatch ($size of $BIG_SIZE bytes)"; return 1; }
+    lossy_guest curl -g -fsS --connect-timeout 10 --max-time "$LOSS_LIMIT" -T "$T/up.bin" \
+        -w '%{time_total}' "$base/upload" || { REASON="upload: $(why)"; return 1; }
+    got=$(head -n 1 "$G_OUT")
+    up=$(tail -n 1 "$G_OUT")
+    [[ $got == "$UP_SHA $BIG_SIZE" ]] || { REASON="upload: server saw '$got', want '$UP_SHA $BIG_SIZE'"; return 1; }
+    diag "$CURRENT: ${LOSS_PCT}% loss each way, MTU 1500, $label: 50 MB down in $down s, up in ${up#"$got"} s"
+}
+case_lossy() { lossy_case "http://$WEB" IPv4; }
+case_lossy6() { lossy_case "http://[$WEB6]" IPv6; }
 
 lifecycle_case() { # lifecycle_case FLAG: the instance comes up, survives the cases, exits 0 on SIGTERM
     attach_ensure "$1" || { REASON=$ATTACH_ERR; return 1; }

@@ -6,7 +6,8 @@
  * of them for features sandnet turns off), with the suites that build under
  * our options and a list of single tests to skip: LWIP_UNIT_EXCLUDE, a
  * space-separated list of test function names set by CMakeLists.txt, where
- * each exclusion has its reason.
+ * each exclusion has its reason. sn_recovery (test_recovery.c) is
+ * sandnet's own: lwIP-level tests of third_party/patches.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 #include "tcp/test_tcp_state.h"
 #include "tcp/test_tcp.h"
 #include "udp/test_udp.h"
+
+#include "test_recovery.h"
 
 #include "lwip/init.h"
 #include "lwip/memp.h"
@@ -113,6 +116,7 @@ int main(void)
 		pbuf_suite,
 		timers_suite,
 		etharp_suite,
+		sn_recovery_suite,
 	};
 	size_t i, num = sizeof(suites) / sizeof(suites[0]);
 	SRunner *sr;
