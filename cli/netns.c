@@ -460,7 +460,7 @@ static int addr6_tentative(const char *name, const struct in6_addr *a)
 	if (!f)
 		return -1;
 	for (i = 0; i < 16; i++)
-		snprintf(want + 2 * i, 3, "%02x", a->s6_addr[i]);
+		snprintf(want + (size_t)2 * i, 3, "%02x", a->s6_addr[i]);
 	/* address ifindex prefixlen scope flags name, per line */
 	while (fscanf(f, "%32s %x %x %x %x %15s", hex, &idx, &plen, &scope, &flags, dev) == 6) {
 		if (!strcmp(hex, want) && !strcmp(dev, name)) {

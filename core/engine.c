@@ -499,7 +499,8 @@ static int link_read(struct sn_engine *e, uint8_t *buf, size_t size)
 				n = recv(e->link_fd, buf, sizeof(be_len) + flen, MSG_PEEK);
 				if (n < (ssize_t)(sizeof(be_len) + flen))
 					return 0;	/* rest not there yet */
-				n = recv(e->link_fd, buf, sizeof(be_len) + flen, 0);
+				if (recv(e->link_fd, buf, sizeof(be_len) + flen, 0) < 0)
+					return -1;
 				sn_engine_input(e, buf + sizeof(be_len), flen);
 				continue;
 			}

@@ -131,7 +131,7 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 	ip_addr_t src, dst;
 	uint64_t *bad;
 	u16_t hlen;
-	int dhcp;
+	int dhcp = 0;
 
 	bad = hook_ip4_valid(e, p, &dhcp);
 	if (bad)

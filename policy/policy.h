@@ -223,8 +223,8 @@ struct sn_policy_env {
 /* Most names the pin cache ties to addresses at once. */
 #define SN_PINS_MAX		1024
 /* Shortest and longest time a pin is kept, whatever the TTL says. */
-#define SN_PIN_MIN_MS		(30U * 1000)
-#define SN_PIN_MAX_MS		(24U * 3600 * 1000)
+#define SN_PIN_MIN_MS		30000U		/* 30 s */
+#define SN_PIN_MAX_MS		86400000U	/* a day */
 
 /**
  * struct sn_pin - an address a DNS answer gave for a name

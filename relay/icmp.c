@@ -279,6 +279,7 @@ static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 	int i;
 
 	for (i = 0; i < SN_ICMP_RECV_BATCH; i++) {
+		memset(&from, 0, sizeof(from));
 		fromlen = sizeof(from);
 		n = recvfrom(f->fd, ic->buf, sizeof(ic->buf), MSG_DONTWAIT,
 			     (struct sockaddr *)&from, &fromlen);
@@ -559,7 +560,7 @@ void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t iphlen, const ip_a
 
 	f = sn_icmp_lookup(ic, dst, h.id, &victim);
 	if (!f) {
-		if (sn_icmp_open(ic, victim, dst, src, h.id) < 0) {
+		if (!victim || sn_icmp_open(ic, victim, dst, src, h.id) < 0) {
 			e->st.icmp_drop++;
 			pbuf_free(p);
 			return;

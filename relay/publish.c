@@ -262,7 +262,10 @@ static void pub_tcp_ready(void *ctx, int fd, short revents)
 	for (i = 0; i < SN_PUB_ACCEPT_BURST && pp->fd == fd; i++) {
 		struct sockaddr_storage peer;
 		socklen_t pl = sizeof(peer);
-		int c = accept4(fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int c;
+
+		memset(&peer, 0, sizeof(peer));
+		c = accept4(fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (c >= 0) {
 			pub_tcp_start(e, pp, c, &peer);
@@ -384,6 +387,7 @@ static void pub_udp_ready(void *ctx, int fd, short revents)
 		ssize_t n;
 		err_t err;
 
+		memset(&peer, 0, sizeof(peer));
 		n = recvfrom(fd, pub_buf, sizeof(pub_buf), MSG_DONTWAIT, (struct sockaddr *)&peer,
 			     &pl);
 		if (n < 0 && errno == EINTR)

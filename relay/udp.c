@@ -127,7 +127,7 @@
 
 /* Per-session queue of guest datagrams waiting for the host socket. */
 #define SN_UDP_QUEUE_DGRAMS	16
-#define SN_UDP_QUEUE_BYTES	(64 * 1024)
+#define SN_UDP_QUEUE_BYTES	65536U
 /* Datagrams read from one socket per POLLIN callback (fairness). */
 #define SN_UDP_RECV_BATCH	64
 /* Largest IPv4 UDP payload is 65507; one buffer holds any datagram. */
@@ -1129,7 +1129,7 @@ int sn_udp_init(struct sn_engine *e)
 	if (!u)
 		return -1;
 	u->sess = calloc(n, sizeof(*u->sess));
-	u->bucket = calloc(nb, sizeof(*u->bucket));
+	u->bucket = calloc(nb, sizeof(u->bucket[0]));	/* NOLINT(bugprone-sizeof-expression): pointers */
 	if (!u->sess || !u->bucket) {
 		free(u->sess);
 		free(u->bucket);
