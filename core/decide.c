@@ -35,7 +35,7 @@
 #include "lwip/icmp.h"
 #include "lwip/ip.h"
 #include "lwip/prot/icmp6.h"
-#include "netif/guestif.h"
+#include "netif/output.h"
 #include "policy/policy.h"
 
 /* Denials logged: a burst, then this many per second. */

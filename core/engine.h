@@ -14,6 +14,9 @@
 
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
+#include "netif/hook.h"
+#include "netif/output.h"
+#include "netif/ra.h"
 #include "policy/policy.h"
 #include "sandnet/sandnet.h"
 
@@ -51,34 +54,6 @@ struct sn_fd_slot {
 	uint32_t gen;
 };
 
-/* Fragment sets remembered as abandoned (overlap), oldest reused first. */
-#define SN_FRAG_BAD	16
-
-/**
- * struct sn_frag_bad - a guest fragment set abandoned for an overlap
- * @key:	family, source, destination, identification (and IPv4 protocol)
- * @until_ms:	forgotten after this (the set has expired in lwIP by then)
- * @used:	slot in use
- */
-struct sn_frag_bad {
-	uint8_t key[40];
-	uint32_t until_ms;
-	int used;
-};
-
-/**
- * sn_frag_reass() - reassemble a guest fragment, abandoning sets that overlap
- * @e:		engine
- * @p:		the fragment as ip4_reass()/ip6_reass() take it; consumed
- * @key:	its set: family, addresses, identification (see struct sn_frag_bad)
- * @maxage_ms:	how long lwIP keeps an incomplete set
- * @reass:	ip4_reass or ip6_reass
- *
- * Return: the whole datagram, or NULL (kept for later, or dropped)
- */
-struct pbuf *sn_frag_reass(struct sn_engine *e, struct pbuf *p, const uint8_t key[40],
-			   uint32_t maxage_ms, struct pbuf *(*reass)(struct pbuf *));
-
 struct sn_engine {
 	struct sn_config cfg;
 	struct sn_stats st;
@@ -107,22 +82,10 @@ struct sn_engine {
 	struct sn_dns *dns;
 	struct sn_publish *publish;	/* published ports, NULL until the first */
 
-	/* ICMP errors to the guest: token bucket (netif/output.c) */
-	uint32_t icmp_err_credit_ms;	/* saved-up time, capped at the burst */
-	uint32_t icmp_err_last_ms;	/* when the credit was last topped up */
-	int icmp_err_started;		/* the bucket holds a real time */
-	int icmp_err_own;		/* sending an error that took its token already */
+	struct sn_icmp_bucket icmp_err;	/* ICMP errors to the guest (netif/output.c) */
 
-	/* router advertisements (netif/ra.c) */
-	int ra_armed;			/* the guest has spoken IPv6 */
-	unsigned ra_unsolicited;	/* unsolicited RAs sent so far */
-	uint32_t ra_next_ms;		/* when the next unsolicited RA is due */
-	uint32_t ra_last_ms;		/* when the last RA went out */
-	int ra_sent_once;		/* ra_last_ms holds a real time */
-
-	/* guest fragment sets abandoned for an overlap (netif/hook.c) */
-	struct sn_frag_bad frag_bad[SN_FRAG_BAD];
-	unsigned frag_bad_next;		/* next slot to reuse */
+	struct sn_ra_state ra;		/* router advertisements (netif/ra.c) */
+	struct sn_frag_guard frag;	/* abandoned fragment sets (netif/hook.c) */
 
 	/* policy (core/decide.c, core/hostaddr.c) */
 	struct sn_policy *policy;	/* the one in force */

@@ -70,7 +70,8 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/udp.h"
 #include "netif/dhcp.h"
-#include "netif/guestif.h"
+#include "core/engine.h"
+#include "netif/output.h"
 
 /* Largest client message served: an Ethernet MTU's worth of UDP payload
  * (clients stay within 576 bytes unless told otherwise, RFC 2131 2). */

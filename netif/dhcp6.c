@@ -57,7 +57,8 @@
 #include "lwip/prot/udp.h"
 #include "netif/dhcp6.h"
 #include "netif/ethernet.h"
-#include "netif/guestif.h"
+#include "core/engine.h"
+#include "netif/output.h"
 
 /* Largest client message served: an Ethernet MTU's worth of UDP payload. */
 #define DHCP6_MSG_MAX		(1500 - IP6_HLEN - UDP_HLEN)

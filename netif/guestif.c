@@ -29,7 +29,9 @@
 #include "lwip/prot/etharp.h"
 #include "lwip/prot/ethernet.h"
 #include "netif/ethernet.h"
+#include "core/engine.h"
 #include "netif/guestif.h"
+#include "netif/output.h"
 
 /* Largest frame: MTU 65520 plus the Ethernet header (pbuf lengths are u16). */
 #define SN_FRAME_MAX	(65520 + SIZEOF_ETH_HDR)
@@ -86,7 +88,7 @@ static err_t guestif_linkoutput(struct netif *netif, struct pbuf *p)
 		return ERR_IF;		/* no guest attached yet: nothing failed */
 	/* lwIP's own ICMP errors (reassembly time exceeded, ...) take from the
 	 * bucket every ICMP error to the guest shares; ours paid already */
-	if (!e->icmp_err_own && frame_is_icmp_error(frame, p->tot_len)) {
+	if (!e->icmp_err.own && frame_is_icmp_error(frame, p->tot_len)) {
 		if (!sn_icmp_err_allowed(e))
 			return ERR_OK;	/* dropped on purpose, counted */
 		e->st.icmp_errors_sent++;

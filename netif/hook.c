@@ -40,7 +40,8 @@
 #include "lwip/prot/tcp.h"
 #include "lwip/prot/udp.h"
 #include "netif/dhcp.h"
-#include "netif/guestif.h"
+#include "core/engine.h"
+#include "netif/hook.h"
 #include "relay/relay.h"
 
 /**
@@ -270,7 +271,7 @@ static struct sn_frag_bad *frag_bad_find(struct sn_engine *e, const uint8_t key[
 	unsigned i;
 
 	for (i = 0; i < SN_FRAG_BAD; i++) {
-		struct sn_frag_bad *b = &e->frag_bad[i];
+		struct sn_frag_bad *b = &e->frag.bad[i];
 
 		if (!b->used)
 			continue;
@@ -297,8 +298,8 @@ struct pbuf *sn_frag_reass(struct sn_engine *e, struct pbuf *p, const uint8_t ke
 	pbuf_ref(p);
 	r = reass(p);
 	if (!r && p->ref == 1) {
-		b = &e->frag_bad[e->frag_bad_next];
-		e->frag_bad_next = (e->frag_bad_next + 1) % SN_FRAG_BAD;
+		b = &e->frag.bad[e->frag.next];
+		e->frag.next = (e->frag.next + 1) % SN_FRAG_BAD;
 		memcpy(b->key, key, sizeof(b->key));
 		/* lwIP's timer ticks once a second: the set is gone by then */
 		b->until_ms = sn_now_ms() + maxage_ms + 2000;

@@ -58,7 +58,8 @@
 #include "lwip/prot/ip6.h"
 #include "lwip/prot/nd6.h"
 #include "netif/dhcp6.h"
-#include "netif/guestif.h"
+#include "core/engine.h"
+#include "netif/hook.h"
 #include "netif/ra.h"
 #include "relay/relay.h"
 

@@ -40,7 +40,8 @@
 #include "lwip/prot/ip6.h"
 #include "lwip/prot/udp.h"
 #include "netif/ethernet.h"
-#include "netif/guestif.h"
+#include "core/engine.h"
+#include "netif/output.h"
 
 #define SN_TTL		64
 /* RFC 1812 4.3.2.3: quote as much of the packet as fits in 576 bytes. */
@@ -179,22 +180,22 @@ int sn_icmp_err_allowed(struct sn_engine *e)
 	const uint32_t cap = cost * SN_ICMP_ERR_BURST;
 	uint32_t now = sn_now_ms(), elapsed;
 
-	if (!e->icmp_err_started) {
-		e->icmp_err_started = 1;
-		e->icmp_err_credit_ms = cap;
+	if (!e->icmp_err.started) {
+		e->icmp_err.started = 1;
+		e->icmp_err.credit_ms = cap;
 	} else {
-		elapsed = now - e->icmp_err_last_ms;
-		if (elapsed >= cap || e->icmp_err_credit_ms + elapsed >= cap)
-			e->icmp_err_credit_ms = cap;
+		elapsed = now - e->icmp_err.last_ms;
+		if (elapsed >= cap || e->icmp_err.credit_ms + elapsed >= cap)
+			e->icmp_err.credit_ms = cap;
 		else
-			e->icmp_err_credit_ms += elapsed;
+			e->icmp_err.credit_ms += elapsed;
 	}
-	e->icmp_err_last_ms = now;
-	if (e->icmp_err_credit_ms < cost) {
+	e->icmp_err.last_ms = now;
+	if (e->icmp_err.credit_ms < cost) {
 		e->st.icmp_errors_ratelimited++;
 		return 0;
 	}
-	e->icmp_err_credit_ms -= cost;
+	e->icmp_err.credit_ms -= cost;
 	return 1;
 }
 
@@ -271,9 +272,9 @@ static err_t icmp4_err_send(struct sn_engine *e, struct pbuf *p, const ip4_addr_
 
 	ih->chksum = 0;
 	ih->chksum = inet_chksum(p->payload, p->len);
-	e->icmp_err_own = 1;	/* paid for already: guestif_linkoutput() lets it by */
+	e->icmp_err.own = 1;	/* paid for already: guestif_linkoutput() lets it by */
 	err = sn_ip4_output(e, p, src, IP_PROTO_ICMP);
-	e->icmp_err_own = 0;
+	e->icmp_err.own = 0;
 	pbuf_free(p);
 	if (err == ERR_OK)
 		e->st.icmp_errors_sent++;
@@ -550,9 +551,9 @@ err_t sn_icmp6_error(struct sn_engine *e, const ip6_addr_t *src, u8_t type, u8_t
 	ih->data = lwip_htonl(info);
 	memcpy((u8_t *)p->payload + sizeof(*ih), quote, n);
 	ih->chksum = ip6_chksum_pseudo(p, IP6_NEXTH_ICMP6, p->tot_len, src, &dst);
-	e->icmp_err_own = 1;
+	e->icmp_err.own = 1;
 	err = sn_ip6_output(e, p, src, &dst, IP6_NEXTH_ICMP6);
-	e->icmp_err_own = 0;
+	e->icmp_err.own = 0;
 	pbuf_free(p);
 	if (err == ERR_OK)
 		e->st.icmp_errors_sent++;

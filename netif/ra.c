@@ -53,6 +53,7 @@
 #include "lwip/prot/icmp6.h"
 #include "lwip/prot/ip6.h"
 #include "lwip/prot/nd6.h"
+#include "core/engine.h"
 #include "netif/ra.h"
 
 /* ND messages leave and must arrive with this hop limit (RFC 4861 6.1). */
@@ -176,8 +177,8 @@ static err_t ra_send(struct sn_engine *e)
 	ra->chksum = ip6_chksum_pseudo(p, IP6_NEXTH_ICMP6, p->tot_len, from, &to);
 	err = ip6_output_if(p, from, &to, RA_HOP_LIMIT, 0, IP6_NEXTH_ICMP6, &e->netif);
 	pbuf_free(p);
-	e->ra_last_ms = sn_now_ms();
-	e->ra_sent_once = 1;
+	e->ra.last_ms = sn_now_ms();
+	e->ra.sent_once = 1;
 	if (err == ERR_OK)
 		e->st.ra_sent++;
 	return err;
@@ -189,11 +190,11 @@ static err_t ra_send(struct sn_engine *e)
  */
 void sn_ra_guest_seen(struct sn_engine *e)
 {
-	if (e->ra_armed)
+	if (e->ra.armed)
 		return;
-	e->ra_armed = 1;
-	e->ra_unsolicited = 0;
-	e->ra_next_ms = sn_now_ms() + SN_RA_INITIAL_MS;
+	e->ra.armed = 1;
+	e->ra.unsolicited = 0;
+	e->ra.next_ms = sn_now_ms() + SN_RA_INITIAL_MS;
 }
 
 /**
@@ -254,10 +255,10 @@ void sn_ra_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip6_addr
 	sn_ra_guest_seen(e);
 
 	now = sn_now_ms();
-	if (e->ra_sent_once && !sn_time_after(now, e->ra_last_ms + SN_RA_MIN_DELAY_MS)) {
+	if (e->ra.sent_once && !sn_time_after(now, e->ra.last_ms + SN_RA_MIN_DELAY_MS)) {
 		/* too soon after the last one: answer when the delay ends */
-		if (sn_time_after(e->ra_next_ms, e->ra_last_ms + SN_RA_MIN_DELAY_MS))
-			e->ra_next_ms = e->ra_last_ms + SN_RA_MIN_DELAY_MS;
+		if (sn_time_after(e->ra.next_ms, e->ra.last_ms + SN_RA_MIN_DELAY_MS))
+			e->ra.next_ms = e->ra.last_ms + SN_RA_MIN_DELAY_MS;
 		return;
 	}
 	if (ra_send(e) != ERR_OK)
@@ -272,11 +273,11 @@ void sn_ra_tick(struct sn_engine *e)
 {
 	uint32_t now = sn_now_ms();
 
-	if (!e->ra_armed || !e->guest_mac_known || !sn_time_after(now, e->ra_next_ms))
+	if (!e->ra.armed || !e->guest_mac_known || !sn_time_after(now, e->ra.next_ms))
 		return;
 	ra_send(e);
-	if (e->ra_unsolicited < SN_RA_INITIAL_COUNT)
-		e->ra_unsolicited++;
-	e->ra_next_ms = now + (e->ra_unsolicited < SN_RA_INITIAL_COUNT ? SN_RA_INITIAL_MS
+	if (e->ra.unsolicited < SN_RA_INITIAL_COUNT)
+		e->ra.unsolicited++;
+	e->ra.next_ms = now + (e->ra.unsolicited < SN_RA_INITIAL_COUNT ? SN_RA_INITIAL_MS
 								       : SN_RA_INTERVAL_MS);
 }

@@ -11,9 +11,28 @@
 #ifndef SANDNET_NETIF_RA_H
 #define SANDNET_NETIF_RA_H
 
-#include "core/engine.h"
+#include <stdint.h>
+
 #include "lwip/ip6_addr.h"
 #include "lwip/pbuf.h"
+
+struct sn_engine;
+
+/**
+ * struct sn_ra_state - what ra.c keeps in the engine
+ * @armed:	the guest has spoken IPv6
+ * @unsolicited: unsolicited RAs sent so far
+ * @next_ms:	when the next unsolicited RA is due
+ * @last_ms:	when the last RA went out
+ * @sent_once:	@last_ms holds a real time
+ */
+struct sn_ra_state {
+	int armed;
+	unsigned unsolicited;
+	uint32_t next_ms;
+	uint32_t last_ms;
+	int sent_once;
+};
 
 /* Router lifetime (s): three times the longest interval between
  * unsolicited RAs, as RFC 4861 6.2.1 recommends. */

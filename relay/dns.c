@@ -129,7 +129,6 @@
 #include "lwip/prot/ip.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/udp.h"
-#include "netif/guestif.h"
 #include "relay/relay.h"
 
 /* Largest query a slot holds: a question is at most 12 + 255 + 4 bytes;

@@ -45,7 +45,7 @@
  *   request (destination unreachable, packet too big, time exceeded,
  *   parameter problem) lands in the socket's error queue with the
  *   offender's address and the request as it left the host;
- *   sn_icmp_errqueue() reads it through relay/sockerr.c, which decides
+ *   echo_errqueue() reads it through relay/sockerr.c, which decides
  *   which error the guest gets and from where (as for UDP), and this file
  *   quotes the flow's last guest IP header and that request with the
  *   guest's identifier put back (checksum adjusted, RFC 1624), so ping and
@@ -90,7 +90,7 @@
 #include "lwip/prot/ip.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/ip6.h"
-#include "netif/guestif.h"
+#include "netif/output.h"
 #include "relay/relay.h"
 
 /* Replies read from one socket per POLLIN callback (fairness). */
@@ -165,11 +165,11 @@ struct sn_icmp {
 };
 
 /**
- * sn_icmp_close() - end a flow: deregister and close its socket
+ * echo_close() - end a flow: deregister and close its socket
  * @ic:		relay
  * @f:		flow in use
  */
-static void sn_icmp_close(struct sn_icmp *ic, struct sn_icmp_flow *f)
+static void echo_close(struct sn_icmp *ic, struct sn_icmp_flow *f)
 {
 	sn_fd_del(ic->e, f->slot);
 	close(f->fd);
@@ -180,7 +180,7 @@ static void sn_icmp_close(struct sn_icmp *ic, struct sn_icmp_flow *f)
 }
 
 /**
- * sn_icmp_cksum_adjust() - update a checksum for one changed 16-bit word
+ * cksum_adjust() - update a checksum for one changed 16-bit word
  * @sum:	the checksum, as in the packet
  * @old:	the word before, as in the packet
  * @new:	the word after, as in the packet
@@ -189,7 +189,7 @@ static void sn_icmp_close(struct sn_icmp *ic, struct sn_icmp_flow *f)
  *
  * Return: the new checksum, as in the packet
  */
-static u16_t sn_icmp_cksum_adjust(u16_t sum, u16_t old, u16_t new)
+static u16_t cksum_adjust(u16_t sum, u16_t old, u16_t new)
 {
 	u32_t acc = (u32_t)(u16_t)~lwip_ntohs(sum) + (u16_t)~lwip_ntohs(old) + lwip_ntohs(new);
 
@@ -199,7 +199,7 @@ static u16_t sn_icmp_cksum_adjust(u16_t sum, u16_t old, u16_t new)
 }
 
 /**
- * sn_icmp_report() - pass one error queue entry on to the guest as ICMP
+ * echo_report() - pass one error queue entry on to the guest as ICMP
  * @ctx:	the flow the entry was read from
  * @ee:		the entry
  * @off:	its offender, NULL for a local error
@@ -213,7 +213,7 @@ static u16_t sn_icmp_cksum_adjust(u16_t sum, u16_t old, u16_t new)
  *
  * Return: 0, or -1 if the flow was closed meanwhile
  */
-static int sn_icmp_report(void *ctx, const struct sock_extended_err *ee,
+static int echo_report(void *ctx, const struct sock_extended_err *ee,
 			  const struct sockaddr_storage *off, const void *data, size_t len)
 {
 	struct sn_icmp_flow *f = ctx;
@@ -235,7 +235,7 @@ static int sn_icmp_report(void *ctx, const struct sock_extended_err *ee,
 	/* the request with the guest's identifier, in a copy whose ICMP
 	 * header is aligned: quote = [IP header][request] */
 	memcpy(ic->quote, data, len);
-	sum = sn_icmp_cksum_adjust(h->chksum, h->id, f->id);
+	sum = cksum_adjust(h->chksum, h->id, f->id);
 	h->id = f->id;
 	h->chksum = sum;
 	memmove(ic->quote + f->iphlen, ic->quote, len);
@@ -247,25 +247,25 @@ static int sn_icmp_report(void *ctx, const struct sock_extended_err *ee,
 }
 
 /**
- * sn_icmp_errqueue() - read a ping socket's error queue into ICMP errors
+ * echo_errqueue() - read a ping socket's error queue into ICMP errors
  * @ic:		relay
  * @f:		flow
  *
  * Return: entries read, or -1 if the flow was closed meanwhile (an output
  *	   callback fed the engine)
  */
-static int sn_icmp_errqueue(struct sn_icmp *ic, struct sn_icmp_flow *f)
+static int echo_errqueue(struct sn_icmp *ic, struct sn_icmp_flow *f)
 {
 	return sn_sockerr_drain(ic->e, f->fd, ic->buf, SN_ICMP_QUOTE_MAX, SN_ICMP_ERRQ_BATCH,
-				sn_icmp_report, f);
+				echo_report, f);
 }
 
 /**
- * sn_icmp_recv() - relay echo replies from a flow's socket to the guest
+ * echo_recv() - relay echo replies from a flow's socket to the guest
  * @ic:		relay
  * @f:		flow
  */
-static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
+static void echo_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 {
 	struct sn_engine *e = ic->e;
 	struct icmp_echo_hdr *h = (struct icmp_echo_hdr *)ic->buf;
@@ -291,7 +291,7 @@ static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 			 * there. Or a signal. */
 			if (errno != EINTR) {
 				ic->n_async_err++;
-				if (sn_icmp_errqueue(ic, f) < 0)
+				if (echo_errqueue(ic, f) < 0)
 					return;
 			}
 			continue;
@@ -342,12 +342,12 @@ static void sn_icmp_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 }
 
 /**
- * sn_icmp_sock_ready() - engine callback: a flow's socket is ready
+ * echo_ready() - engine callback: a flow's socket is ready
  * @ctx:	the flow
  * @fd:		its socket
  * @revents:	poll() revents
  */
-static void sn_icmp_sock_ready(void *ctx, int fd, short revents)
+static void echo_ready(void *ctx, int fd, short revents)
 {
 	struct sn_icmp_flow *f = ctx;
 	int soerr, queued;
@@ -356,24 +356,24 @@ static void sn_icmp_sock_ready(void *ctx, int fd, short revents)
 	if (f->fd != fd)
 		return;
 	if (revents & POLLNVAL) {
-		sn_icmp_close(f->ic, f);
+		echo_close(f->ic, f);
 		return;
 	}
 	if (revents & POLLERR) {
 		/* the error queue; or only the socket error, when the queue
 		 * had no room: SO_ERROR clears it so poll() stops reporting */
-		queued = sn_icmp_errqueue(f->ic, f);
+		queued = echo_errqueue(f->ic, f);
 		if (queued < 0)
 			return;
 		if (queued == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
 			f->ic->n_async_err++;
 	}
 	if (revents & POLLIN)
-		sn_icmp_recv(f->ic, f);
+		echo_recv(f->ic, f);
 }
 
 /**
- * sn_icmp_lookup() - find a flow, or the entry a new one should take
+ * echo_lookup() - find a flow, or the entry a new one should take
  * @ic:		relay
  * @dst:	destination
  * @id:		guest's identifier, network order
@@ -381,7 +381,7 @@ static void sn_icmp_sock_ready(void *ctx, int fd, short revents)
  *
  * Return: the flow of (@dst, @id), or NULL
  */
-static struct sn_icmp_flow *sn_icmp_lookup(struct sn_icmp *ic, const ip_addr_t *dst,
+static struct sn_icmp_flow *echo_lookup(struct sn_icmp *ic, const ip_addr_t *dst,
 					   u16_t id, struct sn_icmp_flow **victim)
 {
 	uint32_t now = sn_now_ms();
@@ -406,7 +406,7 @@ static struct sn_icmp_flow *sn_icmp_lookup(struct sn_icmp *ic, const ip_addr_t *
 }
 
 /**
- * sn_icmp_open() - open a flow in a table entry
+ * echo_open() - open a flow in a table entry
  * @ic:		relay
  * @f:		entry: free, or the least recently used flow (evicted)
  * @dst:	destination
@@ -414,7 +414,7 @@ static struct sn_icmp_flow *sn_icmp_lookup(struct sn_icmp *ic, const ip_addr_t *
  *
  * Return: 0, or -1 (counted by the caller; EACCES/EPERM logged once)
  */
-static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
+static int echo_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 			const ip_addr_t *dst, const ip_addr_t *gaddr, u16_t id)
 {
 	struct sockaddr_storage to;
@@ -450,10 +450,10 @@ static int sn_icmp_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 	}
 
 	if (f->fd >= 0) {
-		sn_icmp_close(ic, f);
+		echo_close(ic, f);
 		ic->n_evicted++;
 	}
-	slot = sn_fd_add(ic->e, fd, POLLIN, sn_icmp_sock_ready, f);
+	slot = sn_fd_add(ic->e, fd, POLLIN, echo_ready, f);
 	if (slot < 0) {
 		close(fd);
 		return -1;
@@ -558,9 +558,9 @@ void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t iphlen, const ip_a
 		return;
 	}
 
-	f = sn_icmp_lookup(ic, dst, h.id, &victim);
+	f = echo_lookup(ic, dst, h.id, &victim);
 	if (!f) {
-		if (!victim || sn_icmp_open(ic, victim, dst, src, h.id) < 0) {
+		if (!victim || echo_open(ic, victim, dst, src, h.id) < 0) {
 			e->st.icmp_drop++;
 			pbuf_free(p);
 			return;
@@ -589,7 +589,7 @@ void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t iphlen, const ip_a
 		 * reported once, by this send(), instead of sending: pass it
 		 * on from the error queue, then try once more. */
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ||
-		    sn_icmp_errqueue(ic, f) < 0)
+		    echo_errqueue(ic, f) < 0)
 			goto drop;
 		ic->n_async_err++;
 		if (pbuf_copy_partial(p, ic->buf, len, 0) != len ||
@@ -628,7 +628,7 @@ void sn_icmp_tick(struct sn_engine *e)
 		f = &ic->flows[i];
 		if (f->fd < 0 || !sn_time_after(now, f->last_ms + e->cfg.udp_idle_ms))
 			continue;
-		sn_icmp_close(ic, f);
+		echo_close(ic, f);
 		ic->n_expired++;
 	}
 }
@@ -685,7 +685,7 @@ void sn_icmp_fini(struct sn_engine *e)
 		return;
 	for (i = 0; i < ic->n_flows; i++) {
 		if (ic->flows[i].fd >= 0)
-			sn_icmp_close(ic, &ic->flows[i]);
+			echo_close(ic, &ic->flows[i]);
 	}
 	free(ic->flows);
 	free(ic);

@@ -43,7 +43,8 @@
 
 #include "lwip/icmp.h"
 #include "lwip/prot/icmp6.h"
-#include "netif/guestif.h"
+#include "core/engine.h"
+#include "netif/output.h"
 #include "relay/relay.h"
 
 /* ICMP unreachable code 13: communication administratively prohibited

@@ -83,7 +83,8 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
-#include "netif/guestif.h"
+#include "core/engine.h"
+#include "netif/hook.h"
 #include "relay/relay.h"
 
 #define SN_TCP_MAX_LISTENERS	256

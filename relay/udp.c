@@ -26,7 +26,7 @@
  *   IPv4, IPv6 and link-local addresses) stands for the host: the socket
  *   connects to the host's loopback of the guest's family (127.0.0.1 or
  *   ::1) on the same port, or to the other one when only that one has a
- *   socket bound to the port (sn_udp_host_target(): a bind() probe, as UDP
+ *   socket bound to the port (host_target(): a bind() probe, as UDP
  *   has no handshake to fail over on). Port 0 is dropped (drop_unsupported)
  *   and destination 53 never arrives here (dns.c has it).
  *
@@ -67,7 +67,7 @@
  *   Session sockets have IP_RECVERR (IPV6_RECVERR) on: an ICMP error about
  *   a datagram (from the destination or a router on the way) is queued on
  *   the socket's error queue, and the socket polls POLLERR.
- *   sn_udp_errqueue() reads the queue through relay/sockerr.c, which
+ *   sess_errqueue() reads the queue through relay/sockerr.c, which
  *   decides which ICMP error the guest gets and from where (the same
  *   error, from the offender; the host's loopback as the gateway; across
  *   families translated; fragmentation needed only about a datagram sent
@@ -78,7 +78,7 @@
  *   addresses and ports, which is what the guest matches on). Errors the
  *   host finds itself (send() or connect() failing with ENETUNREACH,
  *   EHOSTUNREACH, EACCES/EPERM, EMSGSIZE) answer the datagram at hand from
- *   the gateway (sn_udp_local_error()). The kernel also reports an error
+ *   the gateway (dgram_local_error()). The kernel also reports an error
  *   once as the return value of the next send() or recv(): the queue is
  *   then read, and send() tried again. Every error read is counted
  *   (host_errors); the session stays. Host sockets keep the kernel's path
@@ -122,7 +122,7 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/ip6.h"
 #include "lwip/prot/udp.h"
-#include "netif/guestif.h"
+#include "netif/output.h"
 #include "relay/relay.h"
 
 /* Per-session queue of guest datagrams waiting for the host socket. */
@@ -227,7 +227,7 @@ struct sn_udp {
 };
 
 /**
- * sn_udp_err_async() - is this a socket error the kernel reports later
+ * err_is_async() - is this a socket error the kernel reports later
  * @err:	errno from recv() or send()
  *
  * These come from ICMP errors (or local route changes) about an earlier
@@ -235,7 +235,7 @@ struct sn_udp {
  *
  * Return: non-zero for an asynchronous error
  */
-static int sn_udp_err_async(int err)
+static int err_is_async(int err)
 {
 	switch (err) {
 	case ECONNREFUSED:
@@ -253,7 +253,7 @@ static int sn_udp_err_async(int err)
 }
 
 /**
- * sn_udp_hash() - hash bucket of a session key
+ * sess_hash() - hash bucket of a session key
  * @u:		relay
  * @gaddr:	guest address
  * @gport:	guest port
@@ -265,7 +265,7 @@ static int sn_udp_err_async(int err)
  *
  * Return: bucket index
  */
-static unsigned sn_udp_hash(const struct sn_udp *u, const ip_addr_t *gaddr,
+static unsigned sess_hash(const struct sn_udp *u, const ip_addr_t *gaddr,
 			    u16_t gport, const ip_addr_t *daddr, u16_t dport)
 {
 	uint32_t h = IP_GET_TYPE(gaddr) * 0x9e3779b1U;
@@ -283,7 +283,7 @@ static unsigned sn_udp_hash(const struct sn_udp *u, const ip_addr_t *gaddr,
 }
 
 /**
- * sn_udp_lookup() - find the session of a 4-tuple
+ * sess_lookup() - find the session of a 4-tuple
  * @u:		relay
  * @gaddr:	guest address
  * @gport:	guest port
@@ -292,10 +292,10 @@ static unsigned sn_udp_hash(const struct sn_udp *u, const ip_addr_t *gaddr,
  *
  * Return: the session, or NULL
  */
-static struct sn_udp_sess *sn_udp_lookup(struct sn_udp *u, const ip_addr_t *gaddr,
+static struct sn_udp_sess *sess_lookup(struct sn_udp *u, const ip_addr_t *gaddr,
 					 u16_t gport, const ip_addr_t *daddr, u16_t dport)
 {
-	struct sn_udp_sess *s = u->bucket[sn_udp_hash(u, gaddr, gport, daddr, dport)];
+	struct sn_udp_sess *s = u->bucket[sess_hash(u, gaddr, gport, daddr, dport)];
 
 	for (; s; s = s->hnext) {
 		if (s->gport == gport && s->dport == dport &&
@@ -306,11 +306,11 @@ static struct sn_udp_sess *sn_udp_lookup(struct sn_udp *u, const ip_addr_t *gadd
 }
 
 /**
- * sn_udp_lru_unlink() - take a session off the LRU list
+ * sess_lru_unlink() - take a session off the LRU list
  * @u:		relay
  * @s:		session on the list
  */
-static void sn_udp_lru_unlink(struct sn_udp *u, struct sn_udp_sess *s)
+static void sess_lru_unlink(struct sn_udp *u, struct sn_udp_sess *s)
 {
 	if (s->lru_prev)
 		s->lru_prev->lru_next = s->lru_next;
@@ -324,11 +324,11 @@ static void sn_udp_lru_unlink(struct sn_udp *u, struct sn_udp_sess *s)
 }
 
 /**
- * sn_udp_lru_push() - put a session at the front of the LRU list
+ * sess_lru_push() - put a session at the front of the LRU list
  * @u:		relay
  * @s:		session not on the list
  */
-static void sn_udp_lru_push(struct sn_udp *u, struct sn_udp_sess *s)
+static void sess_lru_push(struct sn_udp *u, struct sn_udp_sess *s)
 {
 	s->lru_prev = NULL;
 	s->lru_next = u->lru_head;
@@ -340,25 +340,25 @@ static void sn_udp_lru_push(struct sn_udp *u, struct sn_udp_sess *s)
 }
 
 /**
- * sn_udp_touch() - note traffic on a session: refresh its idle timer
+ * sess_touch() - note traffic on a session: refresh its idle timer
  * @u:		relay
  * @s:		session in use
  */
-static void sn_udp_touch(struct sn_udp *u, struct sn_udp_sess *s)
+static void sess_touch(struct sn_udp *u, struct sn_udp_sess *s)
 {
 	s->last_ms = sn_now_ms();
 	if (u->lru_head == s)
 		return;
-	sn_udp_lru_unlink(u, s);
-	sn_udp_lru_push(u, s);
+	sess_lru_unlink(u, s);
+	sess_lru_push(u, s);
 }
 
 /**
- * sn_udp_close() - end a session: socket, queue, table entry
+ * sess_close() - end a session: socket, queue, table entry
  * @u:		relay
  * @s:		session in use
  */
-static void sn_udp_close(struct sn_udp *u, struct sn_udp_sess *s)
+static void sess_close(struct sn_udp *u, struct sn_udp_sess *s)
 {
 	struct sn_udp_sess **pp;
 
@@ -376,13 +376,13 @@ static void sn_udp_close(struct sn_udp *u, struct sn_udp_sess *s)
 	s->q_head = 0;
 	s->q_bytes = 0;
 
-	pp = &u->bucket[sn_udp_hash(u, &s->gaddr, s->gport, &s->daddr, s->dport)];
+	pp = &u->bucket[sess_hash(u, &s->gaddr, s->gport, &s->daddr, s->dport)];
 	while (*pp != s)
 		pp = &(*pp)->hnext;
 	*pp = s->hnext;
 	s->hnext = NULL;
 
-	sn_udp_lru_unlink(u, s);
+	sess_lru_unlink(u, s);
 	s->lru_next = u->free;
 	u->free = s;
 
@@ -391,27 +391,27 @@ static void sn_udp_close(struct sn_udp *u, struct sn_udp_sess *s)
 }
 
 /**
- * sn_udp_plen() - UDP payload length of a guest datagram
+ * dgram_plen() - UDP payload length of a guest datagram
  * @p:		the guest's packet, payload at the IP header, trimmed to the
  *		UDP length
  * @hlen:	offset of the UDP header
  *
  * Return: bytes of payload
  */
-static size_t sn_udp_plen(const struct pbuf *p, u16_t hlen)
+static size_t dgram_plen(const struct pbuf *p, u16_t hlen)
 {
 	return (size_t)p->tot_len - hlen - UDP_HLEN;
 }
 
 /**
- * sn_udp_reject() - answer a guest datagram with an ICMP error, free it
+ * dgram_reject() - answer a guest datagram with an ICMP error, free it
  * @e:		engine
  * @p:		the guest's packet, payload at the IP header; consumed
  * @type:	ICMP type (ICMPv6 for an IPv6 packet)
  * @code:	ICMP code
  * @src:	source of the error, of the packet's family
  */
-static void sn_udp_reject(struct sn_engine *e, struct pbuf *p, u8_t type, u8_t code,
+static void dgram_reject(struct sn_engine *e, struct pbuf *p, u8_t type, u8_t code,
 			  const ip_addr_t *src)
 {
 	if (IP_IS_V6(src))
@@ -422,7 +422,7 @@ static void sn_udp_reject(struct sn_engine *e, struct pbuf *p, u8_t type, u8_t c
 }
 
 /**
- * sn_udp_local_error() - answer a guest datagram the host could not send
+ * dgram_local_error() - answer a guest datagram the host could not send
  * @e:		engine
  * @daddr:	its destination as the guest wrote it
  * @p:		the guest's packet, payload at the IP header; not freed
@@ -434,7 +434,7 @@ static void sn_udp_reject(struct sn_engine *e, struct pbuf *p, u8_t type, u8_t c
  *
  * Return: non-zero if an ICMP error was due (and tried)
  */
-static int sn_udp_local_error(struct sn_engine *e, const ip_addr_t *daddr,
+static int dgram_local_error(struct sn_engine *e, const ip_addr_t *daddr,
 			      const struct pbuf *p, int err, u32_t mtu)
 {
 	int v6 = IP_IS_V6(daddr);
@@ -463,7 +463,7 @@ static int sn_udp_local_error(struct sn_engine *e, const ip_addr_t *daddr,
 }
 
 /**
- * sn_udp_report() - pass one error queue entry on to the guest as ICMP
+ * sess_report() - pass one error queue entry on to the guest as ICMP
  * @ctx:	the session the entry was read from
  * @ee:		the entry
  * @off:	its offender, NULL for a local error
@@ -476,7 +476,7 @@ static int sn_udp_local_error(struct sn_engine *e, const ip_addr_t *daddr,
  *
  * Return: 0, or -1 if the session was closed meanwhile
  */
-static int sn_udp_report(void *ctx, const struct sock_extended_err *ee,
+static int sess_report(void *ctx, const struct sock_extended_err *ee,
 			 const struct sockaddr_storage *off, const void *data, size_t n)
 {
 	struct sn_udp_sess *s = ctx;
@@ -498,31 +498,31 @@ static int sn_udp_report(void *ctx, const struct sock_extended_err *ee,
 }
 
 /**
- * sn_udp_errqueue() - read a session socket's error queue into ICMP errors
+ * sess_errqueue() - read a session socket's error queue into ICMP errors
  * @u:		relay
  * @s:		session
  *
  * Return: entries read (at most SN_UDP_ERRQ_BATCH), or -1 if the session
  *	   was closed meanwhile (an output callback fed the engine)
  */
-static int sn_udp_errqueue(struct sn_udp *u, struct sn_udp_sess *s)
+static int sess_errqueue(struct sn_udp *u, struct sn_udp_sess *s)
 {
 	u8_t data[64];
 
 	/* The data is the payload of the offending datagram: unused, and not
-	 * read into u->buf, which may hold a datagram that sn_udp_send() is
+	 * read into u->buf, which may hold a datagram that sess_send() is
 	 * about to send again. */
 	return sn_sockerr_drain(u->e, s->fd, data, sizeof(data), SN_UDP_ERRQ_BATCH,
-				sn_udp_report, s);
+				sess_report, s);
 }
 
 /**
- * sn_udp_set_ttl() - give the session's socket the TTL a datagram leaves with
+ * sess_set_ttl() - give the session's socket the TTL a datagram leaves with
  * @u:		relay
  * @s:		session
  * @ttl:	wanted IP_TTL or IPV6_UNICAST_HOPS (the guest's minus one)
  */
-static void sn_udp_set_ttl(struct sn_udp *u, struct sn_udp_sess *s, int ttl)
+static void sess_set_ttl(struct sn_udp *u, struct sn_udp_sess *s, int ttl)
 {
 	int r;
 
@@ -542,7 +542,7 @@ static void sn_udp_set_ttl(struct sn_udp *u, struct sn_udp_sess *s, int ttl)
 }
 
 /**
- * sn_udp_send() - send one guest datagram on its session's socket
+ * sess_send() - send one guest datagram on its session's socket
  * @u:		relay
  * @s:		session
  * @p:		the guest's packet, payload at the IP header, tot_len = IP
@@ -561,12 +561,12 @@ static void sn_udp_set_ttl(struct sn_udp *u, struct sn_udp_sess *s, int ttl)
  *	   -2 if the session was closed meanwhile (an output callback fed
  *	   the engine)
  */
-static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, u16_t hlen)
+static int sess_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, u16_t hlen)
 {
 	struct sn_engine *e = u->e;
 	const u8_t *ip = p->payload;
 	int v6 = IP_IS_V6(&s->daddr);
-	u16_t len = (u16_t)sn_udp_plen(p, hlen);
+	u16_t len = (u16_t)dgram_plen(p, hlen);
 	const void *data = ip + hlen + UDP_HLEN;
 	uint32_t gen = s->gen;
 	u8_t type, code;
@@ -575,7 +575,7 @@ static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, 
 	ssize_t n;
 
 	if (!s->host)
-		sn_udp_set_ttl(u, s, (v6 ? ip[7] : ip[8]) - 1);
+		sess_set_ttl(u, s, (v6 ? ip[7] : ip[8]) - 1);
 	if (p->len < p->tot_len) {
 		pbuf_copy_partial(p, u->buf, len, (u16_t)(hlen + UDP_HLEN));
 		data = u->buf;
@@ -584,9 +584,9 @@ static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, 
 	n = send(s->fd, data, len, MSG_NOSIGNAL);
 	if (n < 0 && errno == EINTR)
 		n = send(s->fd, data, len, MSG_NOSIGNAL);
-	if (n < 0 && sn_udp_err_async(errno)) {
+	if (n < 0 && err_is_async(errno)) {
 		err = errno;
-		queued = sn_udp_errqueue(u, s);
+		queued = sess_errqueue(u, s);
 		if (s->gen != gen)
 			return -2;
 		/* Nothing queued and an error with a local meaning: the host
@@ -616,23 +616,23 @@ static int sn_udp_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, 
 	    (s->fam == AF_INET6 ? getsockopt(s->fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &sl) :
 				  getsockopt(s->fd, IPPROTO_IP, IP_MTU, &mtu, &sl)) < 0)
 		mtu = 0;
-	if (sn_udp_local_error(e, &s->daddr, p, err, (u32_t)mtu) && s->gen != gen)
+	if (dgram_local_error(e, &s->daddr, p, err, (u32_t)mtu) && s->gen != gen)
 		return -2;
 	return 0;
 }
 
 /**
- * sn_udp_enqueue() - keep a guest datagram until the socket takes it
+ * sess_enqueue() - keep a guest datagram until the socket takes it
  * @u:		relay
  * @s:		session
- * @p:		datagram as for sn_udp_send(); consumed
+ * @p:		datagram as for sess_send(); consumed
  * @hlen:	offset of its UDP header
  *
  * The first queued datagram turns on POLLOUT for the session's socket.
  */
-static void sn_udp_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, u16_t hlen)
+static void sess_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, u16_t hlen)
 {
-	size_t len = sn_udp_plen(p, hlen);
+	size_t len = dgram_plen(p, hlen);
 	unsigned i;
 
 	if (s->q_len >= SN_UDP_QUEUE_DGRAMS || s->q_bytes + len > SN_UDP_QUEUE_BYTES) {
@@ -651,7 +651,7 @@ static void sn_udp_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf 
 }
 
 /**
- * sn_udp_flush() - send queued datagrams until the socket is full again
+ * sess_flush() - send queued datagrams until the socket is full again
  * @u:		relay
  * @s:		session
  *
@@ -659,7 +659,7 @@ static void sn_udp_enqueue(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf 
  *
  * Return: 0, or -1 if the session was closed meanwhile
  */
-static int sn_udp_flush(struct sn_udp *u, struct sn_udp_sess *s)
+static int sess_flush(struct sn_udp *u, struct sn_udp_sess *s)
 {
 	struct pbuf *p;
 	u16_t hlen;
@@ -668,7 +668,7 @@ static int sn_udp_flush(struct sn_udp *u, struct sn_udp_sess *s)
 	while (s->q_len) {
 		p = s->q[s->q_head];
 		hlen = s->q_hlen[s->q_head];
-		r = sn_udp_send(u, s, p, hlen);
+		r = sess_send(u, s, p, hlen);
 		if (r == -2)
 			return -1;	/* the queue went with the session */
 		if (r < 0)
@@ -676,7 +676,7 @@ static int sn_udp_flush(struct sn_udp *u, struct sn_udp_sess *s)
 		s->q[s->q_head] = NULL;
 		s->q_head = (s->q_head + 1) % SN_UDP_QUEUE_DGRAMS;
 		s->q_len--;
-		s->q_bytes -= sn_udp_plen(p, hlen);
+		s->q_bytes -= dgram_plen(p, hlen);
 		pbuf_free(p);
 	}
 	sn_fd_events(u->e, s->slot, POLLIN);
@@ -704,13 +704,13 @@ err_t sn_udp_output(struct sn_engine *e, const ip_addr_t *src, u16_t sport,
 }
 
 /**
- * sn_udp_recv() - relay datagrams from the host socket to the guest
+ * sess_recv() - relay datagrams from the host socket to the guest
  * @u:		relay
  * @s:		session
  *
  * Return: 0, or -1 if the session was closed
  */
-static int sn_udp_recv(struct sn_udp *u, struct sn_udp_sess *s)
+static int sess_recv(struct sn_udp *u, struct sn_udp_sess *s)
 {
 	struct sn_engine *e = u->e;
 	uint32_t gen = s->gen;
@@ -725,22 +725,22 @@ static int sn_udp_recv(struct sn_udp *u, struct sn_udp_sess *s)
 				return 0;
 			if (errno == EINTR)
 				continue;
-			if (sn_udp_err_async(errno)) {
+			if (err_is_async(errno)) {
 				/* The peer (or a router) answered a datagram
 				 * with an ICMP error: it is in the error queue
 				 * too, and goes to the guest from there. */
 				u->n_async_err++;
-				if (sn_udp_errqueue(u, s) < 0)
+				if (sess_errqueue(u, s) < 0)
 					return -1;
 				continue;
 			}
 			sn_log(e, SN_LOG_DEBUG, "udp: session to port %u closed: %s",
 			       s->dport, strerror(errno));
-			sn_udp_close(u, s);
+			sess_close(u, s);
 			return -1;
 		}
 
-		sn_udp_touch(u, s);
+		sess_touch(u, s);
 		e->st.udp_dgrams_down++;
 		err = sn_udp_output(e, &s->daddr, s->dport, &s->gaddr, s->gport, u->buf,
 				    (size_t)n);
@@ -756,7 +756,7 @@ static int sn_udp_recv(struct sn_udp *u, struct sn_udp_sess *s)
 }
 
 /**
- * sn_udp_sock_ready() - engine callback: a session's socket is ready
+ * sess_ready() - engine callback: a session's socket is ready
  * @ctx:	the session
  * @fd:		its socket
  * @revents:	poll() revents
@@ -765,7 +765,7 @@ static int sn_udp_recv(struct sn_udp *u, struct sn_udp_sess *s)
  * only the socket error is set: SO_ERROR clears it, or poll() would keep
  * reporting it).
  */
-static void sn_udp_sock_ready(void *ctx, int fd, short revents)
+static void sess_ready(void *ctx, int fd, short revents)
 {
 	struct sn_udp_sess *s = ctx;
 	struct sn_udp *u = s->u;
@@ -775,24 +775,24 @@ static void sn_udp_sock_ready(void *ctx, int fd, short revents)
 	if (s->fd != fd)
 		return;
 	if (revents & POLLNVAL) {
-		sn_udp_close(u, s);
+		sess_close(u, s);
 		return;
 	}
 	if (revents & POLLERR) {
-		queued = sn_udp_errqueue(u, s);
+		queued = sess_errqueue(u, s);
 		if (queued < 0)
 			return;
 		if (queued == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
 			u->n_async_err++;
 	}
-	if ((revents & POLLOUT) && sn_udp_flush(u, s) < 0)
+	if ((revents & POLLOUT) && sess_flush(u, s) < 0)
 		return;
 	if (revents & POLLIN)
-		sn_udp_recv(u, s);
+		sess_recv(u, s);
 }
 
 /**
- * sn_udp_loopback_bound() - does a UDP socket listen on this loopback port
+ * loopback_bound() - does a UDP socket listen on this loopback port
  * @fam:	AF_INET (127.0.0.1) or AF_INET6 (::1)
  * @port:	port, host order
  *
@@ -804,7 +804,7 @@ static void sn_udp_sock_ready(void *ctx, int fd, short revents)
  * Return: 1 if bound, 0 if free, -1 if unknown (a privileged port the
  *	   process may not bind, no socket)
  */
-static int sn_udp_loopback_bound(int fam, u16_t port)
+static int loopback_bound(int fam, u16_t port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -839,7 +839,7 @@ static int sn_udp_loopback_bound(int fam, u16_t port)
 }
 
 /**
- * sn_udp_host_target() - where the gateway's port is dialled on the host
+ * host_target() - where the gateway's port is dialled on the host
  * @fam:	the guest's family (AF_INET or AF_INET6)
  * @port:	port, host order
  * @to:		filled with 127.0.0.1 or ::1, port @port
@@ -848,13 +848,13 @@ static int sn_udp_loopback_bound(int fam, u16_t port)
  * something does on the other one (a service on 127.0.0.1 only, reached
  * from an IPv6 guest through fd00:2::2, and the other way round). UDP
  * has no handshake to try one and then the other, so the choice is made
- * once, when the session opens, by sn_udp_loopback_bound().
+ * once, when the session opens, by loopback_bound().
  */
-static void sn_udp_host_target(int fam, u16_t port, struct sockaddr_storage *to)
+static void host_target(int fam, u16_t port, struct sockaddr_storage *to)
 {
 	int other = fam == AF_INET6 ? AF_INET : AF_INET6;
 
-	if (sn_udp_loopback_bound(fam, port) != 1 && sn_udp_loopback_bound(other, port) == 1)
+	if (loopback_bound(fam, port) != 1 && loopback_bound(other, port) == 1)
 		fam = other;
 	memset(to, 0, sizeof(*to));
 	if (fam == AF_INET6) {
@@ -873,21 +873,21 @@ static void sn_udp_host_target(int fam, u16_t port, struct sockaddr_storage *to)
 }
 
 /**
- * sn_udp_take_entry() - a table entry for a new session
+ * sess_take_entry() - a table entry for a new session
  * @u:		relay
  *
  * Evicts the least recently used session when every entry is in use.
  *
  * Return: a free entry, off the free list
  */
-static struct sn_udp_sess *sn_udp_take_entry(struct sn_udp *u)
+static struct sn_udp_sess *sess_take_entry(struct sn_udp *u)
 {
 	struct sn_udp_sess *s;
 
 	if (!u->free) {
 		sn_log(u->e, SN_LOG_DEBUG, "udp: session limit %u reached, evicting",
 		       u->n_sess);
-		sn_udp_close(u, u->lru_tail);
+		sess_close(u, u->lru_tail);
 		u->e->st.udp_evicted++;
 	}
 	s = u->free;
@@ -897,7 +897,7 @@ static struct sn_udp_sess *sn_udp_take_entry(struct sn_udp *u)
 }
 
 /**
- * sn_udp_open() - open the session of a new 4-tuple
+ * sess_open() - open the session of a new 4-tuple
  * @u:		relay
  * @gaddr:	guest address
  * @gport:	guest port, host order
@@ -908,7 +908,7 @@ static struct sn_udp_sess *sn_udp_take_entry(struct sn_udp *u)
  * Return: the new session, or NULL with errno set (socket(), connect(), or
  *	   ENOSPC when the engine has no fd slot left)
  */
-static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip_addr_t *gaddr, u16_t gport,
+static struct sn_udp_sess *sess_open(struct sn_udp *u, const ip_addr_t *gaddr, u16_t gport,
 				       const ip_addr_t *daddr, u16_t dport,
 				       const struct sockaddr_storage *to)
 {
@@ -936,8 +936,8 @@ static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip_addr_t *gaddr,
 		return NULL;
 	}
 
-	s = sn_udp_take_entry(u);
-	slot = sn_fd_add(u->e, fd, POLLIN, sn_udp_sock_ready, s);
+	s = sess_take_entry(u);
+	slot = sn_fd_add(u->e, fd, POLLIN, sess_ready, s);
 	if (slot < 0) {
 		close(fd);
 		s->lru_next = u->free;
@@ -959,10 +959,10 @@ static struct sn_udp_sess *sn_udp_open(struct sn_udp *u, const ip_addr_t *gaddr,
 		IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)to)->sin6_addr) :
 		(lwip_ntohl(((const struct sockaddr_in *)to)->sin_addr.s_addr) >> 24) == 127;
 	s->quote_len = 0;
-	b = sn_udp_hash(u, gaddr, gport, daddr, dport);
+	b = sess_hash(u, gaddr, gport, daddr, dport);
 	s->hnext = u->bucket[b];
 	u->bucket[b] = s;
-	sn_udp_lru_push(u, s);
+	sess_lru_push(u, s);
 
 	u->n_active++;
 	u->e->st.udp_sessions++;
@@ -1040,7 +1040,7 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 		return;
 	}
 	if (sn_verdict_sockaddr(&v, dport, &to, NULL))
-		sn_udp_host_target(sn_ip_is4(&v.norm) ? AF_INET : AF_INET6, dport, &to);
+		host_target(sn_ip_is4(&v.norm) ? AF_INET : AF_INET6, dport, &to);
 
 	/* The gateway is the first hop: a datagram that would leave it with
 	 * TTL (hop limit) 0 expires here (traceroute's first probe). */
@@ -1049,14 +1049,14 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 
 		e->st.ttl_expired++;
 		sn_gw_addr(e, v6, &gw);
-		sn_udp_reject(e, p, v6 ? ICMP6_TYPE_TE : ICMP_TE, v6 ? ICMP6_TE_HL : ICMP_TE_TTL,
+		dgram_reject(e, p, v6 ? ICMP6_TYPE_TE : ICMP_TE, v6 ? ICMP6_TE_HL : ICMP_TE_TTL,
 			      &gw);
 		return;
 	}
 
-	s = sn_udp_lookup(u, src, sport, dst, dport);
+	s = sess_lookup(u, src, sport, dst, dport);
 	if (!s) {
-		s = sn_udp_open(u, src, sport, dst, dport, &to);
+		s = sess_open(u, src, sport, dst, dport, &to);
 		if (!s) {
 			err = errno;
 			u->n_open_err++;
@@ -1064,17 +1064,17 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 			       dport, strerror(err));
 			/* no route: ICMP net/host unreachable; no fd or
 			 * slot (EMFILE, ENOSPC): dropped, the guest retries */
-			sn_udp_local_error(e, dst, p, err, 0);
+			dgram_local_error(e, dst, p, err, 0);
 			pbuf_free(p);
 			return;
 		}
 	}
-	sn_udp_touch(u, s);
+	sess_touch(u, s);
 
 	/* Keep the guest's order: behind queued datagrams, or queue on EAGAIN. */
-	r = s->q_len ? -1 : sn_udp_send(u, s, p, hlen);
+	r = s->q_len ? -1 : sess_send(u, s, p, hlen);
 	if (r == -1) {
-		sn_udp_enqueue(u, s, p, hlen);
+		sess_enqueue(u, s, p, hlen);
 		return;
 	}
 	pbuf_free(p);
@@ -1100,7 +1100,7 @@ void sn_udp_tick(struct sn_engine *e)
 	if (!u)
 		return;
 	while ((s = u->lru_tail) && sn_time_after(now, s->last_ms + e->cfg.udp_idle_ms)) {
-		sn_udp_close(u, s);
+		sess_close(u, s);
 		e->st.udp_expired++;
 	}
 }
@@ -1163,7 +1163,7 @@ void sn_udp_fini(struct sn_engine *e)
 	if (!u)
 		return;
 	while (u->lru_head)
-		sn_udp_close(u, u->lru_head);
+		sess_close(u, u->lru_head);
 	free(u->bucket);
 	free(u->sess);
 	free(u);
