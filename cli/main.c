@@ -51,6 +51,7 @@
 
 #include <sandnet/sandnet.h>
 
+#include "control.h"
 #include "netns.h"
 #include "policy.h"
 
@@ -144,6 +145,13 @@ static const char usage_opts[] =
 "                          default HOST_IP 127.0.0.1, IPv6 as [::1]:8080:80;\n"
 "                          default tcp); the guest sees the client's address,\n"
 "                          the gateway for a client on the host's loopback\n"
+"  --api-socket PATH       serve the control socket at PATH (owner-only,\n"
+"                          JSON lines: slirp4netns's API verbs and sandnet's;\n"
+"                          see sandnet(1))\n"
+"  --stats-file FILE       write the counters as JSON to FILE, atomically,\n"
+"                          every --stats-interval SECONDS (default 10), on\n"
+"                          SIGUSR1 (which also logs them) and on exit\n"
+"  --stats-interval SECONDS\n"
 "  -v, --verbose           log more; repeat for debug output\n"
 "  -h, --help              show this help and exit\n"
 "  --version               show the version and exit\n";
@@ -192,6 +200,9 @@ struct publish_opt {
  * @n_publish:		how many
  * @verbose:		number of -v
  * @linger:		--linger: seconds without progress that end the drain
+ * @api_socket:		--api-socket PATH
+ * @stats_file:		--stats-file FILE
+ * @stats_interval:	--stats-interval SECONDS, 0 when not given
  * @netns:		attach: --netns PATH
  * @configure:		attach: --configure
  * @cmd:		run: COMMAND and its arguments, NULL-terminated
@@ -208,6 +219,9 @@ struct opts {
 	unsigned n_publish;
 	int verbose;
 	unsigned linger;
+	const char *api_socket;
+	const char *stats_file;
+	unsigned stats_interval;
 	const char *netns;
 	int configure;
 	char **cmd;
@@ -230,6 +244,9 @@ enum {
 	OPT_CONFIGURE,
 	OPT_LINGER,
 	OPT_PUBLISH,
+	OPT_API_SOCKET,
+	OPT_STATS_FILE,
+	OPT_STATS_INTERVAL,
 };
 
 #define COMMON_OPTIONS							\
@@ -245,6 +262,9 @@ enum {
 	{ "policy",		required_argument, NULL, OPT_POLICY },	\
 	{ "linger",		required_argument, NULL, OPT_LINGER },	\
 	{ "publish",		required_argument, NULL, OPT_PUBLISH },	\
+	{ "api-socket",		required_argument, NULL, OPT_API_SOCKET }, \
+	{ "stats-file",		required_argument, NULL, OPT_STATS_FILE }, \
+	{ "stats-interval",	required_argument, NULL, OPT_STATS_INTERVAL }, \
 	{ "verbose",		no_argument,	   NULL, 'v' },		\
 	{ "help",		no_argument,	   NULL, 'h' },		\
 	{ "version",		no_argument,	   NULL, OPT_VERSION }
@@ -496,12 +516,12 @@ bad:
 
 /**
  * publish_all() - open the --publish ports on a new engine
- * @e:		engine
+ * @ctl:	control plane of the engine (the ports get its ids, from 1)
  * @o:		options
  *
  * Return: 0, or -1 if one cannot be opened (reported)
  */
-static int publish_all(struct sn_engine *e, const struct opts *o)
+static int publish_all(struct cli_ctl *ctl, const struct opts *o)
 {
 	char err[160];
 	unsigned i;
@@ -509,8 +529,8 @@ static int publish_all(struct sn_engine *e, const struct opts *o)
 	for (i = 0; i < o->n_publish; i++) {
 		const struct publish_opt *p = &o->publish[i];
 
-		if (sn_engine_publish(e, p->proto, (const struct sockaddr *)&p->host, p->host_len,
-				      p->guest_port, err, sizeof(err)) < 0) {
+		if (cli_ctl_publish(ctl, p->proto, (const struct sockaddr *)&p->host, p->host_len,
+				    p->guest_port, 0, err, sizeof(err)) < 0) {
 			cli_err("--publish %s: %s", p->arg, err);
 			return -1;
 		}
@@ -717,6 +737,23 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 			if (parse_publish(o, optarg))
 				return -1;
 			break;
+		case OPT_API_SOCKET:
+		case OPT_STATS_FILE:
+			if (!*optarg) {
+				cli_err("%s: empty path", c == OPT_API_SOCKET ? "--api-socket" :
+					"--stats-file");
+				return -1;
+			}
+			*(c == OPT_API_SOCKET ? &o->api_socket : &o->stats_file) = optarg;
+			break;
+		case OPT_STATS_INTERVAL:
+			if (parse_uint(optarg, 1, CTL_STATS_INTERVAL_MAX, &v)) {
+				cli_err("--stats-interval: '%s' is not a number of seconds in 1..%d",
+					optarg, CTL_STATS_INTERVAL_MAX);
+				return -1;
+			}
+			o->stats_interval = v;
+			break;
 		case OPT_NETNS:
 			if (!*optarg) {
 				cli_err("--netns: empty path");
@@ -758,6 +795,10 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 		}
 	}
 
+	if (o->stats_interval && !o->stats_file) {
+		cli_err("--stats-interval: needs --stats-file");
+		return -1;
+	}
 	if (opts_check(o))
 		return -1;
 	/* a bad policy file stops here, before any traffic flows */
@@ -990,39 +1031,40 @@ static uint64_t mono_ms(void)
 }
 
 /**
- * struct ticker - a stop fd for sn_engine_run(): signals or a periodic tick
- * @tfd:	timerfd, non-blocking
- * @epfd:	epoll fd holding @tfd and the signalfd
+ * struct ticker - a periodic tick that wakes the serving loop
+ * @tfd:	timerfd, non-blocking, in the control plane's epoll set
+ * @ctl:	that control plane
  */
 struct ticker {
-	int tfd, epfd;
+	int tfd;
+	struct cli_ctl *ctl;
 };
 
 /**
- * ticker_open() - make a ticker that wakes the loop every @ms or on a signal
+ * ticker_open() - make a ticker that wakes the loop every @ms
  * @t:		filled
- * @sfd:	signalfd
+ * @ctl:	control plane: its fd is the loop's stop fd
  * @ms:		period, 1..999
  * @what:	what it is for, for the error message
  *
  * Return: 0, or -1 on error (reported; ticker_close() it all the same)
  */
-static int ticker_open(struct ticker *t, int sfd, long ms, const char *what)
+static int ticker_open(struct ticker *t, struct cli_ctl *ctl, long ms, const char *what)
 {
 	struct itimerspec its = {
 		.it_interval = { .tv_nsec = ms * 1000000L },
 		.it_value = { .tv_nsec = ms * 1000000L },
 	};
-	struct epoll_event ev = { .events = EPOLLIN };
 
+	t->ctl = NULL;
 	t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (t->tfd < 0 || t->epfd < 0 || timerfd_settime(t->tfd, 0, &its, NULL) ||
-	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, sfd, &ev) ||
-	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->tfd, &ev)) {
+	if (t->tfd < 0 || timerfd_settime(t->tfd, 0, &its, NULL)) {
 		cli_err("set up %s: %s", what, strerror(errno));
 		return -1;
 	}
+	if (cli_ctl_watch(ctl, t->tfd))
+		return -1;
+	t->ctl = ctl;
 	return 0;
 }
 
@@ -1045,57 +1087,139 @@ static int ticker_tick(struct ticker *t)
  */
 static void ticker_close(struct ticker *t)
 {
+	if (t->ctl)
+		cli_ctl_unwatch(t->ctl, t->tfd);
 	if (t->tfd >= 0)
 		close(t->tfd);
-	if (t->epfd >= 0)
-		close(t->epfd);
 }
 
 /**
- * policy_reload() - SIGHUP: build the policy again (the file is re-read)
+ * struct serve - what a serving loop's signal handling acts on
  * @e:		engine
- * @o:		options: the policy flags
+ * @o:		options
+ * @ctl:	control plane
+ */
+struct serve {
+	struct sn_engine *e;
+	const struct opts *o;
+	struct cli_ctl ctl;
+};
+
+/**
+ * policy_reload() - build the policy again (the file is re-read)
+ * @sv:		engine and options (the policy flags)
+ * @why:	"SIGHUP" or "reload_policy", for the log
+ * @err:	a message on failure
+ * @errlen:	its size
  *
  * New flows get the new verdicts; flows already allowed go on. A policy
  * that does not build (a bad file) leaves the one in force.
+ *
+ * Return: 0, or -1 (logged)
  */
-static void policy_reload(struct sn_engine *e, const struct opts *o)
+static int policy_reload(struct serve *sv, const char *why, char *err, size_t errlen)
 {
+	const struct opts *o = sv->o;
 	struct sn_policy *pol;
+
+	pol = cli_policy_build(&o->policy, err, errlen);
+	if (!pol) {
+		cli_err("%s: policy not reloaded, the one in force stays: %s", why, err);
+		return -1;
+	}
+	sn_engine_set_policy(sv->e, pol);
+	cli_err("%s: policy reloaded%s%s", why, o->policy.file ? " from " : "",
+		o->policy.file ? o->policy.file : "");
+	return 0;
+}
+
+/**
+ * ctl_reload() - the control socket's reload_policy
+ * @user:	the struct serve
+ * @err:	a message on failure
+ * @errlen:	its size
+ *
+ * Return: 0, or -1
+ */
+static int ctl_reload(void *user, char *err, size_t errlen)
+{
+	return policy_reload(user, "reload_policy", err, errlen);
+}
+
+/**
+ * serve_start() - the control plane of a new engine, and the --publish ports
+ * @sv:		filled; sv->e and sv->o set by the caller
+ * @sfd:	the loop's signalfd, watched with the rest
+ *
+ * Return: 0, or -1 (reported; serve_stop() it all the same)
+ */
+static int serve_start(struct serve *sv, int sfd)
+{
+	const struct opts *o = sv->o;
+	struct cli_ctl_conf conf = {
+		.e = sv->e, .api_socket = o->api_socket, .stats_file = o->stats_file,
+		.stats_interval = o->stats_interval, .tap = &o->tap, .dns4 = o->tap.gw,
+		.dns6 = o->tap.gw6, .reload = ctl_reload, .user = sv,
+	};
+
+	if (cli_ctl_open(&sv->ctl, &conf) || cli_ctl_watch(&sv->ctl, sfd))
+		return -1;
+	return publish_all(&sv->ctl, o);
+}
+
+/**
+ * serve_stop() - the last stats file, the control socket closed, the engine freed
+ * @sv:		from serve_start()
+ */
+static void serve_stop(struct serve *sv)
+{
+	cli_ctl_close(&sv->ctl);
+	sn_engine_free(sv->e);
+	sv->e = NULL;
+}
+
+/**
+ * serve_signal() - act on SIGHUP (reload the policy) and SIGUSR1 (stats)
+ * @sv:		what they act on
+ * @signo:	the signal
+ *
+ * Return: 1 if it was one of them, else 0
+ */
+static int serve_signal(struct serve *sv, uint32_t signo)
+{
 	char err[512];
 
-	pol = cli_policy_build(&o->policy, err, sizeof(err));
-	if (!pol) {
-		cli_err("SIGHUP: policy not reloaded, the one in force stays: %s", err);
-		return;
-	}
-	sn_engine_set_policy(e, pol);
-	cli_err("SIGHUP: policy reloaded%s%s", o->policy.file ? " from " : "",
-		o->policy.file ? o->policy.file : "");
+	if (signo == SIGHUP)
+		policy_reload(sv, "SIGHUP", err, sizeof(err));
+	else if (signo == SIGUSR1)
+		cli_ctl_stats_now(&sv->ctl);
+	else
+		return 0;
+	return 1;
 }
 
 /**
  * stop_signal() - empty the signalfd, looking for SIGINT or SIGTERM
  * @sfd:	signalfd, non-blocking
- * @e:		engine, for a SIGHUP's reload
- * @o:		options
+ * @sv:		what SIGHUP and SIGUSR1 act on
  *
- * SIGHUP reloads the policy; anything else (run: a SIGCHLD after COMMAND
- * was reaped) is dropped.
+ * SIGHUP reloads the policy, SIGUSR1 logs the stats; anything else (run:
+ * a SIGCHLD after COMMAND was reaped) is dropped. The control plane is
+ * served too, since the loop woke up for it as much as for a signal.
  *
  * Return: the first SIGINT or SIGTERM read, 0 if none
  */
-static int stop_signal(int sfd, struct sn_engine *e, const struct opts *o)
+static int stop_signal(int sfd, struct serve *sv)
 {
 	struct signalfd_siginfo si;
 	int sig = 0;
 
 	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
-			policy_reload(e, o);
-		else if (!sig && (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM))
+		if (!serve_signal(sv, si.ssi_signo) && !sig &&
+		    (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM))
 			sig = (int)si.ssi_signo;
 	}
+	cli_ctl_dispatch(&sv->ctl);
 	return sig;
 }
 
@@ -1121,17 +1245,18 @@ static void drain_end(const struct opts *o, uint64_t start, unsigned n, const ch
 
 /**
  * drain() - serve on until every TCP connection closed or none made progress
- * @e:		engine
+ * @sv:		engine, options (--linger, -v), control plane (served meanwhile)
  * @tap:	TAP fd, non-blocking
  * @sfd:	signalfd for SIGINT and SIGTERM (run: and SIGCHLD), non-blocking
- * @o:		options: --linger, -v
  *
  * See "Drain" at the top. A timerfd wakes the loop every DRAIN_CHECK_MS
  * to look at sn_engine_tcp_pending(); a SIGINT or SIGTERM ends it at once,
  * as does a failure of the guest link.
  */
-static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
+static void drain(struct serve *sv, int tap, int sfd)
 {
+	struct sn_engine *e = sv->e;
+	const struct opts *o = sv->o;
 	uint64_t start = mono_ms(), moved = start, last, progress;
 	unsigned n = sn_engine_tcp_pending(e, &last);
 	const char *why = "cannot wait";
@@ -1149,16 +1274,16 @@ static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
 		cli_err("draining %u TCP connection%s (until closed, or %u s without progress)",
 			n, n == 1 ? "" : "s", o->linger);
 
-	if (ticker_open(&t, sfd, DRAIN_CHECK_MS, "the drain"))
+	if (ticker_open(&t, &sv->ctl, DRAIN_CHECK_MS, "the drain"))
 		goto out;
 	for (;;) {
 		uint64_t now;
 
-		if (sn_engine_run(e, tap, SN_LINK_TAP, t.epfd)) {
+		if (sn_engine_run(e, tap, SN_LINK_TAP, cli_ctl_fd(&sv->ctl))) {
 			why = "the guest link went away";
 			break;
 		}
-		sig = stop_signal(sfd, e, o);
+		sig = stop_signal(sfd, sv);
 		if (sig) {
 			snprintf(sigwhy, sizeof(sigwhy), "stopped by %s",
 				 sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -1204,23 +1329,22 @@ static void forward_signal(const struct signalfd_siginfo *si, pid_t child)
 }
 
 /**
- * run_signals() - handle what is pending on the signalfd
- * @sfd:	signalfd for SIGCHLD, SIGINT, SIGTERM and SIGHUP, non-blocking
+ * run_signals() - handle what is pending on the signalfd, serve the control plane
+ * @sfd:	signalfd for SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGUSR1, non-blocking
  * @child:	COMMAND's pid
  * @status:	set to COMMAND's shell-style exit code once it exited
- * @e:		engine, for SIGHUP's policy reload
- * @o:		options
+ * @sv:		what SIGHUP and SIGUSR1 act on
  *
  * Return: 1 if COMMAND exited, 0 if it still runs, -1 on error (reported)
  */
-static int run_signals(int sfd, pid_t child, int *status, struct sn_engine *e,
-		       const struct opts *o)
+static int run_signals(int sfd, pid_t child, int *status, struct serve *sv)
 {
 	struct signalfd_siginfo si;
 	int done = 0, st;
 	ssize_t n;
 	pid_t pid;
 
+	cli_ctl_dispatch(&sv->ctl);
 	for (;;) {
 		n = read(sfd, &si, sizeof(si));
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -1234,10 +1358,8 @@ static int run_signals(int sfd, pid_t child, int *status, struct sn_engine *e,
 			forward_signal(&si, child);
 			continue;
 		}
-		if (si.ssi_signo == SIGHUP) {
-			policy_reload(e, o);
+		if (serve_signal(sv, si.ssi_signo))
 			continue;
-		}
 
 		pid = waitpid(child, &st, WNOHANG);
 		if (pid < 0) {
@@ -1255,11 +1377,10 @@ static int run_signals(int sfd, pid_t child, int *status, struct sn_engine *e,
 
 /**
  * run_serve() - serve the TAP until COMMAND exits, then drain
- * @e:		engine
+ * @sv:		engine, options, control plane
  * @tap:	TAP fd, non-blocking
- * @sfd:	signalfd for SIGCHLD, SIGINT and SIGTERM, non-blocking
+ * @sfd:	signalfd for SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGUSR1, non-blocking
  * @child:	COMMAND's pid
- * @o:		options
  *
  * sn_engine_run() returns whenever a signal is pending. SIGINT and SIGTERM
  * are forwarded and serving goes on: only COMMAND's exit ends it. Signals
@@ -1269,14 +1390,13 @@ static int run_signals(int sfd, pid_t child, int *status, struct sn_engine *e,
  *
  * Return: COMMAND's shell-style exit code, 1 on error (reported)
  */
-static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child,
-		     const struct opts *o)
+static int run_serve(struct serve *sv, int tap, int sfd, pid_t child)
 {
-	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+	struct pollfd pfd = { .fd = cli_ctl_fd(&sv->ctl), .events = POLLIN };
 	int up = 1, status, ret;
 
 	for (;;) {
-		if (up && sn_engine_run(e, tap, SN_LINK_TAP, sfd)) {
+		if (up && sn_engine_run(sv->e, tap, SN_LINK_TAP, cli_ctl_fd(&sv->ctl))) {
 			cli_err("guest link %s went away: %s; waiting for the command to exit",
 				TAP_DEFAULT, strerror(errno));
 			up = 0;
@@ -1287,10 +1407,10 @@ static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child,
 			break;
 		}
 
-		ret = run_signals(sfd, child, &status, e, o);
+		ret = run_signals(sfd, child, &status, sv);
 		if (ret > 0) {
 			if (up)
-				drain(e, tap, sfd, o);
+				drain(sv, tap, sfd);
 			return status;
 		}
 		if (ret < 0)
@@ -1313,7 +1433,7 @@ static int cmd_run(int argc, char **argv)
 {
 	int sv[2], sfd, tap, status;
 	sigset_t mask, origmask;
-	struct sn_engine *e;
+	struct serve srv = { 0 };
 	struct opts o;
 	pid_t child, self = getpid();
 	char go = 'G';
@@ -1330,6 +1450,7 @@ static int cmd_run(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, &origmask)) {
 		cli_perror("sigprocmask");
 		return EXIT_FAILURE;
@@ -1370,11 +1491,12 @@ static int cmd_run(int argc, char **argv)
 	if (set_nonblock(tap))
 		goto fail;
 
-	e = engine_start(&o);
-	if (!e)
+	srv.o = &o;
+	srv.e = engine_start(&o);
+	if (!srv.e)
 		goto fail;
-	if (publish_all(e, &o)) {
-		sn_engine_free(e);
+	if (serve_start(&srv, sfd)) {
+		serve_stop(&srv);
 		goto fail;
 	}
 
@@ -1392,9 +1514,9 @@ static int cmd_run(int argc, char **argv)
 		cli_perror("start the command");
 	close(sv[0]);
 
-	status = run_serve(e, tap, sfd, child, &o);
+	status = run_serve(&srv, tap, sfd, child);
 
-	sn_engine_free(e);
+	serve_stop(&srv);
 	close(tap);
 	close(sfd);
 	return status;
@@ -1425,36 +1547,35 @@ static int ns_gone(const char *path, const struct stat *orig)
 
 /**
  * attach_serve() - serve the TAP until a signal, a dead link or a gone namespace
- * @e:		engine
+ * @sv:		engine, options, control plane
  * @tap:	TAP fd
- * @sfd:	signalfd for SIGINT and SIGTERM
- * @o:		options
+ * @sfd:	signalfd for SIGINT, SIGTERM, SIGHUP and SIGUSR1
  * @ns_st:	stat() of the namespace path at start
  *
  * The TAP fd itself keeps the namespace alive, so "ip netns del" is seen as
- * the path disappearing: a timerfd wakes the loop to look, and an epoll fd
- * holding it and @sfd is the loop's stop fd. After SIGINT or SIGTERM it
- * drains (see the top of the file) before returning.
+ * the path disappearing: a timerfd wakes the loop to look; it and @sfd are
+ * in the control plane's epoll set, the loop's stop fd. After SIGINT or
+ * SIGTERM it drains (see the top of the file) before returning.
  *
  * Return: EXIT_SUCCESS on a signal or when the namespace went away,
  *	   EXIT_FAILURE when the guest link failed
  */
-static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts *o,
-			const struct stat *ns_st)
+static int attach_serve(struct serve *sv, int tap, int sfd, const struct stat *ns_st)
 {
+	const struct opts *o = sv->o;
 	int ret = EXIT_FAILURE;
 	struct ticker t;
 
-	if (ticker_open(&t, sfd, ATTACH_CHECK_MS, "the attach loop"))
+	if (ticker_open(&t, &sv->ctl, ATTACH_CHECK_MS, "the attach loop"))
 		goto out;
 	for (;;) {
-		if (sn_engine_run(e, tap, SN_LINK_TAP, t.epfd)) {
+		if (sn_engine_run(sv->e, tap, SN_LINK_TAP, cli_ctl_fd(&sv->ctl))) {
 			cli_err("guest link %s went away: %s", o->tap.name, strerror(errno));
 			break;
 		}
-		if (stop_signal(sfd, e, o)) {
+		if (stop_signal(sfd, sv)) {
 			ret = EXIT_SUCCESS;
-			drain(e, tap, sfd, o);
+			drain(sv, tap, sfd);
 			break;
 		}
 		if (ticker_tick(&t) && ns_gone(o->netns, ns_st)) {
@@ -1484,8 +1605,8 @@ out:
 static int cmd_attach(int argc, char **argv)
 {
 	int sfd, tap, orig, ret;
+	struct serve srv = { 0 };
 	struct stat ns_st;
-	struct sn_engine *e;
 	sigset_t mask;
 	struct opts o;
 
@@ -1497,6 +1618,7 @@ static int cmd_attach(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
 		cli_perror("sigprocmask");
 		return EXIT_FAILURE;
@@ -1529,20 +1651,21 @@ static int cmd_attach(int argc, char **argv)
 	if (ns_leave(orig) || set_nonblock(tap))
 		return EXIT_FAILURE;
 
-	e = engine_start(&o);
-	if (!e)
+	srv.o = &o;
+	srv.e = engine_start(&o);
+	if (!srv.e)
 		return EXIT_FAILURE;
-	if (publish_all(e, &o)) {
-		sn_engine_free(e);
+	if (serve_start(&srv, sfd)) {
+		serve_stop(&srv);
 		return EXIT_FAILURE;
 	}
 
 	if (o.verbose)
 		cli_err("attached to %s as %s", o.netns, o.tap.name);
 
-	ret = attach_serve(e, tap, sfd, &o, &ns_st);
+	ret = attach_serve(&srv, tap, sfd, &ns_st);
 
-	sn_engine_free(e);
+	serve_stop(&srv);
 	close(tap);
 	close(sfd);
 	return ret;

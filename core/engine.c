@@ -373,16 +373,6 @@ int sn_engine_input(struct sn_engine *e, const void *frame, size_t len)
 }
 
 /**
- * sn_engine_stats() - copy the counters
- * @e:		engine
- * @st:		filled
- */
-void sn_engine_stats(struct sn_engine *e, struct sn_stats *st)
-{
-	*st = e->st;
-}
-
-/**
  * sn_engine_tcp_pending() - TCP connections still open, for a drain before exit
  * @e:		engine
  * @progress:	if not NULL, set to guest TCP segments plus TCP bytes relayed

@@ -549,8 +549,10 @@ int sn_policy_decide(struct sn_policy *pol, const struct sn_policy_env *env,
 	v->cls = sn_classify(env, &v->norm);
 
 	if (v->cls == SN_CLASS_UNSPECIFIED || v->cls == SN_CLASS_GUEST ||
-	    v->cls == SN_CLASS_BROADCAST)
+	    v->cls == SN_CLASS_BROADCAST) {
+		pol->never_hits++;
 		return verdict_set(v, SN_POLICY_DENY, SN_BY_NEVER, NULL, 0);
+	}
 	if (egress && v->cls == SN_CLASS_GATEWAY && f->port == 53 &&
 	    (f->proto == SN_PROTO_TCP || f->proto == SN_PROTO_UDP)) {
 		pol->builtin_hits[0]++;
@@ -572,10 +574,13 @@ int sn_policy_decide(struct sn_policy *pol, const struct sn_policy_env *env,
 	}
 
 	pol->default_hits[egress ? 0 : 1]++;
-	if (!egress)
+	if (!egress) {
+		pol->default_denied[1] += pol->default_ingress == SN_POLICY_DENY;
 		return verdict_set(v, pol->default_ingress, SN_BY_DEFAULT, NULL, 0);
+	}
 	if (pol->default_egress == SN_POLICY_ALLOW && v->cls == SN_CLASS_PUBLIC)
 		return verdict_set(v, SN_POLICY_ALLOW, SN_BY_DEFAULT, NULL, 0);
+	pol->default_denied[0]++;
 	return verdict_set(v, SN_POLICY_DENY, SN_BY_DEFAULT, NULL, 0);
 }
 

@@ -182,7 +182,9 @@ struct sn_rule {
  * @block:		names (and "*.suffix" patterns) always NXDOMAIN
  * @n_block:		how many
  * @default_hits:	flows decided by the defaults, [0] egress, [1] ingress
+ * @default_denied:	of them, those denied
  * @builtin_hits:	flows decided by builtin 2 (DNS) and 3 (bypass)
+ * @never_hits:		flows to addresses never dialled (evaluation step 1)
  */
 struct sn_policy {
 	struct sn_rule *rules;
@@ -196,7 +198,9 @@ struct sn_policy {
 	unsigned n_block;
 	unsigned cap_block;
 	uint64_t default_hits[2];
+	uint64_t default_denied[2];
 	uint64_t builtin_hits[2];
+	uint64_t never_hits;
 };
 
 /**

@@ -122,6 +122,9 @@
  *		away (sn_ip4_output()) notices its flow went
  * @ttl:	the socket's IP_TTL as last set, -1 while it is the default
  * @iphlen:	bytes in @iph, 0 before the first request is sent
+ * @born_ms:	when the flow opened
+ * @bytes_up:	echo messages' bytes sent to the host, ICMP header included
+ * @bytes_down:	replies' bytes passed to the guest, ICMP header included
  * @iph:	the guest's IP header of the last request sent
  */
 struct sn_icmp_flow {
@@ -135,6 +138,9 @@ struct sn_icmp_flow {
 	uint32_t gen;
 	int ttl;
 	u8_t iphlen;
+	uint32_t born_ms;
+	uint64_t bytes_up;
+	uint64_t bytes_down;
 	u8_t iph[SN_ICMP_IPH_MAX];
 };
 
@@ -330,10 +336,12 @@ static void echo_recv(struct sn_icmp *ic, struct sn_icmp_flow *f)
 			err = sn_ip4_output(e, p, ip_2_ip4(&f->dst), IP_PROTO_ICMP);
 		}
 		pbuf_free(p);
-		if (err != ERR_OK)
+		if (err != ERR_OK) {
 			e->st.icmp_drop++;
-		else
+		} else {
 			e->st.icmp_replies++;
+			f->bytes_down += (uint64_t)n;
+		}
 		/* An output callback that feeds the engine re-entrantly may
 		 * have evicted this flow. */
 		if (f->gen != gen)
@@ -463,7 +471,8 @@ static int echo_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 	f->dst = *dst;
 	f->gaddr = *gaddr;
 	f->id = id;
-	f->last_ms = sn_now_ms();
+	f->last_ms = f->born_ms = sn_now_ms();
+	f->bytes_up = f->bytes_down = 0;
 	f->ttl = -1;
 	f->iphlen = 0;
 	ic->n_active++;
@@ -597,6 +606,7 @@ void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t iphlen, const ip_a
 			goto drop;
 	}
 	f->iphlen = (u8_t)iphlen;
+	f->bytes_up += len;
 	e->st.icmp_echo_relayed++;
 	pbuf_free(p);
 	return;
@@ -609,6 +619,45 @@ drop:
 malformed:
 	e->st.drop_malformed++;
 	pbuf_free(p);
+}
+
+/**
+ * sn_icmp_walk() - report every echo flow to sn_engine_flows()
+ * @e:		engine
+ * @fn:		called for each flow
+ * @ctx:	passed to @fn
+ * @n:		incremented for each flow reported
+ *
+ * The guest's "port" is its echo identifier; the remote's is 0.
+ *
+ * Return: non-zero if @fn asked to stop
+ */
+int sn_icmp_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n)
+{
+	const struct sn_icmp *ic = e->icmp;
+	uint32_t now = sn_now_ms();
+	struct sn_flow_info fi;
+	unsigned i;
+
+	for (i = 0; i < ic->n_flows; i++) {
+		const struct sn_icmp_flow *f = &ic->flows[i];
+
+		if (f->fd < 0)
+			continue;
+		memset(&fi, 0, sizeof(fi));
+		fi.proto = IPPROTO_ICMP;
+		fi.state = "open";
+		sn_flow_addr(&fi.guest, &f->gaddr, lwip_ntohs(f->id));
+		sn_flow_addr(&fi.remote, &f->dst, 0);
+		fi.bytes_up = f->bytes_up;
+		fi.bytes_down = f->bytes_down;
+		fi.age_ms = (uint32_t)(now - f->born_ms);
+		fi.idle_ms = (uint32_t)(now - f->last_ms);
+		(*n)++;
+		if (fn(ctx, &fi))
+			return 1;
+	}
+	return 0;
 }
 
 /**

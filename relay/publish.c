@@ -117,6 +117,9 @@ struct pub_port {
  * @guest:	the guest address its datagrams go to
  * @denied:	the policy refused it: its datagrams are dropped
  * @last_ms:	time of the last datagram either way
+ * @born_ms:	when the session opened
+ * @bytes_up:	payload bytes of the guest's replies sent to the client
+ * @bytes_down:	payload bytes from the client passed to the guest
  */
 struct pub_sess {
 	struct pub_port *port;
@@ -127,6 +130,9 @@ struct pub_sess {
 	ip_addr_t guest;
 	int denied;
 	uint32_t last_ms;
+	uint32_t born_ms;
+	uint64_t bytes_up;
+	uint64_t bytes_down;
 };
 
 /**
@@ -362,6 +368,7 @@ static struct pub_sess *pub_sess_get(struct sn_engine *e, struct pub_port *pp,
 	s->cport = cport;
 	s->guest = guest;
 	s->denied = action != SN_POLICY_ALLOW;
+	s->born_ms = sn_now_ms();
 	if (!s->denied)
 		e->st.publish_accepted++;
 	return s;
@@ -401,6 +408,7 @@ static void pub_udp_ready(void *ctx, int fd, short revents)
 		if (s->denied)
 			continue;
 		e->st.udp_dgrams_down++;
+		s->bytes_down += (uint64_t)n;
 		err = sn_udp_output(e, &s->seen, s->cport, &s->guest, pp->gport, pub_buf,
 				    (size_t)n);
 		if (err != ERR_OK)
@@ -454,6 +462,7 @@ int sn_publish_udp_reply(struct sn_engine *e, struct pbuf *p, u16_t off, const i
 	    sendto(s->port->fd, pub_buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
 		   (const struct sockaddr *)&s->peer, s->peerlen) >= 0) {
 		s->last_ms = sn_now_ms();
+		s->bytes_up += len;
 		e->st.udp_dgrams_up++;
 	} else {
 		e->st.udp_drop_queue++;		/* the host socket is full: UDP loses it */
@@ -629,6 +638,74 @@ int sn_engine_unpublish(struct sn_engine *e, int id)
 	for (i = 0; i < SN_PUB_UDP_SESSIONS; i++)
 		if (P->sess[i].port == pp)
 			pub_sess_free(&P->sess[i]);
+	return 0;
+}
+
+/**
+ * sn_engine_published() - what a published port is
+ * @e:		engine
+ * @id:		from sn_engine_publish()
+ * @proto:	set to IPPROTO_TCP or IPPROTO_UDP
+ * @host:	set to the address it listens on (getsockname())
+ * @guest_port:	set to the guest's port
+ *
+ * Return: 0, or -1 with errno ENOENT (or getsockname()'s error)
+ */
+int sn_engine_published(struct sn_engine *e, int id, int *proto, struct sockaddr_storage *host,
+			uint16_t *guest_port)
+{
+	const struct sn_publish *P = e->publish;
+	socklen_t len = sizeof(*host);
+
+	if (!P || id < 0 || id >= SN_PUBLISH_MAX || P->port[id].fd < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	memset(host, 0, sizeof(*host));
+	if (getsockname(P->port[id].fd, (struct sockaddr *)host, &len))
+		return -1;
+	*proto = P->port[id].proto;
+	*guest_port = P->port[id].gport;
+	return 0;
+}
+
+/**
+ * sn_publish_walk() - report the published UDP ports' clients to sn_engine_flows()
+ * @e:		engine
+ * @fn:		called for each session the policy let in
+ * @ctx:	passed to @fn
+ * @n:		incremented for each session reported
+ *
+ * Their TCP connections are the TCP proxy's flows (sn_tcp_walk()).
+ *
+ * Return: non-zero if @fn asked to stop
+ */
+int sn_publish_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n)
+{
+	const struct sn_publish *P = e->publish;
+	uint32_t now = sn_now_ms();
+	struct sn_flow_info fi;
+	unsigned i;
+
+	for (i = 0; P && i < SN_PUB_UDP_SESSIONS; i++) {
+		const struct pub_sess *s = &P->sess[i];
+
+		if (!s->port || s->denied)
+			continue;
+		memset(&fi, 0, sizeof(fi));
+		fi.proto = IPPROTO_UDP;
+		fi.inbound = 1;
+		fi.state = "open";
+		sn_flow_addr(&fi.guest, &s->guest, s->port->gport);
+		sn_flow_addr(&fi.remote, &s->seen, s->cport);
+		fi.bytes_up = s->bytes_up;
+		fi.bytes_down = s->bytes_down;
+		fi.age_ms = (uint32_t)(now - s->born_ms);
+		fi.idle_ms = (uint32_t)(now - s->last_ms);
+		(*n)++;
+		if (fn(ctx, &fi))
+			return 1;
+	}
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #define SANDNET_RELAY_H
 
 #include "core/engine.h"
+#include "core/stats.h"
 #include "lwip/pbuf.h"
 
 /* tcp.c */
@@ -26,6 +27,7 @@ unsigned sn_tcp_pending(const struct sn_engine *e, uint64_t *segs_in);
 int sn_tcp_flow_inbound(struct sn_engine *e, int fd, const ip_addr_t *src, u16_t sport,
 			const ip_addr_t *dst, u16_t dport);
 void sn_tcp_sock_reset(int fd);
+int sn_tcp_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n);
 
 /* udp.c */
 int sn_udp_init(struct sn_engine *e);
@@ -35,6 +37,7 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 err_t sn_udp_output(struct sn_engine *e, const ip_addr_t *src, u16_t sport,
 		    const ip_addr_t *dst, u16_t dport, const void *data, size_t len);
 void sn_udp_tick(struct sn_engine *e);
+int sn_udp_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n);
 
 /* icmp.c */
 int sn_icmp_init(struct sn_engine *e);
@@ -42,12 +45,14 @@ void sn_icmp_fini(struct sn_engine *e);
 void sn_icmp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr_t *src,
 		   const ip_addr_t *dst);
 void sn_icmp_tick(struct sn_engine *e);
+int sn_icmp_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n);
 
 /* publish.c */
 void sn_publish_fini(struct sn_engine *e);
 void sn_publish_tick(struct sn_engine *e);
 int sn_publish_udp_reply(struct sn_engine *e, struct pbuf *p, u16_t off, const ip_addr_t *dst,
 			 u16_t sport, u16_t dport);
+int sn_publish_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n);
 int sn_publish_udp_owns(struct sn_engine *e, const ip_addr_t *dst, u16_t sport, u16_t dport);
 
 /* sockerr.c: host socket errors become the guest's ICMP */

@@ -119,7 +119,10 @@ struct tcp_flow {
 	u8_t alt_any;			/* any failure or timeout moves on, not only a refusal */
 	struct sn_dnstcp *dns;		/* port 53: the DNS stream filter (relay/dnstcp.c) */
 	struct pbuf *up;		/* guest data not yet taken by the host */
+	uint64_t bytes_up, bytes_down;	/* spliced each way (sn_engine_flows()) */
+	uint32_t born_ms, last_ms;	/* flow_new(), the last bytes spliced */
 	unsigned guest_eof:1, host_eof:1, host_shut:1, down_blocked:1;
+	unsigned inbound:1;		/* from a published port (sn_tcp_flow_inbound()) */
 };
 
 struct sn_tcp {
@@ -307,6 +310,7 @@ static struct tcp_flow *flow_new(struct sn_engine *e, const ip_addr_t *g, u16_t 
 	ip_addr_copy(f->daddr, *d);
 	f->gport = gport;
 	f->dport = dport;
+	f->born_ms = f->last_ms = sn_now_ms();
 	f->next = t->flows;
 	if (t->flows)
 		t->flows->prev = f;
@@ -314,6 +318,19 @@ static struct tcp_flow *flow_new(struct sn_engine *e, const ip_addr_t *g, u16_t 
 	t->n_flows++;
 	e->st.tcp_flows++;
 	return f;
+}
+
+/**
+ * flow_count() - note bytes spliced on a flow, for sn_engine_flows()
+ * @f:		flow
+ * @up:		bytes the host took from the guest
+ * @down:	bytes lwIP took for the guest
+ */
+static void flow_count(struct tcp_flow *f, uint64_t up, uint64_t down)
+{
+	f->bytes_up += up;
+	f->bytes_down += down;
+	f->last_ms = sn_now_ms();
 }
 
 /**
@@ -503,6 +520,7 @@ static int flow_flush_up(struct sn_engine *e, struct tcp_flow *f)
 			return -1;
 		}
 		e->st.tcp_bytes_up += (uint64_t)n;
+		flow_count(f, (uint64_t)n, 0);
 		if (f->dns)
 			sn_dnstcp_up_sent(f->dns, (size_t)n);
 		flow_up_consume(f, (size_t)n);
@@ -591,6 +609,7 @@ static int flow_dns_write(struct sn_engine *e, struct tcp_flow *f)
 			return -1;
 		}
 		e->st.tcp_bytes_down += (uint64_t)len;
+		flow_count(f, 0, len);
 		sn_dnstcp_written(f->dns, len);
 		wrote = 1;
 	}
@@ -672,6 +691,7 @@ static int flow_read_down(struct sn_engine *e, struct tcp_flow *f)
 			return -1;
 		}
 		e->st.tcp_bytes_down += (uint64_t)n;
+		flow_count(f, 0, (uint64_t)n);
 	}
 	tcp_output(f->pcb);
 	if (flow_maybe_close(e, f))
@@ -1219,6 +1239,7 @@ int sn_tcp_flow_inbound(struct sn_engine *e, int fd, const ip_addr_t *src, u16_t
 		return -1;
 	}
 	f->state = FLOW_SYN_SENT;
+	f->inbound = 1;
 	f->deadline = sn_now_ms() + e->cfg.tcp_connect_ms;
 	f->slot = sn_fd_add(e, fd, 0, flow_host_ready, f);
 	tcp_arg(pcb, f);
@@ -1283,6 +1304,47 @@ unsigned sn_tcp_pending(const struct sn_engine *e, uint64_t *segs_in)
 			n++;
 	*segs_in = e->tcp->segs_in;
 	return n;
+}
+
+/**
+ * sn_tcp_walk() - report every flow of the proxy to sn_engine_flows()
+ * @e:		engine
+ * @fn:		called for each flow
+ * @ctx:	passed to @fn
+ * @n:		incremented for each flow reported
+ *
+ * Connections lwIP still closes on its own after the flow ended are not
+ * flows any more.
+ *
+ * Return: non-zero if @fn asked to stop
+ */
+int sn_tcp_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n)
+{
+	static const char *const state[] = {
+		[FLOW_CONNECTING] = "connecting", [FLOW_SYN_FED] = "connecting",
+		[FLOW_SYN_SENT] = "connecting", [FLOW_OPEN] = "open",
+	};
+	const struct tcp_flow *f;
+	uint32_t now = sn_now_ms();
+	struct sn_flow_info fi;
+
+	for (f = e->tcp->flows; f; f = f->next) {
+		memset(&fi, 0, sizeof(fi));
+		fi.proto = IPPROTO_TCP;
+		fi.inbound = f->inbound;
+		fi.state = f->state == FLOW_OPEN && (f->guest_eof || f->host_eof) ? "closing" :
+			   state[f->state];
+		sn_flow_addr(&fi.guest, &f->gaddr, f->gport);
+		sn_flow_addr(&fi.remote, &f->daddr, f->dport);
+		fi.bytes_up = f->bytes_up;
+		fi.bytes_down = f->bytes_down;
+		fi.age_ms = (uint32_t)(now - f->born_ms);
+		fi.idle_ms = (uint32_t)(now - f->last_ms);
+		(*n)++;
+		if (fn(ctx, &fi))
+			return 1;
+	}
+	return 0;
 }
 
 /**

@@ -167,6 +167,9 @@
  * @host:	dialled to the host's loopback (the gateway): TTL untouched
  * @q_hlen:	offset of the UDP header in each queued datagram
  * @quote_len:	bytes in @quote, 0 before the first datagram is sent
+ * @born_ms:	when the session opened
+ * @bytes_up:	payload bytes sent to the host
+ * @bytes_down:	payload bytes received for the guest
  * @quote:	start of the last datagram sent, from the guest's IP header
  */
 struct sn_udp_sess {
@@ -191,6 +194,9 @@ struct sn_udp_sess {
 	int host;
 	u16_t q_hlen[SN_UDP_QUEUE_DGRAMS];
 	u16_t quote_len;
+	uint32_t born_ms;
+	uint64_t bytes_up;
+	uint64_t bytes_down;
 	u8_t quote[SN_UDP_QUOTE];
 };
 
@@ -602,6 +608,7 @@ static int sess_send(struct sn_udp *u, struct sn_udp_sess *s, struct pbuf *p, u1
 	}
 	if (n >= 0) {
 		e->st.udp_dgrams_up++;
+		s->bytes_up += (uint64_t)n;
 		s->quote_len = pbuf_copy_partial(p, s->quote, (u16_t)LWIP_MIN(p->tot_len,
 								    SN_UDP_QUOTE), 0);
 		return 0;
@@ -742,6 +749,7 @@ static int sess_recv(struct sn_udp *u, struct sn_udp_sess *s)
 
 		sess_touch(u, s);
 		e->st.udp_dgrams_down++;
+		s->bytes_down += (uint64_t)n;
 		err = sn_udp_output(e, &s->daddr, s->dport, &s->gaddr, s->gport, u->buf,
 				    (size_t)n);
 		if (err != ERR_OK)
@@ -952,7 +960,8 @@ static struct sn_udp_sess *sess_open(struct sn_udp *u, const ip_addr_t *gaddr, u
 	s->gport = gport;
 	s->daddr = *daddr;
 	s->dport = dport;
-	s->last_ms = sn_now_ms();
+	s->last_ms = s->born_ms = sn_now_ms();
+	s->bytes_up = s->bytes_down = 0;
 	s->ttl = -1;
 	s->fam = fam;
 	s->host = fam == AF_INET6 ?
@@ -968,6 +977,38 @@ static struct sn_udp_sess *sess_open(struct sn_udp *u, const ip_addr_t *gaddr, u
 	u->e->st.udp_sessions++;
 	u->e->st.udp_sessions_active++;
 	return s;
+}
+
+/**
+ * sn_udp_walk() - report every session to sn_engine_flows()
+ * @e:		engine
+ * @fn:		called for each session, most recently used first
+ * @ctx:	passed to @fn
+ * @n:		incremented for each session reported
+ *
+ * Return: non-zero if @fn asked to stop
+ */
+int sn_udp_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n)
+{
+	const struct sn_udp_sess *s;
+	uint32_t now = sn_now_ms();
+	struct sn_flow_info fi;
+
+	for (s = e->udp->lru_head; s; s = s->lru_next) {
+		memset(&fi, 0, sizeof(fi));
+		fi.proto = IPPROTO_UDP;
+		fi.state = "open";
+		sn_flow_addr(&fi.guest, &s->gaddr, s->gport);
+		sn_flow_addr(&fi.remote, &s->daddr, s->dport);
+		fi.bytes_up = s->bytes_up;
+		fi.bytes_down = s->bytes_down;
+		fi.age_ms = (uint32_t)(now - s->born_ms);
+		fi.idle_ms = (uint32_t)(now - s->last_ms);
+		(*n)++;
+		if (fn(ctx, &fi))
+			return 1;
+	}
+	return 0;
 }
 
 /**

@@ -116,6 +116,14 @@ struct sn_config {
 
 /**
  * struct sn_stats - counters; every bound and every drop has one
+ *
+ * Versioning: fields are only ever added at the end, never removed or
+ * reordered, and each is a uint64_t. sn_engine_stats() passes the size the
+ * caller was compiled with, so a program built against an older header
+ * gets the fields it knows. A program that wants counters by name (and
+ * every counter a newer library has) walks sn_stat_name() and reads each
+ * with sn_engine_stat(). tcp_flows_active, udp_sessions_active and
+ * host_addrs are gauges (they go down); every other field only grows.
  */
 struct sn_stats {
 	uint64_t frames_in, frames_out, bytes_in, bytes_out;
@@ -307,11 +315,154 @@ int sn_engine_timeout_ms(struct sn_engine *e);
 void sn_engine_dispatch(struct sn_engine *e, const struct pollfd *fds, int n);
 
 /**
- * sn_engine_stats() - copy the counters
+ * sn_engine_stats_sized() - copy the counters into a struct of a given size
+ * @e:		engine
+ * @st:		filled with the first @size bytes of the counters
+ * @size:	sizeof(struct sn_stats) as the caller knows it; a larger one
+ *		gets the rest zeroed
+ *
+ * Return: the size of struct sn_stats in this library
+ */
+size_t sn_engine_stats_sized(struct sn_engine *e, struct sn_stats *st, size_t size);
+
+/**
+ * sn_engine_stats() - copy the counters (the struct as the caller knows it)
  * @e:		engine
  * @st:		filled
  */
 void sn_engine_stats(struct sn_engine *e, struct sn_stats *st);
+#define sn_engine_stats(e, st) ((void)sn_engine_stats_sized((e), (st), sizeof(*(st))))
+
+/**
+ * sn_stat_name() - the name of a counter, to walk them all
+ * @i:		0, 1, ...
+ *
+ * The names are the field names of struct sn_stats, in its order; a newer
+ * library has more of them.
+ *
+ * Return: the name of counter @i, or NULL past the last
+ */
+const char *sn_stat_name(unsigned i);
+
+/**
+ * sn_engine_stat() - one counter by name
+ * @e:		engine
+ * @name:	a name sn_stat_name() gives ("frames_in", "tcp_flows", ...)
+ * @v:		set to its value
+ *
+ * Return: 0, or -1 with errno ENOENT when no counter has that name
+ */
+int sn_engine_stat(struct sn_engine *e, const char *name, uint64_t *v);
+
+/**
+ * enum sn_decider_kind - what part of the policy a struct sn_policy_count is
+ * @SN_COUNT_NEVER:	unspecified, broadcast and the guest's own address (deny)
+ * @SN_COUNT_BUILTIN_DNS: DNS through the gateway's forwarder (allow)
+ * @SN_COUNT_BUILTIN_BYPASS: DoT, DoQ, mDNS, LLMNR, NetBIOS (deny)
+ * @SN_COUNT_RULE:	a rule, in evaluation order
+ * @SN_COUNT_BLOCKLIST:	a DNS block list entry (deny: NXDOMAIN)
+ * @SN_COUNT_DEFAULT_EGRESS: the egress default (allow: public addresses only)
+ * @SN_COUNT_DEFAULT_INGRESS: the ingress default (published ports)
+ */
+enum sn_decider_kind {
+	SN_COUNT_NEVER,
+	SN_COUNT_BUILTIN_DNS,
+	SN_COUNT_BUILTIN_BYPASS,
+	SN_COUNT_RULE,
+	SN_COUNT_BLOCKLIST,
+	SN_COUNT_DEFAULT_EGRESS,
+	SN_COUNT_DEFAULT_INGRESS,
+};
+
+/* Longest rule text and origin in struct sn_policy_count, NUL included. */
+#define SN_POLICY_TEXT_MAX	384
+
+/**
+ * struct sn_policy_count - how often one part of the policy decided
+ * @kind:	enum sn_decider_kind
+ * @what:	@kind as text: "never", "builtin-dns", "builtin-bypass", "rule",
+ *		"blocklist", "default-egress", "default-ingress"
+ * @n:		1-based position of the rule or block list entry, else 0
+ * @action:	SN_POLICY_ALLOW or SN_POLICY_DENY: the rule's action, the
+ *		default's setting
+ * @rule:	the rule or block list entry as text ("tcp:*.example.com:443"),
+ *		else empty
+ * @origin:	where it came from ("--deny 10.0.0.0/8", "policy.json
+ *		rules[2]"), else empty
+ * @allowed:	flows (and, for domain rules, DNS queries) it allowed
+ * @denied:	flows and DNS queries it denied; over all parts, the sum is
+ *		the policy's share of policy_denied
+ */
+struct sn_policy_count {
+	int kind;
+	const char *what;
+	unsigned n;
+	int action;
+	char rule[SN_POLICY_TEXT_MAX];
+	char origin[SN_POLICY_TEXT_MAX];
+	uint64_t allowed, denied;
+};
+
+/**
+ * sn_engine_policy_count() - walk the policy's parts and their counts
+ * @e:		engine
+ * @i:		0, 1, ...: never, builtin-dns, builtin-bypass, each rule, each
+ *		block list entry, default-egress, default-ingress
+ * @c:		filled
+ *
+ * The counts belong to the policy in force: sn_engine_set_policy() (a
+ * reload) starts them from zero, while the engine's policy_denied goes on.
+ *
+ * Return: 0, or -1 past the last part
+ */
+int sn_engine_policy_count(struct sn_engine *e, unsigned i, struct sn_policy_count *c);
+
+/**
+ * struct sn_flow_info - one flow, as sn_engine_flows() reports it
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP, or IPPROTO_ICMP (echo, ICMPv6 too)
+ * @inbound:	it came in through a published port; @remote is the client
+ * @state:	"connecting", "open", "closing" (TCP); "open" otherwise
+ * @guest:	the guest's address and port (ICMP: the echo identifier)
+ * @remote:	the other end as the guest sees it (the gateway stands for
+ *		the host; a published port's loopback client is the gateway)
+ * @bytes_up:	payload bytes from the guest to the host side
+ * @bytes_down:	payload bytes from the host side to the guest
+ * @age_ms:	since the flow began
+ * @idle_ms:	since its last payload either way
+ */
+struct sn_flow_info {
+	int proto;
+	int inbound;
+	const char *state;
+	struct sockaddr_storage guest;
+	struct sockaddr_storage remote;
+	uint64_t bytes_up, bytes_down;
+	uint64_t age_ms, idle_ms;
+};
+
+/**
+ * typedef sn_flow_fn - called for each flow by sn_engine_flows()
+ * @ctx:	sn_engine_flows()'s @ctx
+ * @f:		the flow, valid during the call
+ *
+ * Must not call into the engine.
+ *
+ * Return: 0 to go on, non-zero to stop the walk
+ */
+typedef int (*sn_flow_fn)(void *ctx, const struct sn_flow_info *f);
+
+/**
+ * sn_engine_flows() - walk the current TCP connections, UDP sessions
+ *		       (published ports' clients too) and ICMP echo flows
+ * @e:		engine
+ * @fn:		called for each
+ * @ctx:	passed to @fn
+ *
+ * DNS queries in flight are not flows here (they are counted in the stats).
+ *
+ * Return: the number of flows @fn was called for
+ */
+unsigned sn_engine_flows(struct sn_engine *e, sn_flow_fn fn, void *ctx);
 
 /**
  * sn_engine_tcp_pending() - TCP connections still open, for a drain before exit
@@ -399,6 +550,20 @@ int sn_engine_publish(struct sn_engine *e, int proto, const struct sockaddr *hos
  * Return: 0, or -1 with errno ENOENT if @id is not a published port
  */
 int sn_engine_unpublish(struct sn_engine *e, int id);
+
+/**
+ * sn_engine_published() - what a published port is
+ * @e:		engine
+ * @id:		from sn_engine_publish()
+ * @proto:	set to IPPROTO_TCP or IPPROTO_UDP
+ * @host:	set to the address and port it listens on (the port the kernel
+ *		chose when it was published with port 0)
+ * @guest_port:	set to the guest's port
+ *
+ * Return: 0, or -1 with errno ENOENT if @id is not a published port
+ */
+int sn_engine_published(struct sn_engine *e, int id, int *proto, struct sockaddr_storage *host,
+			uint16_t *guest_port);
 
 /**
  * enum sn_link - how frames are carried on a guest fd

@@ -284,6 +284,43 @@ struct sn_stats h_stats(void)
 	return st;
 }
 
+/**
+ * struct h_flows_ctx - where h_flows() collects
+ * @out:	the caller's array
+ * @max:	its size
+ * @n:		flows seen
+ */
+struct h_flows_ctx {
+	struct sn_flow_info *out;
+	unsigned max, n;
+};
+
+/**
+ * flow_collect() - sn_flow_fn for h_flows(): copy the flow into the array
+ * @ctx:	struct h_flows_ctx
+ * @f:		the flow
+ *
+ * Return: 0 (the walk goes on; what does not fit is counted, not kept)
+ */
+static int flow_collect(void *ctx, const struct sn_flow_info *f)
+{
+	struct h_flows_ctx *c = ctx;
+
+	if (c->n < c->max)
+		c->out[c->n] = *f;
+	c->n++;
+	return 0;
+}
+
+unsigned h_flows(struct sn_flow_info *out, unsigned max)
+{
+	struct h_flows_ctx c = { .out = out, .max = max };
+	unsigned n = sn_engine_flows(H.e, flow_collect, &c);
+
+	ck_assert_uint_eq(n, c.n);
+	return n;
+}
+
 /* ---- the loop ---- */
 
 int h_send(const void *frame, size_t len)

@@ -307,6 +307,15 @@ void h_assert_fds(int extra);
 
 struct sn_stats h_stats(void);
 
+/**
+ * h_flows() - the engine's flows (sn_engine_flows())
+ * @out:	filled with up to @max of them, in the walk's order
+ * @max:	size of @out
+ *
+ * Return: how many flows there are
+ */
+unsigned h_flows(struct sn_flow_info *out, unsigned max);
+
 /* frames_out / bytes_out since h_start() returned (startup ARP excluded) */
 uint64_t h_frames_out(void);
 uint64_t h_bytes_out(void);

@@ -842,6 +842,40 @@ START_TEST(stats_in_out)
 }
 END_TEST
 
+/* Each counter by name is the field of that name; the names cover the
+ * struct; an old caller's smaller struct gets its fields and no more. */
+START_TEST(stats_by_name)
+{
+	size_t n = fr_icmp_echo(fb, FR_GUEST_IP, FR_GW_IP, 1, 1, "abcdef", 6);
+	struct sn_stats st, small;
+	const char *name;
+	uint64_t v, *fields = (uint64_t *)&st;
+	unsigned i;
+
+	h_send(fb, n);
+	ck_assert_ptr_nonnull(h_wait(h_match, &echo_reply, 500));
+	st = h_stats();
+	for (i = 0; (name = sn_stat_name(i)); i++) {
+		ck_assert_int_eq(sn_engine_stat(H.e, name, &v), 0);
+		ck_assert_msg(v == fields[i], "%s = %llu, field %u = %llu", name,
+			      (unsigned long long)v, i, (unsigned long long)fields[i]);
+	}
+	ck_assert_uint_eq(i * sizeof(uint64_t), sizeof(struct sn_stats));
+	ck_assert_str_eq(sn_stat_name(0), "frames_in");
+	ck_assert_int_eq(sn_engine_stat(H.e, "bytes_in", &v), 0);
+	ck_assert_uint_eq(v, n);
+	ck_assert_int_eq(sn_engine_stat(H.e, "no_such_counter", &v), -1);
+	ck_assert_int_eq(errno, ENOENT);
+
+	memset(&small, 0xa5, sizeof(small));
+	ck_assert_uint_eq(sn_engine_stats_sized(H.e, &small, 2 * sizeof(uint64_t)),
+			  sizeof(struct sn_stats));
+	ck_assert_uint_eq(small.frames_in, 1);
+	ck_assert_uint_eq(small.frames_out, st.frames_out);
+	ck_assert_uint_eq(small.bytes_in, 0xa5a5a5a5a5a5a5a5ULL);	/* not touched */
+}
+END_TEST
+
 /* ---- the engine API ---- */
 
 START_TEST(second_engine_ebusy)
@@ -1017,6 +1051,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, configured_guest_mac);
 	tcase_add_test(tc, output_failure_counted);
 	tcase_add_test(tc, stats_in_out);
+	tcase_add_test(tc, stats_by_name);
 	tcase_add_test(tc, ping_loopback_denied);
 	suite_add_tcase(s, tc);
 

@@ -70,6 +70,46 @@ static int readable(int fd, int ms)
 	return h_run_until_ready(fd, ms);
 }
 
+/**
+ * counts_check() - the policy's counts after one denial by rule 1 and one
+ *		    allow by rule 2 (a rule set from policy_set())
+ * @rule1:	rule 1's text as given to policy_set() (after its sign)
+ * @denied1:	flows rule 1 denied
+ * @allowed2:	flows rule 2 allowed
+ *
+ * Also: the parts come in evaluation order, and their denials add up to
+ * the engine's policy_denied.
+ */
+static void counts_check(const char *rule1, uint64_t denied1, uint64_t allowed2)
+{
+	static const char *const order[] = { "never", "builtin-dns", "builtin-bypass", "rule",
+					     "rule", "default-egress", "default-ingress" };
+	struct sn_policy_count c;
+	uint64_t denied = 0;
+	unsigned i;
+
+	for (i = 0; !sn_engine_policy_count(H.e, i, &c); i++) {
+		ck_assert_uint_lt(i, sizeof(order) / sizeof(order[0]));
+		ck_assert_str_eq(c.what, order[i]);
+		denied += c.denied;
+		if (i == 3) {
+			ck_assert_uint_eq(c.n, 1);
+			ck_assert_int_eq(c.action, SN_POLICY_DENY);
+			ck_assert_str_eq(c.rule, rule1 + 1);
+			ck_assert_str_eq(c.origin, rule1 + 1);	/* no origin given: the text */
+			ck_assert_uint_eq(c.denied, denied1);
+			ck_assert_uint_eq(c.allowed, 0);
+		}
+		if (i == 4) {
+			ck_assert_uint_eq(c.n, 2);
+			ck_assert_str_eq(c.rule, "group:host");
+			ck_assert_uint_eq(c.allowed, allowed2);
+		}
+	}
+	ck_assert_uint_eq(i, sizeof(order) / sizeof(order[0]));
+	ck_assert_uint_eq(denied, h_stats().policy_denied);
+}
+
 static const struct h_match prohibited4 = { .type = FR_ETH_IP4, .proto = FR_PROTO_ICMP,
 					    .icmp_type = 3 + 1 };
 
@@ -98,6 +138,7 @@ START_TEST(tcp_deny_rule_resets)
 	ck_assert_msg(h_wait(h_match, &synack, H_WAIT_MS), "the allowed port got no SYN-ACK");
 	ck_assert_int_ge(h_accept(la, H_WAIT_MS), 0);
 	ck_assert_uint_eq(h_stats().policy_denied, 1);
+	counts_check(rule, 1, 1);
 }
 END_TEST
 

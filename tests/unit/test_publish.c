@@ -314,6 +314,32 @@ START_TEST(tcp_data_and_half_close)
 	ck_assert_int_eq(send(fd, "hello", 5, 0), 5);
 	gs_recv(&g, buf, 5);
 	ck_assert_mem_eq(buf, "hello", 5);
+
+	/* the port and the connection as the engine describes them */
+	{
+		struct sockaddr_storage host;
+		struct sn_flow_info f;
+		uint16_t gport;
+		int proto;
+
+		ck_assert_int_eq(sn_engine_published(H.e, 0, &proto, &host, &gport), 0);
+		ck_assert_int_eq(proto, IPPROTO_TCP);
+		ck_assert_uint_eq(gport, GPORT);
+		ck_assert_int_eq(host.ss_family, AF_INET);
+		ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&host)->sin_port), port);
+		ck_assert_int_eq(sn_engine_published(H.e, 1, &proto, &host, &gport), -1);
+		ck_assert_int_eq(errno, ENOENT);
+		ck_assert_uint_eq(h_flows(&f, 1), 1);
+		ck_assert_int_eq(f.proto, IPPROTO_TCP);
+		ck_assert_int_eq(f.inbound, 1);
+		ck_assert_str_eq(f.state, "open");
+		ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&f.guest)->sin_port), GPORT);
+		ck_assert_uint_eq(ntohl(((struct sockaddr_in *)&f.remote)->sin_addr.s_addr),
+				  FR_GW_IP);
+		ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&f.remote)->sin_port), g.cport);
+		ck_assert_uint_eq(f.bytes_down, 5);
+		ck_assert_uint_eq(f.bytes_up, 0);
+	}
 	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
 	ck_assert_msg(gs_wait(&g, FR_FIN, FR_RST, 0) != NULL, "no FIN after the client's SHUT_WR");
 	g.rcv_nxt++;

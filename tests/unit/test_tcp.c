@@ -574,6 +574,22 @@ START_TEST(session_data_and_half_close)
 	c.rcv_nxt += 19;
 	gc_send(&c, FR_ACK, NULL, 0);
 
+	/* the connection as sn_engine_flows() shows it */
+	{
+		struct sn_flow_info f;
+
+		ck_assert_uint_eq(h_flows(&f, 1), 1);
+		ck_assert_int_eq(f.proto, IPPROTO_TCP);
+		ck_assert_int_eq(f.inbound, 0);
+		ck_assert_str_eq(f.state, "open");
+		ck_assert_int_eq(f.guest.ss_family, family_af());
+		ck_assert_int_eq(f.remote.ss_family, family_af());
+		ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&f.remote)->sin_port), c.dport);
+		ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&f.guest)->sin_port), c.gport);
+		ck_assert_uint_eq(f.bytes_up, 20);
+		ck_assert_uint_eq(f.bytes_down, 19);
+	}
+
 	/* guest FIN: host reads EOF, the engine ACKs the FIN */
 	gc_send(&c, FR_ACK | FR_FIN, NULL, 0);
 	ck_assert(h_run_until_ready(c.host, H_WAIT_MS));
@@ -594,6 +610,7 @@ START_TEST(session_data_and_half_close)
 	h_assert_fds(0);		/* the engine closed its socket */
 	ck_assert_uint_eq(h_stats().tcp_bytes_up, 20);
 	ck_assert_uint_eq(h_stats().tcp_bytes_down, 29);
+	ck_assert_uint_eq(h_flows(NULL, 0), 0);
 	/* nothing but ACKs remain, and no RST was ever sent */
 	ck_assert_ptr_null(gc_wait(&c, FR_RST, 0, 0, 0));
 }

@@ -97,6 +97,29 @@ START_TEST(to_host_and_back)
 	ck_assert_uint_eq(h_stats().udp_sessions_active, 1);
 	ck_assert_uint_eq(h_stats().udp_dgrams_up, 2);
 	ck_assert_uint_eq(h_stats().udp_dgrams_down, 1);
+
+	/* the session as sn_engine_flows() shows it */
+	{
+		struct sn_flow_info f;
+		const struct sockaddr_in *g = (const struct sockaddr_in *)&f.guest;
+		const struct sockaddr_in *r = (const struct sockaddr_in *)&f.remote;
+
+		ck_assert_uint_eq(h_flows(&f, 1), 1);
+		ck_assert_int_eq(f.proto, IPPROTO_UDP);
+		ck_assert_int_eq(f.inbound, 0);
+		ck_assert_str_eq(f.state, "open");
+		ck_assert_int_eq(g->sin_family, AF_INET);
+		ck_assert_uint_eq(ntohl(g->sin_addr.s_addr), FR_GUEST_IP);
+		ck_assert_uint_eq(ntohs(g->sin_port), 43000);
+		ck_assert_uint_eq(ntohl(r->sin_addr.s_addr), FR_GW_IP);
+		ck_assert_uint_eq(ntohs(r->sin_port), port);
+		ck_assert_uint_eq(f.bytes_up, 8 + 5);
+		ck_assert_uint_eq(f.bytes_down, 9);
+		ck_assert_uint_le(f.idle_ms, f.age_ms);
+		h_clock_advance(1500);
+		ck_assert_uint_eq(h_flows(&f, 1), 1);
+		ck_assert_uint_ge(f.age_ms, 1500);
+	}
 }
 END_TEST
 
