@@ -21,7 +21,8 @@
 #          -d: attached without --configure, with --allow-host-loopback,
 #          configured by router advertisements (the slaac* cases); -e:
 #          with --deny '*.ads.example' (dns-deny);
-#          -g: attached with the published ports (the publish-* cases)
+#          -g: attached with the published ports (the publish-* cases);
+#          -h: with --api-socket and --stats-file (the api-* cases)
 #   HOST   sne2e-host-PID: sandnet runs here; 127.0.0.1:8080 HTTP service
 #   INET   sne2e-inet-PID: on lo 192.0.2.10 (HTTP :80, UDP echo :7, TCP
 #          sha-after-EOF :9000, TCP sink :9001, nothing on :81), 192.0.2.53
@@ -48,7 +49,8 @@
 # attach-lifecycle(-hostlo)(attach) dhcp-udhcpc(attach) dhcp-renew(attach)
 # slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) dns-upstream6(run) ping6-gateway ping6-remote udp6-echo
 # udp6-refused traceroute6 upload-drain upload-drain6 drain-linger no-ipv6
-# publish-tcp publish-udp publish-real-addr publish-closed lossy lossy6.
+# publish-tcp publish-udp publish-real-addr publish-closed lossy lossy6
+# api-hostfwd api-bad-input api-stats.
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed";
 # exits 0 only if every case passed. Diagnostics go to stderr prefixed "# ".
@@ -148,7 +150,8 @@ CASES=(guest-config exit-status download download-name upload
     dhcp-udhcpc dhcp-renew slaac slaac-internet
     policy-default policy-allow policy-file policy-reload policy-suffix dns-loopback-stub
     bypass bypass-control
-    publish-tcp publish-udp publish-real-addr publish-closed)
+    publish-tcp publish-udp publish-real-addr publish-closed
+    api-hostfwd api-bad-input api-stats)
 case_applies() { # mode-specific cases
     case $1 in
     exit-status | dns-resolv6 | dns-upstream6 | dns-tcp-fallback) [[ $MODE == run ]] ;;
@@ -290,7 +293,7 @@ live_run() { # live_run PID: this run, or another run of this script still going
 sweep_stale() {
     local ns
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcdefg])?$ ]] || continue
+        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcdefgh])?$ ]] || continue
         live_run "${BASH_REMATCH[2]}" && continue
         diag "removing stale namespace $ns"
         end_netns_pids "$ns"
@@ -315,11 +318,11 @@ prereq_fail() {
 }
 
 missing=()
-for tool in ip ss nc curl dig socat ping traceroute dnsmasq python3 timeout sha256sum head awk sed grep tr cut od sh \
+for tool in ip ss nc curl dig socat jq pgrep seq ping traceroute dnsmasq python3 timeout sha256sum head awk sed grep tr cut od sh \
     cat wc stat find tail mktemp mknod chmod install mount unshare setpriv sysctl sleep date readlink rm mkdir rmdir sort dirname nft; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
-((${#missing[@]} == 0)) || prereq_fail "missing tools: ${missing[*]} (need iproute2, netcat-openbsd, curl, bind9-dnsutils, socat, iputils-ping, traceroute, dnsmasq-base, python3, coreutils, util-linux, procps, nftables)"
+((${#missing[@]} == 0)) || prereq_fail "missing tools: ${missing[*]} (need iproute2, netcat-openbsd, curl, bind9-dnsutils, socat, jq, iputils-ping, traceroute, dnsmasq-base, python3, coreutils, util-linux, procps, nftables)"
 nc -h 2>&1 | grep -qE '^[[:space:]]+-N[[:space:]]' ||
     prereq_fail "nc has no -N (the upload-drain cases need netcat-openbsd)"
 ((EUID == 0)) || prereq_fail "must run as root (creates network namespaces)"
@@ -582,8 +585,9 @@ tap_exists() { # tap0 exists in $1 (a guest that configures itself)
 # itself from router advertisements: the slaac* cases), 4: plain with
 # --deny '*.ads.example' (dns-deny), 5: as 0 in a namespace with IPv6
 # disabled (the no-ipv6 case), 6: plain with the published ports
-# (PUB_OPTS, the publish-* cases). ATTACH_EXTRA_OPTS are added to sandnet's
-# options.
+# (PUB_OPTS, the publish-* cases), 7: plain with the control socket and
+# the stats file (API_OPTS, the api-* cases). ATTACH_EXTRA_OPTS are added
+# to sandnet's options.
 ATTACH_EXTRA_OPTS=()
 attach_start() {
     local flag=$1 sfx=a ready=tap_ready
@@ -593,6 +597,7 @@ attach_start() {
     ((flag == 4)) && sfx=e
     ((flag == 5)) && sfx=f
     ((flag == 6)) && sfx=g
+    ((flag == 7)) && sfx=h
     ATTACH_NS=$NS_GUEST-$sfx
     ATTACH_LOG=$T/attach-$sfx.err
     # a flavour started again (after another ran) gets a fresh namespace
@@ -621,6 +626,7 @@ attach_start() {
     ((flag == 2)) && opts=(--netns "/run/netns/$ATTACH_NS" --mtu "$DHCP_MTU" --dns-upstream "$DNS_UP")
     ((flag == 3)) && opts=(--netns "/run/netns/$ATTACH_NS" --allow-host-loopback --dns-upstream "$DNS_UP")
     ((flag == 6)) && opts+=("${PUB_OPTS[@]}")
+    ((flag == 7)) && opts+=("${API_OPTS[@]}")
     opts+=(${ATTACH_EXTRA_OPTS[@]+"${ATTACH_EXTRA_OPTS[@]}"})
     ip netns exec "$NS_HOST" "$SANDNET" attach "${opts[@]}" </dev/null >"$T/attach-$sfx.out" 2>"$ATTACH_LOG" &
     ATTACH_PID=$! ATTACH_FLAG=$flag
@@ -2019,6 +2025,108 @@ case_bypass_control() {
     diag "bypass-control: $(grep -c '^tcp ' "$T/canary.log") TCP and $(grep -c '^udp ' "$T/canary.log") UDP arrivals with --allow any"
 }
 
+# ---- api-*: the control socket (--api-socket) and live stats (--stats-file,
+# SIGUSR1). In run mode each case's `sandnet run` has API_OPTS, in attach
+# mode one instance (-h) does. The host's side is tests/e2e/api.sh, run in
+# HOST like the publish-* clients (pub_client) while the guest serves or
+# waits.
+
+API_HPORT=18090 API_GPORT=80
+API_SOCK='' API_STATS='' API_OPTS=()
+api_paths() { # the socket and stats file of this mode (run: fresh per sandnet run), once $T exists
+    API_SOCK=$T/api-$MODE.sock API_STATS=$T/stats-$MODE.json
+    API_OPTS=(--api-socket "$API_SOCK" --stats-file "$API_STATS" --stats-interval 1)
+}
+api_run_opts() { [[ $MODE == run ]] && EXTRA_OPTS=("${API_OPTS[@]}"); return 0; }
+api_log() { # sandnet's log: the last guest command's stderr (run) or attach's
+    if [[ $MODE == run ]]; then cat -- "$G_ERR"; else cat -- "$ATTACH_LOG"; fi
+}
+
+# api_wait_then READY DONE ARGV...: the guest's side of a case whose host side
+# runs meanwhile: say READY, wait (at most 30 s) for DONE, then run ARGV.
+api_wait_then() {
+    g 90 sh -c 'r=$1 d=$2; shift 2; touch "$r"; n=600
+        while [ ! -e "$d" ] && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+        exec "$@"' sh "$@"
+}
+
+# api-hostfwd: slirp4netns's add_hostfwd request line forwards
+# 127.0.0.1:18090 to the guest's port 80: the guest's server sees the
+# connection (from the gateway: a loopback client); list_hostfwd shows the
+# entry; after remove_hostfwd the port refuses.
+case_api_hostfwd() {
+    local ready=$T/$CURRENT.ready
+    pub_client "$NS_HOST" 60 "$ready" bash "$E2E_DIR/api.sh" hostfwd "$API_SOCK" "$API_HPORT" "$API_GPORT"
+    api_run_opts
+    g 60 "$PY" "$E2E_DIR/servers.py" pub-who --port "$API_GPORT" --count 1 --ready "$ready" --done "$ready.done"
+    EXTRA_OPTS=()
+    pub_client_wait
+    ((G_RC == 0 && PUB_RC == 0)) || { REASON=$(pub_why); return 1; }
+    grep -q "^the guest saw: $GW [0-9]*\$" "$T/$CURRENT.client.out" ||
+        { REASON="client: $(tr '\n' '|' <"$T/$CURRENT.client.out")"; return 1; }
+    grep -q "^who $GW [0-9]*\$" "$G_OUT" || { REASON="guest saw: $(head -n 1 "$G_OUT")"; return 1; }
+}
+
+# api-bad-input: garbage, a non-object, an unknown verb, bad arguments, a
+# 1 MiB line, half a line then close and a 17th client are each answered
+# or dropped (api.sh bad-input); then the guest downloads 4 MB intact and
+# sandnet is still running (it exits 0 on SIGTERM in attach mode).
+case_api_bad_input() {
+    local ready=$T/$CURRENT.ready got
+    pub_client "$NS_HOST" 90 "$ready" bash "$E2E_DIR/api.sh" bad-input "$API_SOCK"
+    api_run_opts
+    api_wait_then "$ready" "$ready.done" sh -c 'curl -fsS --max-time 30 "$1" | sha256sum' sh "http://$WEB/medium"
+    EXTRA_OPTS=()
+    pub_client_wait
+    ((PUB_RC == 0)) || { REASON=$(pub_why); return 1; }
+    got=$(cut -d' ' -f1 <"$G_OUT")
+    [[ $G_RC == 0 && $got == "$MEDIUM_SHA" ]] || { REASON="download after the bad input: $(why)"; return 1; }
+    [[ $MODE == run ]] || kill -0 "$ATTACH_PID" || { REASON="sandnet attach is gone"; return 1; }
+}
+
+# api-stats: the guest downloads 4 MB (curl), then holds a connection to
+# INET's port 9000 that sent 1000 bytes: the stats verb shows exactly two
+# new TCP flows and no UDP session, the bytes within the transfer's size
+# plus headers; the flows verb shows the held connection (api.sh stats);
+# SIGUSR1 logs the counters; the stats file (run: written on exit;
+# attach: every second) says the same.
+case_api_stats() {
+    local ready=$T/$CURRENT.ready before=$T/$CURRENT.before want log
+    if [[ $MODE == run ]]; then # a fresh engine: every counter starts at 0
+        echo '{"return":{"counters":{"tcp_flows":0,"tcp_flows_active":0,"udp_sessions":0,"tcp_bytes_down":0,"tcp_bytes_up":0}}}' >"$before"
+    else
+        printf '{"execute": "stats"}\n' | timeout 5 nc -N -U "$API_SOCK" >"$before"
+        jq -e .return.counters "$before" >/dev/null || { REASON="stats before: $(head -c 200 "$before")"; return 1; }
+    fi
+    pub_client "$NS_HOST" 60 "$ready" bash "$E2E_DIR/api.sh" stats "$API_SOCK" "$before" "$MEDIUM_SIZE" "$WEB" 9000
+    api_run_opts
+    g 60 sh -c 'curl -fsS --max-time 30 -o /dev/null "http://$2/medium" || exit 1
+        exec "$1" -c "
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], 9000))
+s.sendall(b\"x\" * 1000)
+open(sys.argv[2], \"w\").close()
+for _ in range(600):
+    if os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.05)
+" "$2" "$3" "$3.done"' sh "$PY" "$WEB" "$ready"
+    EXTRA_OPTS=()
+    pub_client_wait
+    ((G_RC == 0 && PUB_RC == 0)) || { REASON=$(pub_why); return 1; }
+    want=$(($(jq -r .return.counters.tcp_flows "$before") + 2))
+    log=$(api_log)
+    grep -q "stats: .*tcp_flows=$want " <<<"$log" ||
+        { REASON="SIGUSR1: no 'tcp_flows=$want' in the log: $(grep 'stats:' <<<"$log" | head -n 2 | tr '\n' '|')"; return 1; }
+    grep -q "stats: policy default-egress: allow, allowed=" <<<"$log" ||
+        { REASON="SIGUSR1: no policy counts in the log"; return 1; }
+    [[ $MODE == attach ]] && sleep 1.5 # the next write of the stats file
+    jq -e ".counters.tcp_flows == $want and .counters.udp_sessions == $(jq -r .return.counters.udp_sessions "$before") and
+        .counters.tcp_bytes_down >= $(jq -r .return.counters.tcp_bytes_down "$before") + $MEDIUM_SIZE" \
+        "$API_STATS" >/dev/null ||
+        { REASON="stats file: $(head -c 300 "$API_STATS" 2>&1)"; return 1; }
+}
+
 # ---------------------------------------------------------------- main
 
 diag "sandnet e2e: mode $MODE, sandnet $SANDNET, namespaces $NS_HOST $NS_INET"
@@ -2028,6 +2136,7 @@ if ! setup; then
     summary
     exit 1
 fi
+api_paths
 
 for c in "${SELECTED[@]}"; do
     CURRENT=$c G_N=0 REASON='' HOSTLO=0
@@ -2038,6 +2147,7 @@ for c in "${SELECTED[@]}"; do
     [[ $c == dns-deny ]] && flavour=4
     [[ $c == no-ipv6 ]] && flavour=5
     [[ $c == publish-* ]] && flavour=6
+    [[ $c == api-* ]] && flavour=7
     if [[ $MODE == attach && $c != attach-lifecycle* ]] && ! attach_ensure "$flavour"; then
         fail "$c" "$ATTACH_ERR"
         continue
