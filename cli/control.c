@@ -712,10 +712,8 @@ static void client_ready(struct cli_ctl *c, struct ctl_watch *w, uint32_t events
 		n = recv(cl->fd, cl->buf + cl->len, CTL_LINE_MAX - cl->len, MSG_DONTWAIT);
 		if (n > 0)
 			cl->len += (size_t)n;
-		else if (n == 0)
-			cl->eof = 1;
-		else if (errno != EAGAIN && errno != EINTR)
-			cl->eof = 1;
+		else if (!n || (errno != EAGAIN && errno != EINTR))
+			cl->eof = 1;	/* end of input, or an error: the same */
 	}
 	client_pump(c, cl);
 }
