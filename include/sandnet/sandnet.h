@@ -41,7 +41,7 @@
  * until sn_engine_set_policy(), to the engine after it. Every host socket
  * the engine opens is its own, non-blocking and close-on-exec, and is
  * closed by the engine (at the latest by sn_engine_free()); the embedder
- * only polls them. No call raises SIGPIPE.
+ * only polls them. Writing to them never raises SIGPIPE.
  *
  * Errors: calls returning int return 0 (or a count or id >= 0) on success
  * and -1 on failure; those returning a pointer return NULL. Which of them
