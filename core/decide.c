@@ -8,7 +8,7 @@
  * the classification environment: gateway and guest addresses from the
  * configuration, the gateway's IPv6 link-local address from the netif,
  * the guest subnet's broadcast address, and the host's interface
- * addresses (core/hostaddr.c keeps them current).
+ * addresses (core/hostwatch.c keeps them current).
  *
  * sn_decide() is what every relay calls once per new flow (TCP SYN, UDP
  * session, ICMP echo flow, DNS query): it converts lwIP's address, asks
@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 
 #include "core/engine.h"
+#include "core/hostwatch.h"
 #include "lwip/icmp.h"
 #include "lwip/ip.h"
 #include "lwip/prot/icmp6.h"
@@ -272,12 +273,12 @@ int sn_policy_setup(struct sn_engine *e)
 	    sn_policy_add(e->policy, SN_POLICY_EGRESS, SN_POLICY_ALLOW, "group:host",
 			  "cfg.allow_host_loopback", err, sizeof(err)))
 		return -1;
-	return sn_hostaddr_init(e);
+	return sn_hostwatch_init(e);
 }
 
 void sn_policy_teardown(struct sn_engine *e)
 {
-	sn_hostaddr_fini(e);
+	sn_hostwatch_fini(e);
 	sn_policy_free(e->policy);
 	e->policy = NULL;
 	free(e->pins);

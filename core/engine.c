@@ -291,6 +291,17 @@ int sn_engine_pollfds(struct sn_engine *e, struct pollfd *fds, int max)
 }
 
 /**
+ * sn_engine_pollfds_max() - the most entries sn_engine_pollfds() fills
+ * @e:		engine
+ *
+ * Return: the size of the fd table, fixed when the engine was made
+ */
+int sn_engine_pollfds_max(struct sn_engine *e)
+{
+	return (int)e->n_slots;
+}
+
+/**
  * sn_engine_timeout_ms() - longest the embedder may sleep
  * @e:		engine
  *

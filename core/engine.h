@@ -24,7 +24,7 @@ struct sn_tcp;
 struct sn_udp;
 struct sn_icmp;
 struct sn_dns;
-struct sn_hostaddr;
+struct sn_hostwatch;
 struct sn_publish;
 
 /* Most host interface addresses the policy's host group holds. */
@@ -87,11 +87,11 @@ struct sn_engine {
 	struct sn_ra_state ra;		/* router advertisements (netif/ra.c) */
 	struct sn_frag_guard frag;	/* abandoned fragment sets (netif/hook.c) */
 
-	/* policy (core/decide.c, core/hostaddr.c) */
+	/* policy (core/decide.c, core/hostwatch.c) */
 	struct sn_policy *policy;	/* the one in force */
 	struct sn_pins *pins;		/* DNS pin cache for domain rules */
 	struct sn_policy_env env;	/* what addresses are, for the policy */
-	struct sn_hostaddr *hostaddr;	/* the host's interface addresses */
+	struct sn_hostwatch *hostwatch;	/* the host's interface addresses */
 	uint32_t deny_log_credit;	/* denial log token bucket, ms of tokens */
 	uint32_t deny_log_last;
 	int deny_log_started;
@@ -147,7 +147,7 @@ uint32_t sn_now_ms(void);
 void sn_log(struct sn_engine *e, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* ---- policy (core/decide.c, core/hostaddr.c) ---- */
+/* ---- policy (core/decide.c) ---- */
 
 /**
  * sn_policy_setup() - the default policy, pin cache, classification facts and
@@ -241,20 +241,6 @@ void sn_sockaddr_loopback(struct sockaddr_storage *sa, int family, u16_t port);
  * @p:		the guest's packet, payload at its IPv4 or IPv6 header; not freed
  */
 void sn_deny_icmp(struct sn_engine *e, const struct pbuf *p);
-
-/**
- * sn_hostaddr_init() - read the host's interface addresses and follow changes
- * @e:		engine
- *
- * Return: 0, or -1 (ENOMEM); without netlink the list is read once
- */
-int sn_hostaddr_init(struct sn_engine *e);
-
-/**
- * sn_hostaddr_fini() - stop following the host's addresses
- * @e:		engine
- */
-void sn_hostaddr_fini(struct sn_engine *e);
 
 /**
  * sn_time_after() - has @now reached @deadline, on a wrapping clock

@@ -7,11 +7,52 @@
  * cfg.output callback. Host sockets the engine opens on the guest's behalf
  * are exposed as pollfds: poll them (with sn_engine_timeout_ms() as the
  * timeout) and pass the result to sn_engine_dispatch(). No threads are
- * created and no call blocks.
+ * created and no call blocks. docs/embedding.md walks through a complete
+ * program.
  *
  * One engine per process: lwIP keeps global state, so a second
- * sn_engine_new() while one exists fails with EBUSY. Run one process per
- * guest, as passt does.
+ * sn_engine_new() while one exists fails with EBUSY (after sn_engine_free()
+ * a new one may be made). Run one process per guest, as passt does. That
+ * lwIP is private to the library: its symbols are not exported (the shared
+ * library exports the functions below and nothing else; the static one has
+ * every other symbol local), so a program with an lwIP of its own, a
+ * firmware or unikernel whose stack is the guest, links libsandnet beside
+ * it and the two share nothing. Link one copy of libsandnet per process.
+ *
+ * Threads: the engine, and every call taking it, belong to one thread at a
+ * time; the library holds no locks. sn_policy_*() calls on a policy not
+ * given to an engine touch only that policy (one thread at a time per
+ * policy). sn_strerror() reports the last failure of sn_engine_new() in
+ * any thread.
+ *
+ * Callbacks: cfg.output and cfg.log run inside the engine, synchronously,
+ * during sn_engine_input(), sn_engine_dispatch(), sn_engine_free() (it
+ * resets open TCP connections) and sn_engine_run(); cfg.log also during
+ * sn_engine_new(), sn_engine_publish() and sn_engine_unpublish(). They run
+ * while lwIP is in the middle of its work, so they must not call back into
+ * the engine: no sn_engine_*() call but sn_engine_stats(). An embedder
+ * whose guest answers synchronously (a guest stack in the same thread)
+ * queues the frame in cfg.output and feeds the guest after the engine call
+ * returned (examples/lwip-unix does).
+ *
+ * Ownership: frames are borrowed. sn_engine_input() copies what it keeps
+ * before it returns; the frame given to cfg.output is valid only during
+ * that call (copy it to keep it). A struct sn_policy belongs to the caller
+ * until sn_engine_set_policy(), to the engine after it. Every host socket
+ * the engine opens is its own, non-blocking and close-on-exec, and is
+ * closed by the engine (at the latest by sn_engine_free()); the embedder
+ * only polls them. Writing to them never raises SIGPIPE.
+ *
+ * Errors: calls returning int return 0 (or a count or id >= 0) on success
+ * and -1 on failure; those returning a pointer return NULL. Which of them
+ * set errno, and which fill a message buffer, is said at each call.
+ * sn_engine_input() and cfg.output failures are per frame, counted in
+ * struct sn_stats, never fatal to the engine. Nothing aborts the process on
+ * bad input.
+ *
+ * ABI: the library's soname changes whenever this header changes
+ * incompatibly; the sizes of struct sn_config and struct sn_stats, which the
+ * caller allocates, are part of it.
  */
 #ifndef SANDNET_SANDNET_H
 #define SANDNET_SANDNET_H
@@ -26,24 +67,35 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: what is declared here is
+ * what it exports. */
+#pragma GCC visibility push(default)
+
 #define SN_VERSION_STRING "0.1.0"
 #define SN_MAX_DNS_UPSTREAMS 4
 
 /**
  * typedef sn_output_fn - send one frame to the guest
  * @user:	cfg.user
- * @frame:	Ethernet frame, without FCS
- * @len:	its length
+ * @frame:	Ethernet frame, without FCS; valid only during the call
+ * @len:	its length, at most cfg.mtu + 14
  *
- * Return: 0 on success, -1 if the frame was dropped (counted in the stats)
+ * Runs inside the engine (see "Callbacks" above): it must not call back
+ * into the engine, and should not block. When the guest cannot take the
+ * frame now (its queue is full), return -1: the engine drops it as a NIC
+ * would (counted in output_errors), and TCP retransmits.
+ *
+ * Return: 0 if the frame was sent or queued, -1 if it was dropped
  */
 typedef int (*sn_output_fn)(void *user, const void *frame, size_t len);
 
 /**
  * typedef sn_log_fn - receive one log line (no trailing newline)
  * @user:	cfg.user
- * @level:	SN_LOG_ERR .. SN_LOG_DEBUG
- * @msg:	the line
+ * @level:	SN_LOG_ERR .. SN_LOG_DEBUG, at most cfg.log_level
+ * @msg:	the line, valid only during the call
+ *
+ * Runs inside the engine, like cfg.output: it must not call back into it.
  */
 typedef void (*sn_log_fn)(void *user, int level, const char *msg);
 
@@ -51,7 +103,9 @@ enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
 
 /**
  * struct sn_config - engine configuration; sn_config_init() fills defaults
- * @output:		engine -> guest frames (required)
+ * @output:		engine -> guest frames (required, except with
+ *			sn_engine_run(); frames lwIP sends while it is NULL
+ *			are dropped)
  * @log:		log sink; NULL logs to stderr
  * @user:		passed to @output and @log
  * @log_level:		highest level logged (default SN_LOG_WARN)
@@ -66,7 +120,9 @@ enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
  * @mtu:		guest link MTU, 576..65520 (default 1500)
  * @dns_upstreams:	upstream resolvers; none means the host's resolv.conf
  * @n_dns_upstreams:	how many of @dns_upstreams are set
- * @resolv_conf:	file read when @n_dns_upstreams is 0
+ * @resolv_conf:	file read when @n_dns_upstreams is 0 (re-read when it
+ *			changes: the string must stay valid until
+ *			sn_engine_free(), it is not copied)
  * @allow_host_loopback: TCP/UDP to the gateway reaches the host's 127.0.0.1
  * @max_tcp_flows:	TCP connection limit (default 1024)
  * @max_tcp_pending:	of them, host connects in progress at once (default
@@ -191,13 +247,18 @@ struct sn_policy;
 /**
  * sn_policy_new() - a policy with the default profile and no rules
  *
- * Return: the policy, or NULL (ENOMEM)
+ * The caller owns it: it either gives it to sn_engine_set_policy() or
+ * frees it with sn_policy_free(). It needs no engine.
+ *
+ * Return: the policy, or NULL with errno ENOMEM
  */
 struct sn_policy *sn_policy_new(void);
 
 /**
  * sn_policy_free() - free a policy not given to an engine
  * @pol:	policy, may be NULL
+ *
+ * A policy given to sn_engine_set_policy() is the engine's: never free it.
  */
 void sn_policy_free(struct sn_policy *pol);
 
@@ -207,12 +268,16 @@ void sn_policy_free(struct sn_policy *pol);
  * @dirs:	SN_POLICY_EGRESS, SN_POLICY_INGRESS or both (for ingress the
  *		destination is the connecting peer, the ports the guest's)
  * @action:	SN_POLICY_ALLOW or SN_POLICY_DENY
- * @rule:	"[PROTO:]DEST[:PORTS]"
- * @origin:	where it came from, shown in logs (NULL: the rule text)
+ * @rule:	"[PROTO:]DEST[:PORTS]", copied
+ * @origin:	where it came from, shown in logs (NULL: the rule text), copied
  * @err:	filled with a message naming what is wrong, on failure
  * @errlen:	size of @err
  *
- * Return: 0, or -1
+ * Only on a policy the caller still owns: to change an engine's policy,
+ * build a new one and sn_engine_set_policy() it.
+ *
+ * Return: 0, or -1 (a bad rule, too many rules, no memory: the message in
+ *	   @err says which; errno is not set)
  */
 int sn_policy_add(struct sn_policy *pol, int dirs, int action, const char *rule,
 		  const char *origin, char *err, size_t errlen);
@@ -223,6 +288,8 @@ int sn_policy_add(struct sn_policy *pol, int dirs, int action, const char *rule,
  * @dir:	SN_POLICY_EGRESS and/or SN_POLICY_INGRESS
  * @action:	SN_POLICY_ALLOW (for egress: public addresses only) or
  *		SN_POLICY_DENY
+ *
+ * Like sn_policy_add(), only on a policy the caller still owns.
  */
 void sn_policy_set_default(struct sn_policy *pol, int dir, int action);
 
@@ -231,6 +298,8 @@ void sn_policy_set_default(struct sn_policy *pol, int dir, int action);
  *				       non-public address become NXDOMAIN
  * @pol:	policy
  * @on:		non-zero: on (the default)
+ *
+ * Like sn_policy_add(), only on a policy the caller still owns.
  */
 void sn_policy_set_rebind_protection(struct sn_policy *pol, int on);
 
@@ -239,6 +308,8 @@ void sn_policy_set_rebind_protection(struct sn_policy *pol, int on);
  * @pol:	policy
  * @on:		non-zero: decided by the rules like any port; 0: refused
  *		(the default, so DNS filtering cannot be bypassed)
+ *
+ * Like sn_policy_add(), only on a policy the caller still owns.
  */
 void sn_policy_set_dns_bypass(struct sn_policy *pol, int on);
 
@@ -251,56 +322,87 @@ void sn_policy_set_dns_bypass(struct sn_policy *pol, int on);
  * @err:	a message on failure
  * @errlen:	size of @err
  *
- * Return: 0, or -1
+ * Like sn_policy_add(), only on a policy the caller still owns.
+ *
+ * Return: 0, or -1 with the reason in @err
  */
 int sn_policy_block_name(struct sn_policy *pol, const char *name, const char *origin,
 			 char *err, size_t errlen);
 
 /**
  * sn_config_init() - fill @cfg with safe defaults
- * @cfg:	config to fill
+ * @cfg:	config to fill, every field
+ *
+ * Start from this and change what differs, so that fields added later get
+ * their defaults.
  */
 void sn_config_init(struct sn_config *cfg);
 
 /**
  * sn_engine_new() - create the (only) engine of this process
- * @cfg:	configuration, copied
+ * @cfg:	configuration, copied (but for the cfg.resolv_conf string)
+ *
+ * Opens the engine's own sockets (DNS, the host-address watch) and starts
+ * with the default policy (see sn_engine_set_policy()). Free it with
+ * sn_engine_free().
  *
  * Return: the engine, or NULL with errno set (EBUSY: one exists already;
- *	   EINVAL: bad config) and a message in sn_strerror()
+ *	   EINVAL: bad config; ENOMEM) and a message in sn_strerror()
  */
 struct sn_engine *sn_engine_new(const struct sn_config *cfg);
 
 /**
  * sn_strerror() - why the last sn_engine_new() failed
  *
- * Return: a static message
+ * Return: a static message, never NULL ("no error" before any failure)
  */
 const char *sn_strerror(void);
 
 /**
  * sn_engine_input() - one frame from the guest
  * @e:		engine
- * @frame:	Ethernet frame
- * @len:	its length
+ * @frame:	Ethernet frame without FCS, copied before the call returns
+ * @len:	its length (at most cfg.mtu + 14 is served)
  *
- * Return: 0 if taken, -1 if dropped (counted in the stats)
+ * The engine answers at once where it can: cfg.output may be called, once
+ * or more, before this returns. Never from inside cfg.output or cfg.log.
+ *
+ * Return: 0 if taken, -1 if dropped (malformed, spoofed, unsupported, out
+ *	   of memory: counted in the stats; errno is not set)
  */
 int sn_engine_input(struct sn_engine *e, const void *frame, size_t len);
 
 /**
  * sn_engine_pollfds() - host sockets the engine waits on
  * @e:		engine
- * @fds:	filled with up to @max entries
- * @max:	size of @fds
+ * @fds:	filled with up to @max entries (fd, events; revents zeroed)
+ * @max:	size of @fds; sn_engine_pollfds_max() entries never leave a
+ *		socket out
+ *
+ * Call it before every poll(): the set changes as flows come and go. The
+ * fds stay the engine's; do not read, write or close them.
  *
  * Return: number of entries filled
  */
 int sn_engine_pollfds(struct sn_engine *e, struct pollfd *fds, int max);
 
 /**
+ * sn_engine_pollfds_max() - the most entries sn_engine_pollfds() fills
+ * @e:		engine
+ *
+ * Fixed for the engine's life (it follows the cfg.max_* limits): size the
+ * array once.
+ *
+ * Return: the number of entries
+ */
+int sn_engine_pollfds_max(struct sn_engine *e);
+
+/**
  * sn_engine_timeout_ms() - longest the embedder may sleep before dispatching
  * @e:		engine
+ *
+ * Timers run only in sn_engine_dispatch(): call it when this time has
+ * passed even if no fd is ready (with n = 0 if poll() timed out).
  *
  * Return: milliseconds, >= 0
  */
@@ -309,8 +411,13 @@ int sn_engine_timeout_ms(struct sn_engine *e);
 /**
  * sn_engine_dispatch() - serve ready sockets and due timers
  * @e:		engine
- * @fds:	entries from sn_engine_pollfds() with revents set by poll()
- * @n:		number of entries
+ * @fds:	the entries of the last sn_engine_pollfds() call, in its order,
+ *		with revents set by poll(); entries whose socket was closed
+ *		since are skipped
+ * @n:		number of entries (0: timers only)
+ *
+ * Frames for the guest leave through cfg.output during the call. Never
+ * from inside cfg.output or cfg.log.
  */
 void sn_engine_dispatch(struct sn_engine *e, const struct pollfd *fds, int n);
 
@@ -329,6 +436,8 @@ size_t sn_engine_stats_sized(struct sn_engine *e, struct sn_stats *st, size_t si
  * sn_engine_stats() - copy the counters (the struct as the caller knows it)
  * @e:		engine
  * @st:		filled
+ *
+ * The one call allowed inside cfg.output and cfg.log.
  */
 void sn_engine_stats(struct sn_engine *e, struct sn_stats *st);
 #define sn_engine_stats(e, st) ((void)sn_engine_stats_sized((e), (st), sizeof(*(st))))
@@ -488,17 +597,25 @@ unsigned sn_engine_tcp_pending(struct sn_engine *e, uint64_t *progress);
 /**
  * sn_engine_free() - close every host socket and free the engine
  * @e:		engine, may be NULL
+ *
+ * Open TCP connections are reset on both sides: cfg.output sends the
+ * guest's RSTs during the call (drain first, see sn_engine_tcp_pending()).
+ * Frees the engine's policy. Afterwards sn_engine_new() may be called
+ * again.
  */
 void sn_engine_free(struct sn_engine *e);
 
 /**
  * sn_engine_set_policy() - decide new flows with @pol from now on
  * @e:		engine
- * @pol:	policy; the engine owns it from now on and frees the one it
- *		replaces. Flows already allowed go on.
+ * @pol:	policy from sn_policy_new(); the engine owns it from now on
+ *		and frees the one it replaces. NULL: the default profile.
  *
- * Without a call the engine uses the default profile (sn_policy_new()),
- * plus "allow group:host" when cfg.allow_host_loopback is set.
+ * Flows already allowed go on; new ones, and DNS queries, are decided by
+ * @pol. Without a call the engine uses the default profile, plus "allow
+ * group:host" when cfg.allow_host_loopback is set; a policy set here
+ * replaces that too (add "group:host" to it for host access). If no memory
+ * is left for the default profile (@pol NULL), the policy in force stays.
  */
 void sn_engine_set_policy(struct sn_engine *e, struct sn_policy *pol);
 
@@ -584,6 +701,8 @@ enum sn_link { SN_LINK_TAP, SN_LINK_STREAM, SN_LINK_DGRAM };
  *	   failed or went away (ENODEV, EPIPE)
  */
 int sn_engine_run(struct sn_engine *e, int fd, enum sn_link link, int stop_fd);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
