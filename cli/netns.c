@@ -386,7 +386,7 @@ tap_child(const struct tap_where *s, const struct tap_conf *c, int sock)
 int tap_open_in(const struct tap_where *s, struct tap_conf *c)
 {
 	unsigned mtu = 0;
-	int sv[2], fd, st;
+	int sv[2], fd, st = 0;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
@@ -414,6 +414,10 @@ int tap_open_in(const struct tap_where *s, struct tap_conf *c)
 	close(sv[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	/* a child that failed said why; one that was killed could not */
+	if (fd < 0 && WIFSIGNALED(st))
+		cli_err("creating %s: the namespace helper process was killed by signal %d",
+			c->name, WTERMSIG(st));
 	if (fd >= 0 && s->read_mtu)
 		c->mtu = mtu;
 	return fd;
