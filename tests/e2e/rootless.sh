@@ -39,7 +39,9 @@
 #                         advertisements in fd00::/64; AAAA through fd00::3;
 #                         a download over IPv6
 #   compat-outbound       --outbound-addr 198.51.100.3, --outbound-addr6
-#                         2001:db8:1::3: the server and the resolver see them
+#                         2001:db8:1::3: the server and the resolver see them;
+#                         with --disable-dns, 10.0.2.3 does not answer (the
+#                         gateway's forwarder does)
 #   rootlesskit-sandnet   rootlesskit --net=slirp4netns --slirp4netns-binary=
 #                         <the symlink> --disable-host-loopback --copy-up=/etc
 #                         as nobody: sha256 of a 50 MB download, dig through
@@ -442,11 +444,15 @@ case_compat_ipv6() {
 
 case_compat_outbound() {
     local n=100
-    compat_start -c -6 --outbound-addr "$HOST_ADDR_OUT" --outbound-addr6 "$HOST_ADDR6_OUT" || return 1
+    compat_start -c -6 --disable-dns --outbound-addr "$HOST_ADDR_OUT" \
+        --outbound-addr6 "$HOST_ADDR6_OUT" || return 1
     gx 10 curl -fsS --max-time 5 "http://$WEB/who"
     [[ $(cut -d' ' -f1 "$G_OUT") == "$HOST_ADDR_OUT" ]] ||
         { REASON="the server saw $(why), want $HOST_ADDR_OUT"; return 1; }
-    gx 10 dig +short +time=2 +tries=2 @10.0.2.3 "out-$TOKEN.www.example.test" A
+    gx 10 dig +short +time=1 +tries=1 @10.0.2.3 "dis-$TOKEN.www.example.test" A
+    ((G_RC != 0)) && ! grep -q "dis-$TOKEN" "$T/dnsmasq.log" ||
+        { REASON="10.0.2.3 answered with --disable-dns: $(why)"; return 1; }
+    gx 10 dig +short +time=2 +tries=2 @10.0.2.2 "out-$TOKEN.www.example.test" A
     grep -q "out-$TOKEN.www.example.test from $HOST_ADDR_OUT" "$T/dnsmasq.log" ||
         { REASON="the resolver did not see $HOST_ADDR_OUT: $(grep "out-$TOKEN" "$T/dnsmasq.log" | tail -n 1)"; return 1; }
     while ((n-- > 0)) && ! slaac_ready; do sleep 0.1; done
