@@ -3,7 +3,8 @@
  * sandnet - user-mode networking for a command or a network namespace
  *
  *   sandnet run [OPTIONS] [--] COMMAND [ARG...]
- *   sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]
+ *   sandnet attach --netns PATH [--userns PATH] [--tap NAME] [--configure] [OPTIONS]
+ *   sandnet slirp4netns [OPTION]... PID|PATH [TAPNAME]   (or run as slirp4netns)
  *
  * run: a child process moves to new network and mount namespaces (and a new
  * user namespace when not root), creates and configures TAP device tap0,
@@ -14,7 +15,14 @@
  * drains (below) and exits with COMMAND's status.
  *
  * attach: create a TAP device in an existing network namespace, the way
- * slirp4netns does, and serve it until SIGINT or SIGTERM, then drain.
+ * slirp4netns does, and serve it until SIGINT or SIGTERM, then drain. A
+ * child process joins the namespaces (the user namespace first, with
+ * --userns) and passes the device back (tap_open_in()), so this process
+ * keeps the caller's credentials for its host sockets.
+ *
+ * slirp4netns: slirp4netns 1.2's command line (cli/slirp4netns.c), turned
+ * into the options attach runs with (attach_main()): its addresses, ready
+ * and exit fds, no watch on the namespace path.
  *
  * Drain: when COMMAND has exited, the guest's kernel may still hold data
  * its sockets accepted (a client that wrote, closed and exited leaves an
@@ -54,6 +62,7 @@
 #include "control.h"
 #include "netns.h"
 #include "policy.h"
+#include "slirp4netns.h"
 
 #define MTU_MIN		576
 #define MTU_MAX		65520
@@ -89,7 +98,7 @@ static const char usage_run[] =
 "keeps serving while TCP connections are still open (see --linger).\n";
 
 static const char usage_attach[] =
-"Usage: sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]\n"
+"Usage: sandnet attach --netns PATH [--userns PATH] [--tap NAME] [--configure] [OPTIONS]\n"
 "\n"
 "Create TAP device NAME in the network namespace at PATH (such as\n"
 "/run/netns/NAME or /proc/PID/ns/net) and serve it until SIGINT or SIGTERM\n"
@@ -97,6 +106,9 @@ static const char usage_attach[] =
 "goes away (exit 1 and 0).\n"
 "\n"
 "  --netns PATH            network namespace to attach to (required)\n"
+"  --userns PATH           user namespace to join first (/proc/PID/ns/user):\n"
+"                          its owner may then attach without root; sandnet\n"
+"                          itself stays the calling user on the host side\n"
 "  --tap NAME              TAP device name (default " TAP_DEFAULT ")\n"
 "  --configure             also set NAME's addresses, MTU and default routes\n"
 "                          (IPv4 as below, IPv6 fd00:2::15/64 via fd00:2::2),\n"
@@ -158,8 +170,9 @@ static const char usage_opts[] =
 
 static const char usage_top[] =
 "Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
-"       sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]\n"
+"       sandnet attach --netns PATH [--userns PATH] [--tap NAME] [--configure] [OPTIONS]\n"
 "       sandnet policy check FILE | explain [OPTIONS] DEST\n"
+"       sandnet slirp4netns [OPTION]... PID|PATH [TAPNAME]\n"
 "       sandnet --help | --version\n"
 "\n"
 "User-mode networking: a guest gets network access through this process's\n"
@@ -168,6 +181,7 @@ static const char usage_top[] =
 "  run       run COMMAND in its own network namespace, networked by sandnet\n"
 "  attach    serve a TAP device in an existing network namespace\n"
 "  policy    check a policy file, or explain a verdict (sandnet policy --help)\n"
+"  slirp4netns  slirp4netns 1.2's command line (also when run as 'slirp4netns')\n"
 "\n"
 "See 'sandnet run --help' and 'sandnet attach --help'.\n";
 
@@ -204,7 +218,10 @@ struct publish_opt {
  * @stats_file:		--stats-file FILE
  * @stats_interval:	--stats-interval SECONDS, 0 when not given
  * @netns:		attach: --netns PATH
+ * @userns:		attach: --userns PATH, or NULL
+ * @userns_implied:	@userns derived, not asked for (slirp4netns PID form)
  * @configure:		attach: --configure
+ * @compat:		slirp4netns mode: its command line (cli/slirp4netns.c), else NULL
  * @cmd:		run: COMMAND and its arguments, NULL-terminated
  */
 struct opts {
@@ -223,7 +240,10 @@ struct opts {
 	const char *stats_file;
 	unsigned stats_interval;
 	const char *netns;
+	const char *userns;
+	int userns_implied;
 	int configure;
+	const struct slirp_conf *compat;
 	char **cmd;
 };
 
@@ -247,6 +267,7 @@ enum {
 	OPT_API_SOCKET,
 	OPT_STATS_FILE,
 	OPT_STATS_INTERVAL,
+	OPT_USERNS,
 };
 
 #define COMMON_OPTIONS							\
@@ -277,6 +298,7 @@ static const struct option run_options[] = {
 static const struct option attach_options[] = {
 	COMMON_OPTIONS,
 	{ "netns",		required_argument, NULL, OPT_NETNS },
+	{ "userns",		required_argument, NULL, OPT_USERNS },
 	{ "tap",		required_argument, NULL, OPT_TAP },
 	{ "configure",		no_argument,	   NULL, OPT_CONFIGURE },
 	{ 0 },
@@ -294,33 +316,6 @@ static int print_out(const char *s)
 		cli_perror("stdout");
 		return 1;
 	}
-	return 0;
-}
-
-/**
- * parse_uint() - parse a decimal number in [@min, @max], nothing else
- * @s:		text
- * @min:	smallest value accepted
- * @max:	largest value accepted
- * @out:	the number
- *
- * Return: 0 on success, -1 if @s is not such a number
- */
-static int parse_uint(const char *s, unsigned long min, unsigned long max,
-		      unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-
-	*out = v;
 	return 0;
 }
 
@@ -358,7 +353,7 @@ static int parse_address(struct opts *o, const char *arg)
 
 	if (parse_ip4(arg, slash ? (size_t)(slash - arg) : strlen(arg),
 		      &o->tap.addr) ||
-	    (slash && parse_uint(slash + 1, 1, 30, &prefix))) {
+	    (slash && cli_parse_uint(slash + 1, 1, 30, &prefix))) {
 		cli_err("--address: '%s' is not an IPv4 ADDR[/PREFIX] with PREFIX in 1..30",
 			arg);
 		return -1;
@@ -394,7 +389,7 @@ static int parse_dns(struct opts *o, const char *arg)
 
 	if (colon && !strchr(colon + 1, ':') && arg[0] != '[') {	/* IPv4:PORT */
 		if (parse_ip4(arg, (size_t)(colon - arg), &a) ||
-		    parse_uint(colon + 1, 1, 65535, &port))
+		    cli_parse_uint(colon + 1, 1, 65535, &port))
 			goto bad;
 	} else if (!colon) {						/* IPv4 */
 		if (parse_ip4(arg, strlen(arg), &a))
@@ -413,7 +408,7 @@ static int parse_dns(struct opts *o, const char *arg)
 		memcpy(host, start, len);
 		host[len] = '\0';
 		if (inet_pton(AF_INET6, host, &a6) != 1 ||
-		    (port_s && parse_uint(port_s, 1, 65535, &port)))
+		    (port_s && cli_parse_uint(port_s, 1, 65535, &port)))
 			goto bad;
 		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
 		((struct sockaddr_in6 *)ss)->sin6_addr = a6;
@@ -488,7 +483,7 @@ static int parse_publish(struct opts *o, const char *arg)
 		goto bad;
 	memcpy(host, ports, (size_t)(colon - ports));
 	host[colon - ports] = '\0';
-	if (parse_uint(host, 1, 65535, &hport) || parse_uint(colon + 1, 1, 65535, &gport))
+	if (cli_parse_uint(host, 1, 65535, &hport) || cli_parse_uint(colon + 1, 1, 65535, &gport))
 		goto bad;
 	if (v6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p->host;
@@ -552,34 +547,6 @@ static int tap_name_ok(const char *name)
 		return 0;
 
 	return !name[strcspn(name, "/:% \t\n\r\v\f")];
-}
-
-/**
- * bad_option() - report an option getopt_long() rejected
- * @c:		getopt_long() result, '?' or ':'
- * @argv:	argument vector
- *
- * For long options and missing arguments getopt leaves the option itself in
- * argv[optind - 1]; optopt holds an unknown short option's letter.
- */
-static void bad_option(int c, char **argv)
-{
-	char name[64];
-
-	if (c == '?' && optopt > 0 && optopt < 256) {
-		cli_err("unknown option '-%c' (see --help)", optopt);
-		return;
-	}
-
-	snprintf(name, sizeof(name), "%s", argv[optind - 1]);
-	name[strcspn(name, "=")] = '\0';
-
-	if (c == ':')
-		cli_err("%s: missing value", name);
-	else if (optopt)
-		cli_err("%s: takes no value", name);
-	else
-		cli_err("unknown or ambiguous option '%s' (see --help)", name);
 }
 
 /**
@@ -689,7 +656,7 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 			o->gw_set = 1;
 			break;
 		case OPT_MTU:
-			if (parse_uint(optarg, MTU_MIN, MTU_MAX, &v)) {
+			if (cli_parse_uint(optarg, MTU_MIN, MTU_MAX, &v)) {
 				cli_err("--mtu: '%s' is not an MTU in %d..%d",
 					optarg, MTU_MIN, MTU_MAX);
 				return -1;
@@ -726,7 +693,7 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 			o->policy.file = optarg;
 			break;
 		case OPT_LINGER:
-			if (parse_uint(optarg, 0, DRAIN_LINGER_MAX, &v)) {
+			if (cli_parse_uint(optarg, 0, DRAIN_LINGER_MAX, &v)) {
 				cli_err("--linger: '%s' is not a number of seconds in 0..%d",
 					optarg, DRAIN_LINGER_MAX);
 				return -1;
@@ -747,7 +714,7 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 			*(c == OPT_API_SOCKET ? &o->api_socket : &o->stats_file) = optarg;
 			break;
 		case OPT_STATS_INTERVAL:
-			if (parse_uint(optarg, 1, CTL_STATS_INTERVAL_MAX, &v)) {
+			if (cli_parse_uint(optarg, 1, CTL_STATS_INTERVAL_MAX, &v)) {
 				cli_err("--stats-interval: '%s' is not a number of seconds in 1..%d",
 					optarg, CTL_STATS_INTERVAL_MAX);
 				return -1;
@@ -761,6 +728,13 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 			}
 			o->netns = optarg;
 			break;
+		case OPT_USERNS:
+			if (!*optarg) {
+				cli_err("--userns: empty path");
+				return -1;
+			}
+			o->userns = optarg;
+			break;
 		case OPT_TAP:
 			if (!tap_name_ok(optarg)) {
 				cli_err("--tap: '%s' is not an interface name (1..%d characters, no '/', ':', '%%' or spaces)",
@@ -773,7 +747,7 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 			o->configure = 1;
 			break;
 		default:
-			bad_option(c, argv);
+			cli_bad_option(c, argv);
 			return -1;
 		}
 	}
@@ -835,6 +809,8 @@ static struct sn_engine *engine_start(struct opts *o)
 	cfg.guest_ip6 = o->tap.addr6;
 	cfg.prefix_len6 = o->tap.prefix_len6;
 	cfg.mtu = o->tap.mtu;
+	if (o->compat)
+		slirp_config(o->compat, &cfg);
 
 	for (i = 0; i < o->n_dns; i++)
 		memcpy(&cfg.dns_upstreams[i], &o->dns[i], sizeof(o->dns[i]));
@@ -1161,6 +1137,12 @@ static int serve_start(struct serve *sv, int sfd)
 		.stats_interval = o->stats_interval, .tap = &o->tap, .dns4 = o->tap.gw,
 		.dns6 = o->tap.gw6, .reload = ctl_reload, .user = sv,
 	};
+
+	/* slirp4netns mode's DNS address of its own (10.0.2.3, fd00::3) */
+	if (o->compat && o->compat->dns4.s_addr)
+		conf.dns4 = o->compat->dns4;
+	if (o->compat && !IN6_IS_ADDR_UNSPECIFIED(&o->compat->dns6))
+		conf.dns6 = o->compat->dns6;
 
 	if (cli_ctl_open(&sv->ctl, &conf) || cli_ctl_watch(&sv->ctl, sfd))
 		return -1;
@@ -1546,6 +1528,19 @@ static int ns_gone(const char *path, const struct stat *orig)
 }
 
 /**
+ * exit_fd_event() - has slirp4netns's exit fd polled readable or hung up
+ * @fd:		the fd, or -1
+ *
+ * Return: non-zero if so
+ */
+static int exit_fd_event(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
+/**
  * attach_serve() - serve the TAP until a signal, a dead link or a gone namespace
  * @sv:		engine, options, control plane
  * @tap:	TAP fd
@@ -1555,19 +1550,26 @@ static int ns_gone(const char *path, const struct stat *orig)
  * The TAP fd itself keeps the namespace alive, so "ip netns del" is seen as
  * the path disappearing: a timerfd wakes the loop to look; it and @sfd are
  * in the control plane's epoll set, the loop's stop fd. After SIGINT or
- * SIGTERM it drains (see the top of the file) before returning.
+ * SIGTERM it drains (see the top of the file) before returning. slirp4netns
+ * mode ends as slirp4netns does, at once, when its exit fd polls readable
+ * or hung up (the fd is in the epoll set too), and never looks at the
+ * path: its caller ends it.
  *
- * Return: EXIT_SUCCESS on a signal or when the namespace went away,
- *	   EXIT_FAILURE when the guest link failed
+ * Return: EXIT_SUCCESS on a signal, an exit fd event or when the namespace
+ *	   went away, EXIT_FAILURE when the guest link failed
  */
 static int attach_serve(struct serve *sv, int tap, int sfd, const struct stat *ns_st)
 {
 	const struct opts *o = sv->o;
-	int ret = EXIT_FAILURE;
+	int ret = EXIT_FAILURE, exit_fd = o->compat ? o->compat->exit_fd : -1;
 	struct ticker t;
 
 	if (ticker_open(&t, &sv->ctl, ATTACH_CHECK_MS, "the attach loop"))
 		goto out;
+	if (exit_fd >= 0 && cli_ctl_watch(&sv->ctl, exit_fd)) {
+		cli_err("--exit-fd %d: %s", exit_fd, strerror(errno));
+		goto out;
+	}
 	for (;;) {
 		if (sn_engine_run(sv->e, tap, SN_LINK_TAP, cli_ctl_fd(&sv->ctl))) {
 			cli_err("guest link %s went away: %s", o->tap.name, strerror(errno));
@@ -1578,7 +1580,13 @@ static int attach_serve(struct serve *sv, int tap, int sfd, const struct stat *n
 			drain(sv, tap, sfd);
 			break;
 		}
-		if (ticker_tick(&t) && ns_gone(o->netns, ns_st)) {
+		if (exit_fd_event(exit_fd)) {
+			if (o->verbose)
+				cli_err("exit fd %d: event, stopping", exit_fd);
+			ret = EXIT_SUCCESS;
+			break;
+		}
+		if (ticker_tick(&t) && !o->compat && ns_gone(o->netns, ns_st)) {
 			if (o->verbose)
 				cli_err("namespace %s went away", o->netns);
 			ret = EXIT_SUCCESS;
@@ -1591,28 +1599,27 @@ out:
 }
 
 /**
- * cmd_attach() - sandnet attach
- * @argc:	argument count, argv[0] being "attach"
- * @argv:	arguments
+ * attach_main() - attach and serve, for "attach" and slirp4netns mode
+ * @o:		options, parsed and checked (the policy built)
  *
  * Without --configure the namespace's owner configures the device, and
- * the engine uses the device's MTU unless --mtu says otherwise.
+ * the engine uses the device's MTU unless --mtu says otherwise. slirp4netns
+ * mode then says what it serves on stdout and writes its ready fd.
  *
- * Return: 0 when stopped by SIGINT or SIGTERM or when the namespace went
- *	   away, 1 on runtime errors or when the TAP device went away, 2 on
- *	   usage errors
+ * Return: 0 when stopped by SIGINT or SIGTERM (or the exit fd), or when the
+ *	   namespace went away, 1 on runtime errors or when the TAP device went
+ *	   away
  */
-static int cmd_attach(int argc, char **argv)
+static int attach_main(struct opts *o)
 {
-	int sfd, tap, orig, ret;
-	struct serve srv = { 0 };
+	struct tap_where where = {
+		.netns = o->netns, .userns = o->userns, .userns_implied = o->userns_implied,
+		.configure = o->configure, .read_mtu = !o->configure && !o->mtu_set,
+	};
+	int sfd, tap = -1, ret = EXIT_FAILURE;
+	struct serve srv = { .o = o };
 	struct stat ns_st;
 	sigset_t mask;
-	struct opts o;
-
-	ret = parse_opts(argc, argv, 0, &o);
-	if (ret)
-		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -1621,54 +1628,104 @@ static int cmd_attach(int argc, char **argv)
 	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
 		cli_perror("sigprocmask");
-		return EXIT_FAILURE;
+		goto out_pol;
 	}
 
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0) {
 		cli_perror("signalfd");
-		return EXIT_FAILURE;
+		goto out_pol;
 	}
 
 	signal(SIGPIPE, SIG_IGN);
 
-	if (stat(o.netns, &ns_st)) {
-		cli_err("--netns: %s: %s", o.netns, strerror(errno));
-		return EXIT_FAILURE;
+	if (stat(o->netns, &ns_st)) {
+		cli_err("--netns: %s: %s", o->netns, strerror(errno));
+		goto out_sfd;
 	}
-	if (ns_enter(o.netns, &orig))
-		return EXIT_FAILURE;
+	tap = tap_open_in(&where, &o->tap);
+	if (tap < 0 || set_nonblock(tap))
+		goto out_tap;
 
-	tap = tap_create(o.tap.name);
-	if (tap < 0 ||
-	    (o.configure && (link_up("lo") || tap_configure(tap, &o.tap) < 0)) ||
-	    (!o.configure && !o.mtu_set && link_mtu(o.tap.name, &o.tap.mtu))) {
-		ns_leave(orig);
-		return EXIT_FAILURE;
-	}
-
-	/* Host sockets must be opened in the original namespace */
-	if (ns_leave(orig) || set_nonblock(tap))
-		return EXIT_FAILURE;
-
-	srv.o = &o;
-	srv.e = engine_start(&o);
+	srv.e = engine_start(o);
 	if (!srv.e)
-		return EXIT_FAILURE;
-	if (serve_start(&srv, sfd)) {
-		serve_stop(&srv);
-		return EXIT_FAILURE;
-	}
+		goto out_tap;
+	if (serve_start(&srv, sfd))
+		goto out_serve;
 
-	if (o.verbose)
-		cli_err("attached to %s as %s", o.netns, o.tap.name);
+	/* the control socket (o->api_socket) opens here, before slirp4netns
+	 * mode's ready fd says "serving", as slirp4netns orders them */
+	if (o->compat)
+		slirp_started(o->compat);
+	if (o->verbose)
+		cli_err("attached to %s as %s", o->netns, o->tap.name);
 
 	ret = attach_serve(&srv, tap, sfd, &ns_st);
 
+out_serve:
 	serve_stop(&srv);
-	close(tap);
+out_tap:
+	if (tap >= 0)
+		close(tap);
+out_sfd:
 	close(sfd);
+out_pol:
+	sn_policy_free(o->pol);		/* NULL once the engine took it */
+	o->pol = NULL;
 	return ret;
+}
+
+/**
+ * cmd_attach() - sandnet attach
+ * @argc:	argument count, argv[0] being "attach"
+ * @argv:	arguments
+ *
+ * Return: attach_main()'s, or 2 on usage errors
+ */
+static int cmd_attach(int argc, char **argv)
+{
+	struct opts o;
+	int ret;
+
+	ret = parse_opts(argc, argv, 0, &o);
+	if (ret)
+		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+	return attach_main(&o);
+}
+
+/**
+ * cmd_slirp4netns() - slirp4netns's command line (cli/slirp4netns.c)
+ * @argc:	argument count, argv[0] being "slirp4netns" (or the program)
+ * @argv:	arguments
+ *
+ * Return: attach_main()'s, or 2 on usage errors
+ */
+static int cmd_slirp4netns(int argc, char **argv)
+{
+	struct slirp_conf c;
+	struct opts o;
+	char err[512];
+	int ret;
+
+	opts_init(&o);
+	ret = slirp_parse(argc, argv, &c, &o.policy);
+	if (ret)
+		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+	o.compat = &c;
+	o.tap = c.tap;
+	o.mtu_set = 1;
+	o.netns = c.netns;
+	o.userns = c.userns;
+	o.userns_implied = c.userns_implied;
+	o.configure = c.configure;
+	o.api_socket = c.api_socket;
+	o.verbose = c.verbose;
+	o.pol = cli_policy_build(&o.policy, err, sizeof(err));
+	if (!o.pol) {
+		cli_err("%s", err);
+		return EXIT_USAGE;
+	}
+	return attach_main(&o);
 }
 
 /**
@@ -1682,6 +1739,8 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	if (slirp_invoked(argv[0]))
+		return cmd_slirp4netns(argc, argv);
 	if (!cmd) {
 		cli_err("missing command: run, attach or policy (see sandnet --help)");
 		return EXIT_USAGE;
@@ -1701,6 +1760,9 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "policy"))
 		return cmd_policy(argc - 1, argv + 1);
+
+	if (!strcmp(cmd, "slirp4netns"))
+		return cmd_slirp4netns(argc - 1, argv + 1);
 
 	if (cmd[0] == '-')
 		cli_err("unknown option '%s': options go after the command (sandnet run|attach [OPTIONS])",

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * sandnet CLI: network namespaces, TAP devices, fd passing
+ * sandnet CLI: network namespaces, TAP devices, fd passing, and the
+ * helpers every command shares (one-line messages, numbers, bad options)
+ *
+ * attach creates its TAP device from a child process that joins the target
+ * namespaces, a user namespace first when one is given (tap_open_in()): a
+ * process cannot leave a user namespace it joined, and the host side must
+ * keep the caller's own credentials.
  *
  * Interfaces are configured with the classic ioctls (SIOCSIFADDR,
  * SIOCSIFNETMASK, SIOCSIFMTU, SIOCSIFFLAGS, SIOCADDRT): they need no netlink
@@ -10,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -20,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <linux/if_addr.h>
+#include <net/if_arp.h>
 #include <linux/if_tun.h>
 #include <linux/ipv6.h>
 #include <net/if.h>
@@ -28,6 +36,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "netns.h"
@@ -75,6 +84,60 @@ void cli_err(const char *fmt, ...)
 void cli_perror(const char *what)
 {
 	cli_err("%s: %s", what, strerror(errno));
+}
+
+/**
+ * cli_parse_uint() - parse a decimal number in [@min, @max], nothing else
+ * @s:		text
+ * @min:	smallest value accepted
+ * @max:	largest value accepted
+ * @out:	the number
+ *
+ * Return: 0 on success, -1 if @s is not such a number
+ */
+int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+
+	*out = v;
+	return 0;
+}
+
+/**
+ * cli_bad_option() - report an option getopt_long() rejected
+ * @c:		getopt_long() result, '?' or ':'
+ * @argv:	argument vector
+ *
+ * For long options and missing arguments getopt leaves the option itself in
+ * argv[optind - 1]; optopt holds an unknown short option's letter.
+ */
+void cli_bad_option(int c, char **argv)
+{
+	char name[64];
+
+	if (c == '?' && optopt > 0 && optopt < 256) {
+		cli_err("unknown option '-%c' (see --help)", optopt);
+		return;
+	}
+
+	snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+	name[strcspn(name, "=")] = '\0';
+
+	if (c == ':')
+		cli_err("%s: missing value", name);
+	else if (optopt)
+		cli_err("%s: takes no value", name);
+	else
+		cli_err("unknown or ambiguous option '%s' (see --help)", name);
 }
 
 /**
@@ -191,64 +254,173 @@ int ns_unshare(uid_t uid, gid_t gid)
 }
 
 /**
- * ns_enter() - enter the network namespace at @path
- * @path:	e.g. /run/netns/NAME or /proc/PID/ns/net
- * @orig_fd:	set to an fd for the current network namespace, for ns_leave()
+ * same_ns() - is the namespace behind @fd the one this process is in
+ * @fd:		namespace fd
+ * @self:	this process's, e.g. "/proc/self/ns/user"
  *
- * Return: 0 on success, -1 on error (reported)
+ * Return: 1 if it is, 0 if not or unknown
  */
-int ns_enter(const char *path, int *orig_fd)
+static int same_ns(int fd, const char *self)
 {
-	int fd;
+	struct stat a, b;
 
-	*orig_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (*orig_fd < 0) {
-		cli_perror("/proc/self/ns/net");
-		return -1;
-	}
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		cli_perror(path);
-		goto fail;
-	}
-
-	if (setns(fd, CLONE_NEWNET)) {
-		if (errno == EPERM)
-			cli_err("setns %s: %s (joining a network namespace needs CAP_SYS_ADMIN over it: run as root)",
-				path, strerror(errno));
-		else if (errno == EINVAL)
-			cli_err("setns %s: not a network namespace", path);
-		else
-			cli_err("setns %s: %s", path, strerror(errno));
-		close(fd);
-		goto fail;
-	}
-
-	close(fd);
-	return 0;
-
-fail:
-	close(*orig_fd);
-	*orig_fd = -1;
-	return -1;
+	return !fstat(fd, &a) && !stat(self, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /**
- * ns_leave() - go back to the network namespace saved by ns_enter()
- * @orig_fd:	fd from ns_enter(), closed
+ * ns_open() - open a namespace file
+ * @path:	its path
+ * @what:	"--netns", "--userns", for the message
  *
- * Return: 0 on success, -1 on error (reported)
+ * Return: the fd, or -1 (reported)
  */
-int ns_leave(int orig_fd)
+static int ns_open(const char *path, const char *what)
 {
-	int ret = setns(orig_fd, CLONE_NEWNET);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (ret)
-		cli_perror("setns back to the original network namespace");
+	if (fd < 0)
+		cli_err("%s %s: %s", what, path, strerror(errno));
+	return fd;
+}
 
-	close(orig_fd);
+/**
+ * setns_err() - report a failed setns(), errno set
+ * @opt:	the option that named the namespace
+ * @path:	its file
+ * @kind:	"user" or "network"
+ * @needs:	what EPERM means it lacks
+ */
+static void setns_err(const char *opt, const char *path, const char *kind, const char *needs)
+{
+	if (errno == EPERM)
+		cli_err("setns %s %s: %s (joining a %s namespace needs %s)", opt, path,
+			strerror(errno), kind, needs);
+	else if (errno == EINVAL)
+		cli_err("setns %s %s: not a %s namespace", opt, path, kind);
+	else
+		cli_err("setns %s %s: %s", opt, path, strerror(errno));
+}
+
+/**
+ * ns_join() - join the user namespace (if any), then the network namespace
+ * @s:		where
+ *
+ * The order matters: CAP_SYS_ADMIN over a network namespace that a user
+ * namespace owns comes from being in that user namespace, so an
+ * unprivileged owner must enter it first (setns(2), as slirp4netns and
+ * nsenter do). Both files are opened before either is entered: the user
+ * namespace's mapping could hide them. A user namespace that is already
+ * ours is skipped (joining it again is EINVAL).
+ *
+ * Return: 0, or -1 (reported)
+ */
+static int ns_join(const struct tap_where *s)
+{
+	int net, user = -1, ret = -1;
+
+	net = ns_open(s->netns, "--netns");
+	if (net < 0)
+		return -1;
+	if (s->userns) {
+		user = ns_open(s->userns, "--userns");
+		if (user < 0 && !s->userns_implied)
+			goto out;
+	}
+	if (user >= 0 && !same_ns(user, "/proc/self/ns/user") && setns(user, CLONE_NEWUSER) &&
+	    !s->userns_implied) {
+		setns_err("--userns", s->userns, "user", "CAP_SYS_ADMIN in it: be its owner, or root");
+		goto out;
+	}
+	if (setns(net, CLONE_NEWNET)) {
+		setns_err("--netns", s->netns, "network", "CAP_SYS_ADMIN over it: run as root, "
+			  "or give the user namespace that owns it with --userns");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (user >= 0)
+		close(user);
+	close(net);
 	return ret;
+}
+
+/**
+ * tap_child() - in a child: join the namespaces, make the TAP, pass it back
+ * @s:		where and what
+ * @c:		the device's configuration
+ * @sock:	our end of the socketpair
+ *
+ * Exits: 0 when the fd and the device's MTU went to the parent, 1 on any
+ * failure (reported)
+ */
+static void __attribute__((noreturn))
+tap_child(const struct tap_where *s, const struct tap_conf *c, int sock)
+{
+	unsigned mtu = c->mtu;
+	int tap;
+
+	if (ns_join(s))
+		_exit(EXIT_FAILURE);
+	tap = tap_create(c->name);
+	if (tap < 0 || (s->configure && (link_up("lo") || tap_configure(tap, c) < 0)) ||
+	    (s->read_mtu && link_mtu(c->name, &mtu)) || fd_send(sock, tap) ||
+	    send(sock, &mtu, sizeof(mtu), MSG_NOSIGNAL) != (ssize_t)sizeof(mtu))
+		_exit(EXIT_FAILURE);
+	_exit(EXIT_SUCCESS);
+}
+
+/**
+ * tap_open_in() - create TAP device @c->name in another network namespace
+ * @s:		the namespaces, and whether to configure the device
+ * @c:		the device's configuration; with @s->read_mtu, @c->mtu is
+ *		set to the device's
+ *
+ * Joining a user namespace cannot be undone, so a child process joins the
+ * namespaces (ns_join()), creates the device (configured with
+ * @s->configure), and passes its fd back; this process never leaves its
+ * own namespaces and keeps its own credentials, which its host sockets
+ * then have.
+ *
+ * Return: the TAP fd (blocking, close-on-exec), or -1 on error (reported)
+ */
+int tap_open_in(const struct tap_where *s, struct tap_conf *c)
+{
+	unsigned mtu = 0;
+	int sv[2], fd, st = 0;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		cli_perror("socketpair");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		cli_perror("fork");
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (!pid) {
+		close(sv[0]);
+		tap_child(s, c, sv[1]);
+	}
+	close(sv[1]);
+
+	fd = fd_recv(sv[0]);
+	if (fd >= 0 && recv(sv[0], &mtu, sizeof(mtu), 0) != (ssize_t)sizeof(mtu)) {
+		close(fd);
+		fd = -1;
+	}
+	close(sv[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	/* a child that failed said why; one that was killed could not */
+	if (fd < 0 && WIFSIGNALED(st))
+		cli_err("creating %s: the namespace helper process was killed by signal %d",
+			c->name, WTERMSIG(st));
+	if (fd >= 0 && s->read_mtu)
+		c->mtu = mtu;
+	return fd;
 }
 
 /**
@@ -606,14 +778,35 @@ static int tap_route4(const struct tap_conf *c, char *why)
 }
 
 /**
- * tap_configure() - MTU, IPv4 address, link up, IPv4 route, then IPv6
+ * tap_mac() - give the device the MAC address @c asks for
+ * @c:		configuration, with @c->mac_set
+ *
+ * Return: 0 on success, -1 on error (reported)
+ */
+static int tap_mac(const struct tap_conf *c)
+{
+	struct ifreq ifr;
+
+	ifr_init(&ifr, c->name);
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, c->mac, sizeof(c->mac));
+	if (if_ioctl(SIOCSIFHWADDR, &ifr)) {
+		cli_err("set MAC address of %s: %s", c->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * tap_configure() - MTU, MAC, IPv4 address, link up, IPv4 route, then IPv6
  * @fd:		TAP fd
  * @c:		configuration
  *
  * A namespace may lack a family: IPv6 off (disable_ipv6, or a kernel
  * without it), or IPv4 configuration refused. That is one warning line
  * and the other family alone, never a failure; only a namespace where
- * neither can be configured is.
+ * neither can be configured is. With @c->no_ip6 IPv6 is not touched (nor
+ * counted): the guest's SLAAC configures it, or nothing does.
  *
  * Return: TAP_IP4 | TAP_IP6 as configured (at least one), or -1 on error
  *	   (reported)
@@ -630,6 +823,8 @@ int tap_configure(int fd, const struct tap_conf *c)
 		cli_err("set MTU %u on %s: %s", c->mtu, c->name, strerror(errno));
 		return -1;
 	}
+	if (c->mac_set && tap_mac(c))
+		return -1;
 
 	v4 = !tap_address4(c, why4);
 
@@ -640,6 +835,11 @@ int tap_configure(int fd, const struct tap_conf *c)
 
 	if (v4 && !tap_route4(c, why4))
 		fams |= TAP_IP4;
+	if (c->no_ip6) {
+		if (!fams)
+			cli_err("%s: IPv4 cannot be configured: %s", c->name, why4);
+		return fams ? fams : -1;
+	}
 	off6 = ipv6_off(c->name);
 	if (!off6)
 		err6 = tap_configure6(c, why6);

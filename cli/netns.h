@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
- * DOC: netns - namespaces, TAP devices and fd passing for the sandnet CLI
+ * DOC: netns - namespaces, TAP devices and fd passing for the sandnet CLI,
+ * and the helpers its commands share
  *
  * Every function here reports its own failure as one line on stderr
  * ("sandnet: what: why") and returns -1, so callers only pick an exit code.
@@ -21,6 +22,10 @@
  * @gw6:	IPv6 gateway, default route and DNS server
  * @prefix_len6: guest IPv6 prefix length
  * @mtu:	link MTU
+ * @mac:	MAC address to give the device, with @mac_set
+ * @mac_set:	set @mac (else the kernel's random one stays)
+ * @no_ip6:	leave IPv6 alone (the guest takes SLAAC's address, as with
+ *		slirp4netns)
  */
 struct tap_conf {
 	const char *name;
@@ -31,14 +36,35 @@ struct tap_conf {
 	struct in6_addr gw6;
 	unsigned prefix_len6;
 	unsigned mtu;
+	unsigned char mac[6];
+	int mac_set;
+	int no_ip6;
+};
+
+/**
+ * struct tap_where - where tap_open_in() creates a TAP device, and how
+ * @netns:	network namespace file (/run/netns/NAME, /proc/PID/ns/net)
+ * @userns:	user namespace file to join first, or NULL
+ * @userns_implied: @userns was not asked for (slirp4netns's PID form
+ *		derives it): failing to join it is no error by itself
+ * @configure:	bring lo up, configure the device (tap_configure())
+ * @read_mtu:	report the device's MTU (a device configured by others)
+ */
+struct tap_where {
+	const char *netns;
+	const char *userns;
+	int userns_implied;
+	int configure;
+	int read_mtu;
 };
 
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_perror(const char *what);
+int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+void cli_bad_option(int c, char **argv);
 
 int ns_unshare(uid_t uid, gid_t gid);
-int ns_enter(const char *path, int *orig_fd);
-int ns_leave(int orig_fd);
+int tap_open_in(const struct tap_where *s, struct tap_conf *c);
 
 int link_up(const char *ifname);
 int link_mtu(const char *ifname, unsigned *mtu);

@@ -6,7 +6,8 @@
  * answers. The engine owns one policy (sn_engine_set_policy() replaces it
  * whole, so every flow is decided by one policy), the DNS pin cache, and
  * the classification environment: gateway and guest addresses from the
- * configuration, the gateway's IPv6 link-local address from the netif,
+ * configuration (the DNS forwarder's own addresses, cfg.dns_ip4/6, count
+ * as the gateway's), the gateway's IPv6 link-local address from the netif,
  * the guest subnet's broadcast address, and the host's interface
  * addresses (core/hostwatch.c keeps them current).
  *
@@ -73,6 +74,12 @@ void sn_policy_env_init(struct sn_engine *e)
 	memcpy(env->gw[1].b, &e->cfg.gw_ip6, 16);
 	memcpy(env->gw[2].b, ll->addr, 16);
 	env->n_gw = 3;
+	/* the DNS forwarder's own addresses (slirp's 10.0.2.3, fd00::3) are
+	 * the gateway too: its port 53 the forwarder, the rest the host's */
+	if (e->cfg.dns_ip4.s_addr != e->cfg.gw_ip4.s_addr)
+		sn_ip_from4(&env->gw[env->n_gw++], e->cfg.dns_ip4.s_addr);
+	if (memcmp(&e->cfg.dns_ip6, &e->cfg.gw_ip6, 16))
+		memcpy(env->gw[env->n_gw++].b, &e->cfg.dns_ip6, 16);
 	sn_ip_from4(&env->guest[0], e->cfg.guest_ip4.s_addr);
 	memcpy(env->guest[1].b, &e->cfg.guest_ip6, 16);
 	env->n_guest = 2;

@@ -109,6 +109,9 @@ static const char *config_check(const struct sn_config *cfg)
 	if (cfg->gw_ip4.s_addr == cfg->guest_ip4.s_addr ||
 	    !memcmp(&cfg->gw_ip6, &cfg->guest_ip6, sizeof(cfg->gw_ip6)))
 		return "gateway and guest addresses must differ";
+	if (cfg->dns_ip4.s_addr == cfg->guest_ip4.s_addr ||
+	    !memcmp(&cfg->dns_ip6, &cfg->guest_ip6, sizeof(cfg->dns_ip6)))
+		return "DNS and guest addresses must differ";
 	if (cfg->prefix_len6 < 8 || cfg->prefix_len6 > 126)
 		return "prefix_len6 must be within 8..126";
 	if (cfg->n_dns_upstreams > SN_MAX_DNS_UPSTREAMS)
@@ -150,6 +153,11 @@ struct sn_engine *sn_engine_new(const struct sn_config *cfg)
 	if (!e)
 		return fail(ENOMEM, "out of memory");
 	e->cfg = *cfg;
+	/* no DNS address of its own: the gateway's is the one */
+	if (!e->cfg.dns_ip4.s_addr)
+		e->cfg.dns_ip4 = e->cfg.gw_ip4;
+	if (IN6_IS_ADDR_UNSPECIFIED(&e->cfg.dns_ip6))
+		e->cfg.dns_ip6 = e->cfg.gw_ip6;
 	e->link_fd = -1;
 	e->n_slots = cfg->max_tcp_flows + cfg->max_udp_sessions + cfg->max_icmp_flows +
 		     cfg->max_dns_queries + SN_PUBLISH_MAX + SN_SLOTS_EXTRA;
@@ -201,6 +209,47 @@ void sn_engine_free(struct sn_engine *e)
 	free(e);
 	if (sn_eng == e)
 		sn_eng = NULL;
+}
+
+/**
+ * sn_sock_bind_out() - bind a new host socket to cfg.outbound_ip4/6
+ * @e:		engine
+ * @fd:		socket, not yet bound or connected
+ * @to:		where it will connect (AF_INET or AF_INET6)
+ *
+ * Sockets to the host's loopback (the gateway's services) keep the
+ * kernel's source: a configured outbound address is for leaving the host.
+ *
+ * Return: 1 when bound, 0 when there is nothing to bind, or -1 with errno
+ *	   from bind()
+ */
+int sn_sock_bind_out(struct sn_engine *e, int fd, const struct sockaddr *to)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	memset(&ss, 0, sizeof(ss));
+	if (to->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *t = (const struct sockaddr_in6 *)to;
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&e->cfg.outbound_ip6) ||
+		    IN6_IS_ADDR_LOOPBACK(&t->sin6_addr) || IN6_IS_ADDR_V4MAPPED(&t->sin6_addr))
+			return 0;
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = e->cfg.outbound_ip6;
+		sl = sizeof(*a);
+	} else {
+		const struct sockaddr_in *t = (const struct sockaddr_in *)to;
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		if (!e->cfg.outbound_ip4.s_addr || (ntohl(t->sin_addr.s_addr) >> 24) == 127)
+			return 0;
+		a->sin_family = AF_INET;
+		a->sin_addr = e->cfg.outbound_ip4;
+		sl = sizeof(*a);
+	}
+	return bind(fd, (const struct sockaddr *)&ss, sl) ? -1 : 1;
 }
 
 /**

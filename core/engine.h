@@ -132,6 +132,17 @@ void sn_fd_events(struct sn_engine *e, int slot, short events);
 void sn_fd_del(struct sn_engine *e, int slot);
 
 /**
+ * sn_sock_bind_out() - bind a new host socket to cfg.outbound_ip4/6
+ * @e:		engine
+ * @fd:		socket, not yet bound or connected
+ * @to:		where it will connect
+ *
+ * Return: 1 when bound, 0 when there is nothing to bind, or -1 with errno
+ *	   from bind()
+ */
+int sn_sock_bind_out(struct sn_engine *e, int fd, const struct sockaddr *to);
+
+/**
  * sn_now_ms() - the engine's monotonic clock (lwIP's sys_now())
  *
  * Return: milliseconds, wrapping

@@ -5,7 +5,8 @@
  * A guest that does not take static configuration asks for it with DHCP
  * (RFC 2131). The guest link has exactly one guest, so the server has
  * exactly one lease: the guest address (cfg.guest_ip4), for the guest's MAC,
- * with the gateway as router, DNS server and server identifier. Because
+ * with the gateway as router and server identifier and the DNS forwarder's
+ * address (cfg.dns_ip4: the gateway unless configured) as DNS server. Because
  * every answer follows from the configuration alone, the server keeps no
  * state at all: no lease table, no timers, no sockets. A lease "expires"
  * only in the guest's mind; whenever it asks again it gets the same answer.
@@ -33,7 +34,7 @@
  * Replies
  *   OFFER and ACK carry the message type, server identifier (gateway),
  *   lease time (SN_DHCP_LEASE_S, not for INFORM) with T1/T2, subnet mask
- *   (cfg.prefix_len4), broadcast address, router and DNS server (gateway)
+ *   (cfg.prefix_len4), broadcast address, router (gateway), DNS server (cfg.dns_ip4)
  *   and interface MTU (option 26, cfg.mtu); NAK carries the type, server
  *   identifier and a message. A client identifier (option 61) is echoed
  *   (RFC 6842). Replies are at least 300 bytes (BOOTP, RFC 1542) and at
@@ -328,7 +329,7 @@ static void dhcp_reply(struct sn_engine *e, const u8_t *req, const struct dhcp_r
 		dhcp_opt(m, &n, DHCP_OPTION_SUBNET_MASK, &mask, 4);
 		dhcp_opt(m, &n, DHCP_OPTION_BROADCAST, &bcast, 4);
 		dhcp_opt(m, &n, DHCP_OPTION_ROUTER, &gw, 4);
-		dhcp_opt(m, &n, DHCP_OPTION_DNS_SERVER, &gw, 4);
+		dhcp_opt(m, &n, DHCP_OPTION_DNS_SERVER, &e->cfg.dns_ip4.s_addr, 4);
 		dhcp_opt(m, &n, DHCP_OPTION_MTU, &mtu, 2);
 	}
 	/* RFC 6842; one too long to fit is left out rather than split */

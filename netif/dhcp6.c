@@ -6,10 +6,10 @@
  * its router and, through RDNSS, its DNS server; they also set the O flag:
  * "other configuration by DHCPv6". A guest whose resolver does not read
  * RDNSS asks for it with a DHCPv6 INFORMATION-REQUEST (RFC 8415 18.2.6),
- * and this server answers with a REPLY carrying the DNS server: the
- * gateway's address, whose port 53 is the DNS forwarder. Like the DHCPv4
- * server it keeps no state at all: every answer follows from the
- * configuration.
+ * and this server answers with a REPLY carrying the DNS server: the DNS
+ * forwarder's address (cfg.dns_ip6: the gateway's unless configured).
+ * Like the DHCPv4 server it keeps no state at all: every answer follows
+ * from the configuration.
  *
  * Who gets here
  *   netif/hook6.c hands over every UDP datagram from the guest to port 547.
@@ -265,7 +265,7 @@ static void dhcp6_reply(struct sn_engine *e, const struct dhcp6_req *req, const 
 	n = dhcp6_put_opt(out, n, DHCP6_OPT_SERVERID, duid, sizeof(duid));
 	if (req->clientid)
 		n = dhcp6_put_opt(out, n, DHCP6_OPT_CLIENTID, req->clientid, req->clientid_len);
-	n = dhcp6_put_opt(out, n, DHCP6_OPT_DNS_SERVERS, &e->cfg.gw_ip6, 16);
+	n = dhcp6_put_opt(out, n, DHCP6_OPT_DNS_SERVERS, &e->cfg.dns_ip6, 16);
 	n = dhcp6_put_opt(out, n, DHCP6_OPT_INFO_REFRESH, &refresh, sizeof(refresh));
 	if (dhcp6_send(e, to, dport, out, n) == ERR_OK)
 		e->st.dhcp6_replies++;

@@ -127,26 +127,45 @@ static err_t guestif_netif_init(struct netif *netif)
 }
 
 /**
+ * guestif_ip6_add() - give the netif one more IPv6 address, usable at once
+ * @e:		engine
+ * @a:		the address
+ *
+ * Return: 0, or -1 if lwIP refused
+ */
+static int guestif_ip6_add(struct sn_engine *e, const struct in6_addr *a)
+{
+	ip6_addr_t a6;
+	s8_t idx;
+
+	memcpy(a6.addr, a, sizeof(a6.addr));
+	ip6_addr_assign_zone(&a6, IP6_UNICAST, &e->netif);
+	if (netif_add_ip6_address(&e->netif, &a6, &idx) != ERR_OK)
+		return -1;
+	netif_ip6_addr_set_state(&e->netif, idx, IP6_ADDR_PREFERRED);
+	return 0;
+}
+
+/**
  * guestif_ip6_init() - the gateway's IPv6 addresses: link-local and global
  * @e:		engine
  *
- * Both are usable at once: the gateway owns its link, there is nothing to
- * detect duplicates against.
+ * All are usable at once: the gateway owns its link, there is nothing to
+ * detect duplicates against. The DNS forwarder's own address, when it has
+ * one (cfg.dns_ip6), is the netif's too, so that lwIP answers its
+ * neighbour solicitations and pings as the gateway's.
  *
  * Return: 0, or -1 if lwIP refused
  */
 static int guestif_ip6_init(struct sn_engine *e)
 {
-	ip6_addr_t gw6;
-	s8_t idx;
-
 	netif_create_ip6_linklocal_address(&e->netif, 1);
 	netif_ip6_addr_set_state(&e->netif, 0, IP6_ADDR_PREFERRED);
-	memcpy(gw6.addr, &e->cfg.gw_ip6, sizeof(gw6.addr));
-	ip6_addr_assign_zone(&gw6, IP6_UNICAST, &e->netif);
-	if (netif_add_ip6_address(&e->netif, &gw6, &idx) != ERR_OK)
+	if (guestif_ip6_add(e, &e->cfg.gw_ip6))
 		return -1;
-	netif_ip6_addr_set_state(&e->netif, idx, IP6_ADDR_PREFERRED);
+	if (memcmp(&e->cfg.dns_ip6, &e->cfg.gw_ip6, sizeof(e->cfg.gw_ip6)) &&
+	    guestif_ip6_add(e, &e->cfg.dns_ip6))
+		return -1;
 	return 0;
 }
 

@@ -10,6 +10,9 @@
  *   or the gateway: the DHCP server (netif/dhcp.c); a client without an
  *   address yet sends from 0.0.0.0, so this comes before the source check;
  * - ICMP to the gateway: lwIP answers it (return 0, ip4_input() goes on);
+ *   unfragmented ICMP to the DNS forwarder's own address (cfg.dns_ip4, when
+ *   it has one) too, handed to icmp_input() here: lwIP gives a netif one
+ *   IPv4 address only;
  * - TCP to any address: the TCP relay (relay/tcp.c), which holds the SYN
  *   until the host connect() resolves and then feeds lwIP through
  *   sn_ip_tcp_deliver();
@@ -119,6 +122,54 @@ static uint64_t *hook_ip4_valid(struct sn_engine *e, struct pbuf *p, int *dhcp)
 }
 
 /**
+ * hook_deliver() - feed a validated packet to an lwIP transport's input
+ * @e:		engine
+ * @p:		packet, payload at the IPv4 or IPv6 header; consumed
+ * @hlen:	offset of the transport header (after IPv6 extension headers)
+ * @input:	tcp_input() or icmp_input()
+ *
+ * Does what ip4_input()/ip6_input() do for a packet addressed to a local
+ * address, for any destination: lwIP answers it as that address.
+ */
+static void hook_deliver(struct sn_engine *e, struct pbuf *p, u16_t hlen,
+			 void (*input)(struct pbuf *, struct netif *))
+{
+	ip_data.current_netif = &e->netif;
+	ip_data.current_input_netif = &e->netif;
+	ip_data.current_ip_header_tot_len = hlen;
+	if (IP_HDR_GET_VERSION(p->payload) == 6) {
+		struct ip6_hdr *h = p->payload;
+
+		ip_data.current_ip4_header = NULL;
+		ip_data.current_ip6_header = h;
+		ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_src, h->src);
+		ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_dest, h->dest);
+		ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_src), IP6_UNICAST, &e->netif);
+		ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_dest), IP6_UNICAST, &e->netif);
+	} else {
+		const struct ip_hdr *iph = p->payload;
+
+		ip_data.current_ip4_header = iph;
+		ip_data.current_ip6_header = NULL;
+		ip_addr_copy_from_ip4(ip_data.current_iphdr_src, iph->src);
+		ip_addr_copy_from_ip4(ip_data.current_iphdr_dest, iph->dest);
+	}
+
+	if (pbuf_remove_header(p, hlen))
+		pbuf_free(p);
+	else
+		input(p, &e->netif);
+
+	ip_data.current_netif = NULL;
+	ip_data.current_input_netif = NULL;
+	ip_data.current_ip4_header = NULL;
+	ip_data.current_ip6_header = NULL;
+	ip_data.current_ip_header_tot_len = 0;
+	ip_addr_set_zero(&ip_data.current_iphdr_src);
+	ip_addr_set_zero(&ip_data.current_iphdr_dest);
+}
+
+/**
  * sn_hook_ip4_input() - LWIP_HOOK_IP4_INPUT: classify a guest IPv4 packet
  * @p:		packet, payload at the IPv4 header
  * @inp:	the guest netif
@@ -142,7 +193,9 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 		return 1;
 	}
 	iph = p->payload;
-	if (IPH_PROTO(iph) == IP_PROTO_ICMP && iph->dest.addr == e->cfg.gw_ip4.s_addr) {
+	if (IPH_PROTO(iph) == IP_PROTO_ICMP && (iph->dest.addr == e->cfg.gw_ip4.s_addr ||
+	    (iph->dest.addr == e->cfg.dns_ip4.s_addr && !(IPH_OFFSET(iph) &
+							  PP_HTONS(IP_OFFMASK | IP_MF))))) {
 		/* lwIP would drop a bad checksum silently: count it here
 		 * (fragments are checked once reassembled, by lwIP) */
 		if (!(IPH_OFFSET(iph) & PP_HTONS(IP_OFFMASK | IP_MF))) {
@@ -156,7 +209,10 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
 				return hook_drop(p, &e->st.drop_malformed);
 		}
 		e->st.icmp_echo_local++;
-		return 0;
+		if (iph->dest.addr == e->cfg.gw_ip4.s_addr)
+			return 0;
+		hook_deliver(e, p, (u16_t)(IPH_HL(iph) * 4), icmp_input);
+		return 1;
 	}
 
 	if (IPH_OFFSET(iph) & PP_HTONS(IP_OFFMASK | IP_MF)) {
@@ -217,45 +273,12 @@ int sn_hook_ip4_input(struct pbuf *p, struct netif *inp)
  * @p:		packet, payload at the IPv4 or IPv6 header; consumed
  * @hlen:	offset of the TCP header (after IPv6 extension headers)
  *
- * Does what ip4_input()/ip6_input() do for a packet addressed to a local
- * address, for any destination: lwIP then serves it with a listener bound
- * to the any-address.
+ * lwIP then serves it, whatever its destination, with a listener bound to
+ * the any-address.
  */
 void sn_ip_tcp_deliver(struct sn_engine *e, struct pbuf *p, u16_t hlen)
 {
-	ip_data.current_netif = &e->netif;
-	ip_data.current_input_netif = &e->netif;
-	ip_data.current_ip_header_tot_len = hlen;
-	if (IP_HDR_GET_VERSION(p->payload) == 6) {
-		struct ip6_hdr *h = p->payload;
-
-		ip_data.current_ip4_header = NULL;
-		ip_data.current_ip6_header = h;
-		ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_src, h->src);
-		ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_dest, h->dest);
-		ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_src), IP6_UNICAST, &e->netif);
-		ip6_addr_assign_zone(ip_2_ip6(&ip_data.current_iphdr_dest), IP6_UNICAST, &e->netif);
-	} else {
-		const struct ip_hdr *iph = p->payload;
-
-		ip_data.current_ip4_header = iph;
-		ip_data.current_ip6_header = NULL;
-		ip_addr_copy_from_ip4(ip_data.current_iphdr_src, iph->src);
-		ip_addr_copy_from_ip4(ip_data.current_iphdr_dest, iph->dest);
-	}
-
-	if (pbuf_remove_header(p, hlen))
-		pbuf_free(p);
-	else
-		tcp_input(p, &e->netif);
-
-	ip_data.current_netif = NULL;
-	ip_data.current_input_netif = NULL;
-	ip_data.current_ip4_header = NULL;
-	ip_data.current_ip6_header = NULL;
-	ip_data.current_ip_header_tot_len = 0;
-	ip_addr_set_zero(&ip_data.current_iphdr_src);
-	ip_addr_set_zero(&ip_data.current_iphdr_dest);
+	hook_deliver(e, p, hlen, tcp_input);
 }
 
 /**

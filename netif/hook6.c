@@ -3,8 +3,9 @@
  * DOC: Theory of Operation - who serves a guest IPv6 packet
  *
  * LWIP_HOOK_IP6_INPUT runs at the top of ip6_input(), before lwIP has
- * validated anything. sn_hook_ip6_input() checks the header (version,
- * payload length, source is the guest: its configured address, an
+ * validated anything. With cfg.no_ipv6 every packet is dropped here (so no
+ * router advertisement ever starts). Else sn_hook_ip6_input() checks the
+ * header (version, payload length, source is the guest: its configured address, an
  * address it configured itself in the advertised prefix (SLAAC), a
  * link-local address, or the unspecified address for duplicate address
  * detection), walks the extension headers (hop-by-hop and destination
@@ -99,7 +100,8 @@ static int hook6_src_ok(struct sn_engine *e, const ip6_addr_t *src)
 		return 0;
 	return !memcmp(src->addr, &e->cfg.guest_ip6, 16) || ip6_addr_islinklocal(src) ||
 	       ip6_addr_isany(src) ||
-	       (sn_ra_in_prefix(e, src->addr) && memcmp(src->addr, &e->cfg.gw_ip6, 16));
+	       (sn_ra_in_prefix(e, src->addr) && memcmp(src->addr, &e->cfg.gw_ip6, 16) &&
+		memcmp(src->addr, &e->cfg.dns_ip6, 16));
 }
 
 /**
@@ -401,6 +403,8 @@ int sn_hook_ip6_input(struct pbuf *p, struct netif *inp)
 	u16_t hlen, tot;
 	u8_t proto;
 
+	if (e->cfg.no_ipv6)
+		return hook6_drop(p, &e->st.drop_unsupported);
 	if (p->len < IP6_HLEN || IP6H_V(h) != 6)
 		return hook6_drop(p, &e->st.drop_malformed);
 	tot = (u16_t)(IP6_HLEN + IP6H_PLEN(h));

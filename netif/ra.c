@@ -18,7 +18,8 @@
  * - prefix information: cfg.gw_ip6 masked to cfg.prefix_len6, on-link, and
  *   autonomous (SLAAC) when the prefix is a /64, the only length SLAAC on
  *   Ethernet works with (RFC 4862 5.5.3, RFC 4291 2.5.1);
- * - RDNSS: the gateway's address, whose port 53 is the DNS forwarder.
+ * - RDNSS: the DNS forwarder's address (cfg.dns_ip6: the gateway's unless
+ *   configured).
  *
  * When RAs go out
  *   A router solicitation from the guest (type 133, to ff02::2 or a gateway
@@ -150,7 +151,7 @@ static void ra_build(const struct sn_engine *e, struct pbuf *p)
 	rdnss->type = ND6_OPTION_TYPE_RDNSS;
 	rdnss->length = sizeof(*rdnss) / 8;
 	rdnss->lifetime = PP_HTONL(SN_RA_RDNSS_LIFETIME_S);
-	memcpy(&rdnss->rdnss_address[0], &e->cfg.gw_ip6, 16);
+	memcpy(&rdnss->rdnss_address[0], &e->cfg.dns_ip6, 16);
 }
 
 /**

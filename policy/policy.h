@@ -206,7 +206,8 @@ struct sn_policy {
 /**
  * struct sn_policy_env - the facts about this guest and host an address is
  *			  classified with
- * @gw:		gateway addresses (IPv4, IPv6, IPv6 link-local)
+ * @gw:		gateway addresses (IPv4, IPv6, IPv6 link-local), and the DNS
+ *		forwarder's own addresses when it has them (cfg.dns_ip4/6)
  * @n_gw:	how many of @gw are set
  * @guest:	the guest's own addresses (IPv4, IPv6)
  * @n_guest:	how many of @guest are set
@@ -215,7 +216,7 @@ struct sn_policy {
  * @n_host:	how many
  */
 struct sn_policy_env {
-	struct sn_ip gw[3];
+	struct sn_ip gw[5];
 	unsigned n_gw;
 	struct sn_ip guest[2];
 	unsigned n_guest;

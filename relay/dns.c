@@ -809,7 +809,7 @@ static void dns_try(struct sn_engine *e, struct sn_dns_query *q)
 			sn_log(e, SN_LOG_WARN, "dns: socket: %s", strerror(errno));
 			continue;
 		}
-		if (connect(fd, &up->sa, alen) < 0 ||
+		if (sn_sock_bind_out(e, fd, &up->sa) < 0 || connect(fd, &up->sa, alen) < 0 ||
 		    send(fd, q->msg, q->len, 0) != (ssize_t)q->len) {
 			sn_log(e, SN_LOG_DEBUG, "dns: id %u: upstream %u: %s",
 			       q->id, q->cur, strerror(errno));

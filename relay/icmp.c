@@ -452,7 +452,8 @@ static int echo_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 		((struct sockaddr_in *)&to)->sin_family = AF_INET;
 		((struct sockaddr_in *)&to)->sin_addr.s_addr = ip4_addr_get_u32(ip_2_ip4(dst));
 	}
-	if (connect(fd, (const struct sockaddr *)&to, tl) < 0) {
+	if (sn_sock_bind_out(ic->e, fd, (const struct sockaddr *)&to) < 0 ||
+	    connect(fd, (const struct sockaddr *)&to, tl) < 0) {
 		close(fd);
 		return -1;
 	}

@@ -984,7 +984,8 @@ static int flow_connect(struct sn_engine *e, struct tcp_flow *f, const struct so
 		return -1;
 	}
 	flow_keepalive(f->fd);
-	if (connect(f->fd, (const struct sockaddr *)sa, salen) && errno != EINPROGRESS) {
+	if (sn_sock_bind_out(e, f->fd, (const struct sockaddr *)sa) < 0 ||
+	    (connect(f->fd, (const struct sockaddr *)sa, salen) && errno != EINPROGRESS)) {
 		int err = errno;
 
 		sn_log(e, SN_LOG_DEBUG, "tcp: connect to port %u: %s", f->dport, strerror(err));

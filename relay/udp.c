@@ -925,7 +925,7 @@ static struct sn_udp_sess *sess_open(struct sn_udp *u, const ip_addr_t *gaddr, u
 	int fam = to->ss_family;
 	socklen_t sl = fam == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	unsigned b;
-	int fd, slot, err, on = 1;
+	int fd, slot, err, bound, on = 1;
 
 	memset(&any, 0, sizeof(any));
 	any.ss_family = (sa_family_t)fam;
@@ -936,7 +936,8 @@ static struct sn_udp_sess *sess_open(struct sn_udp *u, const ip_addr_t *gaddr, u
 	if ((fam == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on)) :
 			       setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on))) < 0)
 		sn_log(u->e, SN_LOG_DEBUG, "udp: RECVERR: %s", strerror(errno));
-	if (bind(fd, (const struct sockaddr *)&any, sl) < 0 ||
+	bound = sn_sock_bind_out(u->e, fd, (const struct sockaddr *)to);
+	if (bound < 0 || (!bound && bind(fd, (const struct sockaddr *)&any, sl) < 0) ||
 	    connect(fd, (const struct sockaddr *)to, sl) < 0) {
 		err = errno;
 		close(fd);

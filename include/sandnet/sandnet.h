@@ -118,6 +118,19 @@ enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
  * @guest_ip6:		the guest's IPv6 address (default fd00:2::15)
  * @prefix_len6:	guest IPv6 prefix length (default 64)
  * @mtu:		guest link MTU, 576..65520 (default 1500)
+ * @dns_ip4:		a second IPv4 address the DNS forwarder answers on, as
+ *			slirp's 10.0.2.3; 0.0.0.0 (the default): the gateway's
+ *			only. DHCP names it as the DNS server; it answers ping.
+ * @dns_ip6:		the same for IPv6 (slirp's fd00::3), named by router
+ *			advertisements and DHCPv6; :: (the default): the
+ *			gateway's only
+ * @no_ipv6:		drop every IPv6 frame: no router advertisements, no
+ *			IPv6 relaying (slirp4netns without --enable-ipv6)
+ * @outbound_ip4:	source address of host sockets to IPv4 destinations
+ *			other than the host's loopback; 0.0.0.0 (the default):
+ *			the kernel's choice
+ * @outbound_ip6:	the same for IPv6 destinations; :: (the default): the
+ *			kernel's choice
  * @dns_upstreams:	upstream resolvers; none means the host's resolv.conf
  * @n_dns_upstreams:	how many of @dns_upstreams are set
  * @resolv_conf:	file read when @n_dns_upstreams is 0 (re-read when it
@@ -152,6 +165,11 @@ struct sn_config {
 	struct in6_addr guest_ip6;
 	unsigned prefix_len6;
 	unsigned mtu;
+	struct in_addr dns_ip4;
+	struct in6_addr dns_ip6;
+	int no_ipv6;
+	struct in_addr outbound_ip4;
+	struct in6_addr outbound_ip6;
 
 	struct sockaddr_storage dns_upstreams[SN_MAX_DNS_UPSTREAMS];
 	unsigned n_dns_upstreams;

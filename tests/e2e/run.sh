@@ -60,6 +60,8 @@ set -u
 shopt -s nullglob
 
 E2E_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
+. "$E2E_DIR/lib.sh"
 
 usage() {
     echo "usage: $0 --sandnet PATH --mode run|unpriv|attach [--only NAME[,NAME]...] [--keep]" >&2
@@ -127,12 +129,6 @@ fail() {
     echo "FAIL $1: $r"
     FAILED=$((FAILED + 1))
 }
-diag() { printf '# %s\n' "$*" >&2; }
-diag_file() { # diag_file LABEL FILE: the tail of FILE on stderr
-    [[ -s $2 ]] || return 0
-    printf '#   --- %s (%s)\n' "$1" "${2##*/}" >&2
-    tail -n 15 -- "$2" | cut -c1-300 | sed 's/^/#   /' >&2
-}
 summary() {
     ((SUMMARY_DONE)) && return
     SUMMARY_DONE=1
@@ -196,47 +192,12 @@ CHILD=''          # the current bounded guest command (a `timeout` process)
 ATTACH_PID='' ATTACH_FLAG='' ATTACH_NS='' ATTACH_LOG=''
 declare -A ATTACH_BROKEN=()
 
-wait_gone() { # wait_gone TENTHS PID...: true once none of PIDs is alive
-    local n=$1 p alive
-    shift
-    while ((n-- > 0)); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-end_pids() { # end_pids PID...: TERM, up to 3 s, then KILL
-    (($#)) || return 0
-    kill -TERM "$@" 2>/dev/null
-    wait_gone 30 "$@" || kill -KILL "$@" 2>/dev/null
-    wait_gone 20 "$@"
-}
-
 end_netns_pids() { # end every process inside namespace $1
     local pids
     pids=$(ip netns pids "$1" 2>/dev/null | tr '\n' ' ')
     # shellcheck disable=SC2086
     [[ -n ${pids// /} ]] && end_pids $pids
     return 0
-}
-
-tagged_pids() { # processes (other than this shell) carrying $SNE2E_TAG
-    local d p e env
-    TAGGED=()
-    for d in /proc/[0-9]*; do
-        p=${d#/proc/}
-        [[ $p == "$$" ]] && continue
-        mapfile -d '' env 2>/dev/null <"$d/environ" || continue
-        for e in "${env[@]}"; do
-            if [[ $e == "SNE2E_TAG=$SNE2E_TAG" ]]; then
-                TAGGED+=("$p")
-                break
-            fi
-        done
-    done
 }
 
 cleanup() {
@@ -395,31 +356,12 @@ why() {
 # ---------------------------------------------------------------- topology
 
 SETUP_ERR=
-must() { # must DESCRIPTION ARGV...
-    local d=$1 out
-    shift
-    if ! out=$("$@" 2>&1 </dev/null); then
-        SETUP_ERR="$d: $(printf '%s' "$out" | tail -n 1)"
-        return 1
-    fi
-}
 
 inet_bg() { # inet_bg NS LOG ARGV...: start a server in namespace NS
     local ns=$1 log=$2
     shift 2
     ip netns exec "$ns" "$@" </dev/null >"$log" 2>&1 &
     BG_PIDS+=($!)
-}
-
-wait_for() { # wait_for TENTHS DESCRIPTION ARGV...: until ARGV succeeds
-    local n=$1 d=$2
-    shift 2
-    while ((n-- > 0)); do
-        "$@" >/dev/null 2>&1 </dev/null && return 0
-        sleep 0.1
-    done
-    SETUP_ERR="$d not ready"
-    return 1
 }
 
 dig_is() { # dig_is NS SERVER NAME WANT

@@ -3,7 +3,8 @@
 
   servers.py inet   --addr A [--addr6 A6] --root DIR --token T --ready FILE
       HTTP on A:80  GET /big, /medium (files in DIR), GET /n/<i> (a short
-                    line naming <i> and T), PUT/POST anything (replies
+                    line naming <i> and T), GET /who (the client's address
+                    and port), PUT/POST anything (replies
                     "<sha256 hex> <bytes>\n" of the body, streamed, plain or
                     chunked); threaded, deep accept queue.
       UDP  on A:7   echo, each datagram back unchanged.
@@ -72,6 +73,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(200, (self.token + "\n").encode())
         if self.path.startswith("/n/"):
             return self._reply(200, f"conn {self.path[3:]} {self.token}\n".encode())
+        if self.path == "/who":
+            return self._reply(200, f"{peer_str(self.client_address)}\n".encode())
         name = self.path.lstrip("/")
         if self.root is None or name not in ("big", "medium"):
             return self._reply(404, b"not found\n")

@@ -262,12 +262,14 @@ static uint8_t d_type(const struct d_reply *r)
  * @mask:	expected subnet mask
  * @bcast:	expected broadcast address
  * @mtu:	expected MTU
+ * @dns:	expected DNS server
  */
-static void d_check_params(const struct d_reply *r, uint32_t mask, uint32_t bcast, unsigned mtu)
+static void d_check_params(const struct d_reply *r, uint32_t mask, uint32_t bcast, unsigned mtu,
+			   uint32_t dns)
 {
 	ck_assert_uint_eq(d_opt32(r, 1), mask);
 	ck_assert_uint_eq(d_opt32(r, 3), FR_GW_IP);
-	ck_assert_uint_eq(d_opt32(r, 6), FR_GW_IP);
+	ck_assert_uint_eq(d_opt32(r, 6), dns);
 	ck_assert_uint_eq(d_opt32(r, 28), bcast);
 	ck_assert_uint_eq(d_opt32(r, 54), FR_GW_IP);
 	ck_assert_msg(r->opt[26] != NULL, "no MTU option");
@@ -326,7 +328,7 @@ START_TEST(discover_offer)
 	ck_assert_uint_eq(r.ciaddr, 0);
 	/* broadcast flag clear: unicast to yiaddr at chaddr (RFC 2131 4.1) */
 	d_check_unicast(&r, FR_GUEST_IP);
-	d_check_params(&r, FR_IP(255, 255, 255, 0), FR_IP(10, 0, 2, 255), 1500);
+	d_check_params(&r, FR_IP(255, 255, 255, 0), FR_IP(10, 0, 2, 255), 1500, FR_GW_IP);
 	d_check_lease(&r);
 	ck_assert_uint_eq(h_stats().dhcp_offers, 1);
 	ck_assert_uint_eq(h_stats().drop_malformed, 0);
@@ -359,7 +361,7 @@ START_TEST(request_selecting_ack)
 	ck_assert_uint_eq(d_type(&r), ACK);
 	ck_assert_uint_eq(r.yiaddr, FR_GUEST_IP);
 	d_check_unicast(&r, FR_GUEST_IP);
-	d_check_params(&r, FR_IP(255, 255, 255, 0), FR_IP(10, 0, 2, 255), 1500);
+	d_check_params(&r, FR_IP(255, 255, 255, 0), FR_IP(10, 0, 2, 255), 1500, FR_GW_IP);
 	d_check_lease(&r);
 	ck_assert_uint_eq(h_stats().dhcp_acks, 1);
 	ck_assert_uint_eq(h_stats().dhcp_naks, 0);
@@ -474,7 +476,7 @@ START_TEST(inform_ack_without_lease)
 	ck_assert_ptr_null(r.opt[51]);
 	ck_assert_ptr_null(r.opt[58]);
 	d_check_unicast(&r, FR_GUEST_IP);
-	d_check_params(&r, FR_IP(255, 255, 255, 0), FR_IP(10, 0, 2, 255), 1500);
+	d_check_params(&r, FR_IP(255, 255, 255, 0), FR_IP(10, 0, 2, 255), 1500, FR_GW_IP);
 }
 END_TEST
 
@@ -521,7 +523,7 @@ START_TEST(overloaded_file_field)
 }
 END_TEST
 
-/* Config from the engine's own settings: prefix and MTU */
+/* Config from the engine's own settings: prefix, MTU, a DNS address of its own */
 static void setup_custom(void)
 {
 	struct sn_config cfg;
@@ -529,6 +531,7 @@ static void setup_custom(void)
 	h_config(&cfg);
 	cfg.prefix_len4 = 16;
 	cfg.mtu = 9000;
+	cfg.dns_ip4.s_addr = htonl(FR_IP(10, 0, 2, 3));
 	h_start(&cfg);
 }
 
@@ -539,7 +542,7 @@ START_TEST(params_follow_config)
 
 	d_send_msg(D_ANY, D_BCAST, &d);
 	d_wait(&r);
-	d_check_params(&r, FR_IP(255, 255, 0, 0), FR_IP(10, 0, 255, 255), 9000);
+	d_check_params(&r, FR_IP(255, 255, 0, 0), FR_IP(10, 0, 255, 255), 9000, FR_IP(10, 0, 2, 3));
 }
 END_TEST
 

@@ -6,7 +6,9 @@
  * configured as cfg.dns_upstreams. The guest's query must reach them byte
  * for byte and their answer must come back unchanged from 10.0.2.2:53;
  * silence and refusal lead to the next upstream, then SERVFAIL;
- * multi-question queries are answered FORMERR at once.
+ * multi-question queries are answered FORMERR at once. A DNS address of
+ * its own (cfg.dns_ip4, slirp's 10.0.2.3) forwards and answers ping the
+ * same way; without it that address is no forwarder.
  *
  * The policy (sn_engine_set_policy()): a denied name, in every spelling a
  * resolver might take for it, is NXDOMAIN and never reaches the upstream;
@@ -1324,6 +1326,79 @@ START_TEST(loopback_53_not_reached)
 }
 END_TEST
 
+/* ---- the forwarder's own address (cfg.dns_ip4, slirp's 10.0.2.3) ---- */
+
+#define DNS_OWN_IP	FR_IP(10, 0, 2, 3)
+
+static void setup_own_address(void)
+{
+	struct sn_config cfg;
+
+	h_prepare();
+	h_config(&cfg);
+	cfg.dns_timeout_ms = DNS_TIMEOUT_MS;
+	cfg.dns_ip4.s_addr = htonl(DNS_OWN_IP);
+	up_port[0] = 0;
+	up_fd[0] = h_udp_bind(&up_port[0]);
+	ck_assert_int_ge(up_fd[0], 0);
+	set_upstream(&cfg, 0, up_port[0]);
+	h_start(&cfg);
+}
+
+START_TEST(own_address_forwards_and_pings)
+{
+	static const struct h_match reply = { .proto = FR_PROTO_ICMP, .src = DNS_OWN_IP,
+					      .icmp_type = 0 + 1 };
+	struct h_match m = { .proto = FR_PROTO_UDP, .src = DNS_OWN_IP, .sport = 53, .dport = 45020 };
+	uint8_t q[512], got[512], ans[512], data[24];
+	size_t ql = fr_dns_query(q, 0x3333, "www.example.com", 1, 1), al;
+	struct sockaddr_in from;
+	const struct fr_parsed *p;
+
+	guest_query(45020, DNS_OWN_IP, q, ql);
+	ck_assert_uint_eq(upstream_recv(0, got, sizeof(got), &from), ql);
+	ck_assert_mem_eq(got, q, ql);
+	al = fr_dns_answer_a(ans, q, ql, FR_IP(192, 0, 2, 7));
+	upstream_send(0, ans, al, &from);
+	p = h_wait(h_match, &m, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no answer from the DNS address");
+	ck_assert_uint_eq(p->plen, al);
+	ck_assert_mem_eq(p->payload, ans, al);
+
+	/* the gateway stays a DNS server too */
+	guest_query(45021, FR_GW_IP, q, ql);
+	ck_assert_uint_eq(upstream_recv(0, got, sizeof(got), &from), ql);
+
+	/* it answers ping itself, as slirp's does */
+	memset(data, 0x5c, sizeof(data));
+	ck_assert_int_eq(h_send(fb, fr_icmp_echo(fb, FR_GUEST_IP, DNS_OWN_IP, 0x77, 3, data,
+						 sizeof(data))), 0);
+	p = h_wait(h_match, &reply, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no echo reply from the DNS address");
+	ck_assert_uint_eq(p->ip_dst, FR_GUEST_IP);
+	ck_assert_uint_eq(p->icmp_id, 0x77);
+	ck_assert_uint_eq(p->icmp_seq, 3);
+	ck_assert_uint_eq(p->plen, sizeof(data));
+	ck_assert_mem_eq(p->payload, data, sizeof(data));
+}
+END_TEST
+
+START_TEST(no_own_address_no_forwarder)
+{
+	static const struct h_match prohibited = { .proto = FR_PROTO_ICMP, .icmp_type = 3 + 1 };
+	uint8_t q[512];
+	size_t ql = fr_dns_query(q, 0x3334, "www.example.com", 1, 1);
+	const struct fr_parsed *p;
+
+	/* by default 10.0.2.3 is just another private address */
+	guest_query(45022, DNS_OWN_IP, q, ql);
+	p = h_wait(h_match, &prohibited, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no ICMP administratively prohibited");
+	ck_assert_uint_eq(p->icmp_code, 13);
+	ck_assert_msg(!readable(up_fd[0], 0), "a query to 10.0.2.3 reached the upstream");
+}
+END_TEST
+
 /* relay/relay.h (internal; the suites otherwise use only the public API):
  * the upstream resolvers, from the config or resolv.conf, in order. */
 unsigned sn_dns_upstreams(struct sn_engine *e, struct sockaddr_storage *sa, unsigned max);
@@ -1460,6 +1535,7 @@ static Suite *dns_suite(void)
 	tcase_add_test(tc, zero_question_formerr);
 	tcase_add_test(tc, tcp_53_to_upstream);
 	tcase_add_test(tc, loopback_53_not_reached);
+	tcase_add_test(tc, no_own_address_no_forwarder);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("two_upstreams");
@@ -1486,6 +1562,11 @@ static Suite *dns_suite(void)
 	tcase_add_test(tc, truncated_answer_checked);
 	tcase_add_test(tc, pins_open_resolved_addresses);
 	tcase_add_test(tc, pins_short_ttl_bounded);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("own_address");
+	tcase_add_checked_fixture(tc, setup_own_address, h_teardown);
+	tcase_add_test(tc, own_address_forwards_and_pings);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("resolv_conf");

@@ -10,7 +10,10 @@
  * SLAAC, the MTU, the gateway as DNS server (RDNSS) and its MAC; RAs
  * repeat on their own once the guest speaks IPv6, and never before. A
  * DHCPv6 INFORMATION-REQUEST gets a REPLY naming the DNS server. Echo
- * requests to the gateway are answered.
+ * requests to the gateway are answered. A DNS address of its own
+ * (cfg.dns_ip6, slirp's fd00::3) is named by both, answered for with the
+ * gateway's MAC and pinged like the gateway; with cfg.no_ipv6 the guest's
+ * IPv6 gets no answer at all.
  *
  * When the engine needs the guest's MAC for a unicast reply, lwIP asks with
  * a neighbour solicitation: the test answers it as a guest would
@@ -35,6 +38,9 @@
 #define D6_XID		0x5a17c0u
 
 static uint8_t fb[FR_MAX];
+
+/* fd00:2::3: the DNS forwarder's own address in setup_mtu() (slirp's fd00::3) */
+static const uint8_t fr_dns_ip6[16] = { 0xfd, 0x00, 0x00, 0x02, [15] = 0x03 };
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -273,8 +279,9 @@ static const struct m6 ra_m = { .nexth = FR_PROTO_ICMP6, .icmp_type = T_RA, .fro
  * n_check_ra() - assert an RA says what the configuration says
  * @p:		the RA frame
  * @mtu:	MTU expected
+ * @dns:	DNS server expected (RDNSS)
  */
-static void n_check_ra(const struct fr_parsed *p, unsigned mtu)
+static void n_check_ra(const struct fr_parsed *p, unsigned mtu, const uint8_t dns[16])
 {
 	static const uint8_t allnodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
 	const uint8_t *ra = p->l4, *o;
@@ -312,7 +319,7 @@ static void n_check_ra(const struct fr_parsed *p, unsigned mtu)
 	ck_assert_msg(o != NULL, "no RDNSS option");
 	ck_assert_uint_eq(o[1], 3);
 	ck_assert_uint_gt(get32(o + 4), 0);
-	ck_assert_int_eq(memcmp(o + 8, fr_gw_ip6, 16), 0);
+	ck_assert_int_eq(memcmp(o + 8, dns, 16), 0);
 }
 
 START_TEST(rs_gets_ra)
@@ -322,7 +329,7 @@ START_TEST(rs_gets_ra)
 	n_send_rs(fr_guest_ll6, fr_ip6_allrouters, 255, 1);
 	p = h_wait(m6_match, &ra_m, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no router advertisement");
-	n_check_ra(p, 1500);
+	n_check_ra(p, 1500, fr_gw_ip6);
 	ck_assert_uint_eq(h_stats().ra_sent, 1);
 }
 END_TEST
@@ -334,7 +341,7 @@ START_TEST(rs_unspecified_source)
 	n_send_rs(fr_ip6_unspec, fr_ip6_allrouters, 255, 0);
 	p = h_wait(m6_match, &ra_m, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no router advertisement");
-	n_check_ra(p, 1500);
+	n_check_ra(p, 1500, fr_gw_ip6);
 }
 END_TEST
 
@@ -378,7 +385,7 @@ START_TEST(ra_unsolicited_only_after_ipv6)
 		h_clock_advance(1500);
 		p = h_find(m6_match, &ra_m);
 		ck_assert_msg(p != NULL, "no unsolicited RA %d", i + 1);
-		n_check_ra(p, 1500);
+		n_check_ra(p, 1500, fr_gw_ip6);
 	}
 	h_clock_advance(590000);
 	ck_assert_ptr_null(h_find(m6_match, &ra_m));
@@ -412,6 +419,16 @@ static void setup_mtu(void)
 
 	h_config(&cfg);
 	cfg.mtu = 9000;
+	memcpy(&cfg.dns_ip6, fr_dns_ip6, 16);
+	h_start(&cfg);
+}
+
+static void setup_no_ipv6(void)
+{
+	struct sn_config cfg;
+
+	h_config(&cfg);
+	cfg.no_ipv6 = 1;
 	h_start(&cfg);
 }
 
@@ -422,7 +439,7 @@ START_TEST(ra_mtu_follows_config)
 	n_send_rs(fr_guest_ll6, fr_gw_ll6, 255, 1);	/* unicast to the router */
 	p = h_wait(m6_match, &ra_m, H_WAIT_MS);
 	ck_assert_msg(p != NULL, "no router advertisement");
-	n_check_ra(p, 9000);
+	n_check_ra(p, 9000, fr_dns_ip6);
 }
 END_TEST
 
@@ -600,6 +617,74 @@ START_TEST(dhcp6_not_served)
 }
 END_TEST
 
+/* ---- the DNS forwarder's own address (cfg.dns_ip6), no IPv6 at all ---- */
+
+START_TEST(dns_address_is_the_gateways)
+{
+	static const struct m6 rep = { .nexth = FR_PROTO_ICMP6, .icmp_type = T_EREP };
+	static const struct m6 na = { .nexth = FR_PROTO_ICMP6, .icmp_type = T_NA };
+	struct d6 d = { .type = 11 };
+	uint8_t group[16], m[32] = { T_EREQ };
+	const struct fr_parsed *p;
+	const uint8_t *o;
+	uint64_t spoofed = h_stats().drop_spoofed;
+	uint16_t olen;
+	size_t len;
+
+	/* DHCPv6 names it */
+	d6_send(&d);
+	p = n_wait(m6_match, &d6_reply_m, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no DHCPv6 reply");
+	o = d6_opt(p->payload, p->plen, 23, &olen);
+	ck_assert_msg(o != NULL && olen == 16, "no DNS_SERVERS option");
+	ck_assert_int_eq(memcmp(o, fr_dns_ip6, 16), 0);
+
+	/* echo, and a solicitation for it answered with the gateway's MAC */
+	put16(m + 4, 0x5151);
+	len = fr_icmp6_frame(fb, fr_guest_ip6, fr_dns_ip6, 64, m, 8);
+	ck_assert_int_eq(h_send(fb, len), 0);
+	p = n_wait(m6_match, &rep, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no echo reply from the DNS address");
+	ck_assert_int_eq(memcmp(p->ip6_src, fr_dns_ip6, 16), 0);
+	ck_assert_uint_eq(p->icmp_id, 0x5151);
+
+	fr_ip6_solnode(fr_dns_ip6, group);
+	len = fr_icmp6_frame(fb, fr_guest_ip6, group, 255, m, n_ns(m, fr_dns_ip6, 1));
+	ck_assert_int_eq(h_send(fb, len), 0);
+	p = n_wait(m6_match, &na, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no neighbour advertisement for the DNS address");
+	ck_assert_int_eq(memcmp(p->l4 + 8, fr_dns_ip6, 16), 0);
+	o = n_opt(p->l4, p->l4_len, 24, 2);
+	ck_assert_msg(o != NULL, "no target link-layer address option");
+	ck_assert_int_eq(memcmp(o + 2, fr_gw_mac, 6), 0);
+
+	/* a guest using it as its source: spoofed, though in the prefix */
+	memset(m, 0, sizeof(m));
+	m[0] = T_EREQ;
+	len = fr_icmp6_frame(fb, fr_dns_ip6, fr_gw_ip6, 64, m, 8);
+	h_send(fb, len);
+	n_no_frame(200);
+	ck_assert_uint_eq(h_stats().drop_spoofed, spoofed + 1);
+}
+END_TEST
+
+START_TEST(no_ipv6_silent)
+{
+	uint8_t m[8] = { T_EREQ };
+	uint64_t unsup = h_stats().drop_unsupported;
+	size_t len;
+
+	n_send_rs(fr_guest_ll6, fr_ip6_allrouters, 255, 1);
+	len = fr_icmp6_frame(fb, fr_guest_ip6, fr_gw_ip6, 64, m, sizeof(m));
+	ck_assert_int_eq(h_send(fb, len), 0);
+	n_no_frame(300);
+	h_clock_advance(60000);		/* no unsolicited RA either */
+	n_no_frame(100);
+	ck_assert_uint_eq(h_stats().drop_unsupported, unsup + 2);
+	ck_assert_uint_eq(h_stats().ra_sent, 0);
+}
+END_TEST
+
 /* ---- echo ---- */
 
 START_TEST(ping6_gateway)
@@ -681,6 +766,12 @@ static Suite *ndp_suite(void)
 	tc = tcase_create("router-config");
 	tcase_add_checked_fixture(tc, setup_mtu, h_teardown);
 	tcase_add_test(tc, ra_mtu_follows_config);
+	tcase_add_test(tc, dns_address_is_the_gateways);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("no-ipv6");
+	tcase_add_checked_fixture(tc, setup_no_ipv6, h_teardown);
+	tcase_add_test(tc, no_ipv6_silent);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dhcp6");
