@@ -49,10 +49,11 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <sandnet/frontend.h>
 #include <sandnet/sandnet.h>
 
-#include "netns.h"
-#include "policy.h"
+#include "cli.h"
+#include "serve.h"
 
 #define MTU_MIN		576
 #define MTU_MAX		65520
@@ -71,9 +72,6 @@
 #define DRAIN_LINGER_MAX	86400
 /* How often the drain looks at the engine's pending connections. */
 #define DRAIN_CHECK_MS		20
-
-/* Exit code for bad usage, as getopt-based tools use; runtime failures exit 1 */
-#define EXIT_USAGE	2
 
 static const char usage_run[] =
 "Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
@@ -151,6 +149,7 @@ static const char usage_opts[] =
 static const char usage_top[] =
 "Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
 "       sandnet attach --netns PATH [--tap NAME] [--configure] [OPTIONS]\n"
+"       sandnet serve --socket PATH | --dgram PATH | --fd N [OPTIONS]\n"
 "       sandnet policy check FILE | explain [OPTIONS] DEST\n"
 "       sandnet --help | --version\n"
 "\n"
@@ -159,59 +158,10 @@ static const char usage_top[] =
 "\n"
 "  run       run COMMAND in its own network namespace, networked by sandnet\n"
 "  attach    serve a TAP device in an existing network namespace\n"
+"  serve     serve a VM: QEMU -netdev stream/dgram, libkrun/vfkit unixgram\n"
 "  policy    check a policy file, or explain a verdict (sandnet policy --help)\n"
 "\n"
-"See 'sandnet run --help' and 'sandnet attach --help'.\n";
-
-/**
- * struct publish_opt - one --publish
- * @arg:	as given, for messages
- * @proto:	IPPROTO_TCP or IPPROTO_UDP
- * @host:	host address and port to listen on
- * @host_len:	its length
- * @guest_port:	the guest's port
- */
-struct publish_opt {
-	const char *arg;
-	int proto;
-	struct sockaddr_storage host;
-	socklen_t host_len;
-	uint16_t guest_port;
-};
-
-/**
- * struct opts - command line
- * @tap:		TAP name, guest address, gateway, prefix length, MTU
- * @gw_set:		--gateway given
- * @mtu_set:		--mtu given
- * @dns:		--dns-upstream resolvers
- * @n_dns:		how many
- * @policy:		--allow, --deny, --default-*, --policy, --allow-host-loopback
- * @pol:		the policy they make, for the engine (owned until given to it)
- * @publish:		--publish ports
- * @n_publish:		how many
- * @verbose:		number of -v
- * @linger:		--linger: seconds without progress that end the drain
- * @netns:		attach: --netns PATH
- * @configure:		attach: --configure
- * @cmd:		run: COMMAND and its arguments, NULL-terminated
- */
-struct opts {
-	struct tap_conf tap;
-	int gw_set;
-	int mtu_set;
-	struct sockaddr_storage dns[SN_MAX_DNS_UPSTREAMS];
-	unsigned n_dns;
-	struct cli_policy policy;
-	struct sn_policy *pol;
-	struct publish_opt publish[SN_PUBLISH_MAX];
-	unsigned n_publish;
-	int verbose;
-	unsigned linger;
-	const char *netns;
-	int configure;
-	char **cmd;
-};
+"See 'sandnet run --help', 'sandnet attach --help' and 'sandnet serve --help'.\n";
 
 enum {
 	OPT_ADDRESS = 256,
@@ -259,6 +209,12 @@ static const struct option attach_options[] = {
 	{ "netns",		required_argument, NULL, OPT_NETNS },
 	{ "tap",		required_argument, NULL, OPT_TAP },
 	{ "configure",		no_argument,	   NULL, OPT_CONFIGURE },
+	{ 0 },
+};
+
+static const struct option serve_options[] = {
+	COMMON_OPTIONS,
+	SERVE_OPTIONS,
 	{ 0 },
 };
 
@@ -501,7 +457,7 @@ bad:
  *
  * Return: 0, or -1 if one cannot be opened (reported)
  */
-static int publish_all(struct sn_engine *e, const struct opts *o)
+int publish_all(struct sn_engine *e, const struct opts *o)
 {
 	char err[160];
 	unsigned i;
@@ -620,32 +576,37 @@ static int opts_check(struct opts *o)
 }
 
 /**
- * parse_opts() - parse the options of "run" or "attach"
+ * parse_opts() - parse the options of "run", "attach" or "serve"
  * @argc:	argument count, argv[0] being the command name
  * @argv:	arguments
- * @run:	1 for run (stops at COMMAND), 0 for attach
+ * @mode:	CLI_RUN (stops at COMMAND), CLI_ATTACH or CLI_SERVE
  * @o:		options, filled
  *
  * Return: 0 to go on, 1 if --help or --version was served, -1 on a usage
  *	   error (reported)
  */
-static int parse_opts(int argc, char **argv, int run, struct opts *o)
+int parse_opts(int argc, char **argv, int mode, struct opts *o)
 {
-	const struct option *longopts = run ? run_options : attach_options;
-	const char *optstring = run ? "+:hv" : ":hv";
+	const struct option *longopts = mode == CLI_RUN ? run_options :
+					mode == CLI_SERVE ? serve_options : attach_options;
+	const char *usage = mode == CLI_RUN ? usage_run :
+			    mode == CLI_SERVE ? usage_serve : usage_attach;
+	const char *optstring = mode == CLI_RUN ? "+:hv" : ":hv";
+	int run = mode == CLI_RUN;
 	char err[512];
 	struct in_addr a;
 	unsigned long v;
 	int c;
 
 	opts_init(o);
+	if (mode == CLI_SERVE)
+		serve_opts_init(o);
 	opterr = 0;
 
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			if (print_out(run ? usage_run : usage_attach) ||
-			    print_out(usage_opts))
+			if (print_out(usage) || print_out(usage_opts))
 				exit(EXIT_FAILURE);
 			return 1;
 		case OPT_VERSION:
@@ -736,12 +697,20 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 			o->configure = 1;
 			break;
 		default:
+			if (mode == CLI_SERVE && c >= OPT_SERVE_FIRST) {
+				if (serve_opt(o, c, optarg))
+					return -1;
+				break;
+			}
 			bad_option(c, argv);
 			return -1;
 		}
 	}
 
-	if (run) {
+	if (mode == CLI_SERVE) {
+		if (serve_opts_check(o, argc, argv))
+			return -1;
+	} else if (run) {
 		if (optind >= argc) {
 			cli_err("run: missing COMMAND (sandnet run [OPTIONS] -- COMMAND [ARG...])");
 			return -1;
@@ -770,12 +739,49 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 }
 
 /**
- * engine_start() - create the engine for a TAP fd the loop will serve
- * @o:		options
+ * frontend_log() - the frontend's log lines, at the engine's verbosity
+ * @user:	options
+ * @level:	SN_LOG_*
+ * @msg:	the line
+ */
+static void frontend_log(void *user, int level, const char *msg)
+{
+	const struct opts *o = user;
+
+	if (level <= SN_LOG_WARN + o->verbose)
+		cli_err("%s", msg);
+}
+
+/**
+ * frontend_open() - a frontend carrying the guest's frames on @fd
+ * @kind:	SN_FRONTEND_*
+ * @fd:		the link, non-blocking, or -1 (none yet)
+ * @o:		options, for the log's verbosity
+ *
+ * Return: the frontend, or NULL on error (reported)
+ */
+struct sn_frontend *frontend_open(enum sn_frontend_kind kind, int fd, const struct opts *o)
+{
+	struct sn_frontend_config c;
+	struct sn_frontend *fe;
+
+	sn_frontend_config_init(&c, kind, fd);
+	c.log = frontend_log;
+	c.log_user = (void *)o;
+	fe = sn_frontend_new(&c);
+	if (!fe)
+		cli_perror("guest link");
+	return fe;
+}
+
+/**
+ * engine_start() - create the engine, its frames carried by @fe
+ * @o:		options; o->pol is given to the engine
+ * @fe:		the guest link's frontend
  *
  * Return: the engine, or NULL on error (reported)
  */
-static struct sn_engine *engine_start(struct opts *o)
+struct sn_engine *engine_start(struct opts *o, struct sn_frontend *fe)
 {
 	struct sn_engine *e;
 	struct sn_config cfg;
@@ -783,7 +789,8 @@ static struct sn_engine *engine_start(struct opts *o)
 	unsigned i;
 
 	sn_config_init(&cfg);
-	cfg.output = NULL;		/* sn_engine_run() writes to the fd */
+	cfg.output = sn_frontend_output;
+	cfg.user = fe;
 	cfg.log_level = SN_LOG_WARN + o->verbose;
 	if (cfg.log_level > SN_LOG_DEBUG)
 		cfg.log_level = SN_LOG_DEBUG;
@@ -818,12 +825,12 @@ static struct sn_engine *engine_start(struct opts *o)
  *
  * Return: 0 on success, -1 on error (reported)
  */
-static int set_nonblock(int fd)
+int set_nonblock(int fd)
 {
 	int flags = fcntl(fd, F_GETFL);
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK)) {
-		cli_perror("set TAP fd non-blocking");
+		cli_perror("set the guest link non-blocking");
 		return -1;
 	}
 	return 0;
@@ -990,7 +997,7 @@ static uint64_t mono_ms(void)
 }
 
 /**
- * struct ticker - a stop fd for sn_engine_run(): signals or a periodic tick
+ * struct ticker - a stop fd for sn_frontend_run(): signals or a periodic tick
  * @tfd:	timerfd, non-blocking
  * @epfd:	epoll fd holding @tfd and the signalfd
  */
@@ -1085,7 +1092,7 @@ static void policy_reload(struct sn_engine *e, const struct opts *o)
  *
  * Return: the first SIGINT or SIGTERM read, 0 if none
  */
-static int stop_signal(int sfd, struct sn_engine *e, const struct opts *o)
+int stop_signal(int sfd, struct sn_engine *e, const struct opts *o)
 {
 	struct signalfd_siginfo si;
 	int sig = 0;
@@ -1122,7 +1129,7 @@ static void drain_end(const struct opts *o, uint64_t start, unsigned n, const ch
 /**
  * drain() - serve on until every TCP connection closed or none made progress
  * @e:		engine
- * @tap:	TAP fd, non-blocking
+ * @fe:		the guest link
  * @sfd:	signalfd for SIGINT and SIGTERM (run: and SIGCHLD), non-blocking
  * @o:		options: --linger, -v
  *
@@ -1130,7 +1137,7 @@ static void drain_end(const struct opts *o, uint64_t start, unsigned n, const ch
  * to look at sn_engine_tcp_pending(); a SIGINT or SIGTERM ends it at once,
  * as does a failure of the guest link.
  */
-static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
+void drain(struct sn_engine *e, struct sn_frontend *fe, int sfd, const struct opts *o)
 {
 	uint64_t start = mono_ms(), moved = start, last, progress;
 	unsigned n = sn_engine_tcp_pending(e, &last);
@@ -1154,7 +1161,7 @@ static void drain(struct sn_engine *e, int tap, int sfd, const struct opts *o)
 	for (;;) {
 		uint64_t now;
 
-		if (sn_engine_run(e, tap, SN_LINK_TAP, t.epfd)) {
+		if (sn_frontend_run(fe, e, t.epfd)) {
 			why = "the guest link went away";
 			break;
 		}
@@ -1256,12 +1263,12 @@ static int run_signals(int sfd, pid_t child, int *status, struct sn_engine *e,
 /**
  * run_serve() - serve the TAP until COMMAND exits, then drain
  * @e:		engine
- * @tap:	TAP fd, non-blocking
+ * @fe:		the TAP's frontend
  * @sfd:	signalfd for SIGCHLD, SIGINT and SIGTERM, non-blocking
  * @child:	COMMAND's pid
  * @o:		options
  *
- * sn_engine_run() returns whenever a signal is pending. SIGINT and SIGTERM
+ * sn_frontend_run() returns whenever a signal is pending. SIGINT and SIGTERM
  * are forwarded and serving goes on: only COMMAND's exit ends it. Signals
  * read up to then were COMMAND's (a terminal's ^C reaches both of us before
  * COMMAND can exit); one arriving during the drain ends the drain. If the
@@ -1269,14 +1276,14 @@ static int run_signals(int sfd, pid_t child, int *status, struct sn_engine *e,
  *
  * Return: COMMAND's shell-style exit code, 1 on error (reported)
  */
-static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child,
+static int run_serve(struct sn_engine *e, struct sn_frontend *fe, int sfd, pid_t child,
 		     const struct opts *o)
 {
 	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 	int up = 1, status, ret;
 
 	for (;;) {
-		if (up && sn_engine_run(e, tap, SN_LINK_TAP, sfd)) {
+		if (up && sn_frontend_run(fe, e, sfd)) {
 			cli_err("guest link %s went away: %s; waiting for the command to exit",
 				TAP_DEFAULT, strerror(errno));
 			up = 0;
@@ -1290,7 +1297,7 @@ static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child,
 		ret = run_signals(sfd, child, &status, e, o);
 		if (ret > 0) {
 			if (up)
-				drain(e, tap, sfd, o);
+				drain(e, fe, sfd, o);
 			return status;
 		}
 		if (ret < 0)
@@ -1312,13 +1319,14 @@ static int run_serve(struct sn_engine *e, int tap, int sfd, pid_t child,
 static int cmd_run(int argc, char **argv)
 {
 	int sv[2], sfd, tap, status;
+	struct sn_frontend *fe = NULL;
 	sigset_t mask, origmask;
 	struct sn_engine *e;
 	struct opts o;
 	pid_t child, self = getpid();
 	char go = 'G';
 
-	status = parse_opts(argc, argv, 1, &o);
+	status = parse_opts(argc, argv, CLI_RUN, &o);
 	if (status)
 		return status > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 
@@ -1370,7 +1378,8 @@ static int cmd_run(int argc, char **argv)
 	if (set_nonblock(tap))
 		goto fail;
 
-	e = engine_start(&o);
+	fe = frontend_open(SN_FRONTEND_TAP, tap, &o);
+	e = fe ? engine_start(&o, fe) : NULL;
 	if (!e)
 		goto fail;
 	if (publish_all(e, &o)) {
@@ -1392,14 +1401,16 @@ static int cmd_run(int argc, char **argv)
 		cli_perror("start the command");
 	close(sv[0]);
 
-	status = run_serve(e, tap, sfd, child, &o);
+	status = run_serve(e, fe, sfd, child, &o);
 
 	sn_engine_free(e);
+	sn_frontend_free(fe);
 	close(tap);
 	close(sfd);
 	return status;
 
 fail:
+	sn_frontend_free(fe);
 	sn_policy_free(o.pol);
 	kill(child, SIGKILL);
 	reap(child);
@@ -1426,7 +1437,7 @@ static int ns_gone(const char *path, const struct stat *orig)
 /**
  * attach_serve() - serve the TAP until a signal, a dead link or a gone namespace
  * @e:		engine
- * @tap:	TAP fd
+ * @fe:		the TAP's frontend
  * @sfd:	signalfd for SIGINT and SIGTERM
  * @o:		options
  * @ns_st:	stat() of the namespace path at start
@@ -1439,7 +1450,7 @@ static int ns_gone(const char *path, const struct stat *orig)
  * Return: EXIT_SUCCESS on a signal or when the namespace went away,
  *	   EXIT_FAILURE when the guest link failed
  */
-static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts *o,
+static int attach_serve(struct sn_engine *e, struct sn_frontend *fe, int sfd, const struct opts *o,
 			const struct stat *ns_st)
 {
 	int ret = EXIT_FAILURE;
@@ -1448,13 +1459,13 @@ static int attach_serve(struct sn_engine *e, int tap, int sfd, const struct opts
 	if (ticker_open(&t, sfd, ATTACH_CHECK_MS, "the attach loop"))
 		goto out;
 	for (;;) {
-		if (sn_engine_run(e, tap, SN_LINK_TAP, t.epfd)) {
+		if (sn_frontend_run(fe, e, t.epfd)) {
 			cli_err("guest link %s went away: %s", o->tap.name, strerror(errno));
 			break;
 		}
 		if (stop_signal(sfd, e, o)) {
 			ret = EXIT_SUCCESS;
-			drain(e, tap, sfd, o);
+			drain(e, fe, sfd, o);
 			break;
 		}
 		if (ticker_tick(&t) && ns_gone(o->netns, ns_st)) {
@@ -1484,12 +1495,13 @@ out:
 static int cmd_attach(int argc, char **argv)
 {
 	int sfd, tap, orig, ret;
+	struct sn_frontend *fe;
 	struct stat ns_st;
 	struct sn_engine *e;
 	sigset_t mask;
 	struct opts o;
 
-	ret = parse_opts(argc, argv, 0, &o);
+	ret = parse_opts(argc, argv, CLI_ATTACH, &o);
 	if (ret)
 		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 
@@ -1529,20 +1541,23 @@ static int cmd_attach(int argc, char **argv)
 	if (ns_leave(orig) || set_nonblock(tap))
 		return EXIT_FAILURE;
 
-	e = engine_start(&o);
-	if (!e)
+	fe = frontend_open(SN_FRONTEND_TAP, tap, &o);
+	if (!fe)
 		return EXIT_FAILURE;
-	if (publish_all(e, &o)) {
+	e = engine_start(&o, fe);
+	if (!e || publish_all(e, &o)) {
 		sn_engine_free(e);
+		sn_frontend_free(fe);
 		return EXIT_FAILURE;
 	}
 
 	if (o.verbose)
 		cli_err("attached to %s as %s", o.netns, o.tap.name);
 
-	ret = attach_serve(e, tap, sfd, &o, &ns_st);
+	ret = attach_serve(e, fe, sfd, &o, &ns_st);
 
 	sn_engine_free(e);
+	sn_frontend_free(fe);
 	close(tap);
 	close(sfd);
 	return ret;
@@ -1560,7 +1575,7 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	if (!cmd) {
-		cli_err("missing command: run, attach or policy (see sandnet --help)");
+		cli_err("missing command: run, attach, serve or policy (see sandnet --help)");
 		return EXIT_USAGE;
 	}
 
@@ -1579,11 +1594,14 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "policy"))
 		return cmd_policy(argc - 1, argv + 1);
 
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+
 	if (cmd[0] == '-')
 		cli_err("unknown option '%s': options go after the command (sandnet run|attach [OPTIONS])",
 			cmd);
 	else
-		cli_err("'%s' is not a command: use run, attach or policy (see sandnet --help)",
+		cli_err("'%s' is not a command: use run, attach, serve or policy (see sandnet --help)",
 			cmd);
 	return EXIT_USAGE;
 }

@@ -12,6 +12,9 @@
  * One engine per process: lwIP keeps global state, so a second
  * sn_engine_new() while one exists fails with EBUSY. Run one process per
  * guest, as passt does.
+ *
+ * To carry the frames on a file descriptor (a TAP device, QEMU's stream
+ * or datagram sockets, vfkit's unixgram) see sandnet/frontend.h.
  */
 #ifndef SANDNET_SANDNET_H
 #define SANDNET_SANDNET_H
@@ -399,26 +402,6 @@ int sn_engine_publish(struct sn_engine *e, int proto, const struct sockaddr *hos
  * Return: 0, or -1 with errno ENOENT if @id is not a published port
  */
 int sn_engine_unpublish(struct sn_engine *e, int id);
-
-/**
- * enum sn_link - how frames are carried on a guest fd
- * @SN_LINK_TAP:	one read()/write() per frame (TAP with IFF_NO_PI)
- * @SN_LINK_STREAM:	4-byte big-endian length before each frame (QEMU -netdev stream)
- * @SN_LINK_DGRAM:	one datagram per frame (QEMU -netdev dgram, vfkit)
- */
-enum sn_link { SN_LINK_TAP, SN_LINK_STREAM, SN_LINK_DGRAM };
-
-/**
- * sn_engine_run() - run the whole loop on a guest fd until told to stop
- * @e:		engine, created with cfg.output = NULL (the loop writes to @fd)
- * @fd:		guest link, non-blocking
- * @link:	framing on @fd
- * @stop_fd:	loop ends when this fd becomes readable (-1: never)
- *
- * Return: 0 when stopped by @stop_fd, -1 with errno when the guest link
- *	   failed or went away (ENODEV, EPIPE)
- */
-int sn_engine_run(struct sn_engine *e, int fd, enum sn_link link, int stop_fd);
 
 #ifdef __cplusplus
 }
