@@ -449,7 +449,7 @@ static int serve_guest_gone(struct serve_link *l, struct sn_engine **e, struct s
 	int next = err == ECONNRESET && l->kind == SN_FRONTEND_DGRAM;
 
 	if (o->verbose)
-		cli_err("guest gone (%s)", strerror(err));
+		cli_err("guest gone: %s", err == EPIPE ? "it closed the link" : strerror(err));
 	sn_engine_free(*e);	/* its last frames (resets) still reach the old link */
 	*e = NULL;
 	if (l->lfd >= 0) {
