@@ -197,6 +197,8 @@ void sn_frontend_log(struct sn_frontend *fe, int level, const char *fmt, ...)
 	char line[256];
 	va_list ap;
 
+	if (!fe->cfg.log && level > SN_LOG_WARN)
+		return;		/* stderr gets warnings and errors only */
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);

@@ -80,7 +80,7 @@ typedef void (*sn_frame_hook_fn)(void *user, int dir, const void *frame, size_t 
  *			least SN_FRONTEND_FRAME_MAX + 4)
  * @queue_frames:	most frames waiting for the peer (default 4096)
  * @log:		log sink for the frontend's own lines (bad framing, a
- *			new datagram peer); NULL: stderr
+ *			new datagram peer); NULL: warnings and errors on stderr
  * @log_user:		passed to @log
  */
 struct sn_frontend_config {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sandnet VM test: a real virtual machine on `sandnet serve`.
 #
-#   bash tests/vm/run.sh --sandnet PATH --cache DIR [--bench [--passt PATH]] [--keep]
+#   bash tests/vm/run.sh --sandnet PATH --cache DIR [--bench [--passt PATH] [--rounds N]] [--keep]
 #
 # QEMU (Debian's qemu-system-x86, TCG: no KVM needed) boots
 # Debian's kernel, extracted with dpkg-deb -x from the linux-image package
@@ -27,8 +27,10 @@
 #   stream-again   a second VM on the same serve process
 #   stream-exit    SIGTERM: serve exits 0 and removes its socket
 #   dgram          serve --dgram; QEMU -netdev dgram
-# --bench: download throughput (64 MiB, nc in the VM) through serve
-# --socket and through passt --socket, same run, MTU 65520 and 1500.
+# --bench: download throughput (256 MiB, nc in the VM, timed there) through
+# serve --socket and through passt --socket (/opt/peers/bin/passt if there,
+# else Debian's), same run, guest MTU 65520 and 1500, N rounds (default 3)
+# interleaved, medians. Under TCG the guest's emulated CPU bounds both.
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N
 # failed"; exits 0 only if every case passed.
@@ -38,17 +40,18 @@ set -u
 VM_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
-    echo "usage: $0 --sandnet PATH --cache DIR [--bench [--passt PATH]] [--keep]" >&2
+    echo "usage: $0 --sandnet PATH --cache DIR [--bench [--passt PATH] [--rounds N]] [--keep]" >&2
     exit 2
 }
 
-SANDNET='' CACHE='' BENCH=0 PASST='' KEEP=0
+SANDNET='' CACHE='' BENCH=0 PASST='' KEEP=0 ROUNDS=3
 while (($#)); do
     case $1 in
     --sandnet) (($# >= 2)) || usage; SANDNET=$2; shift 2 ;;
     --cache) (($# >= 2)) || usage; CACHE=$2; shift 2 ;;
     --bench) BENCH=1; shift ;;
     --passt) (($# >= 2)) || usage; PASST=$2; shift 2 ;;
+    --rounds) (($# >= 2)) || usage; ROUNDS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     *) usage ;;
     esac
@@ -61,6 +64,7 @@ NAME=vm.example.test
 HOST_ADDR=198.51.100.2
 INET_ADDR=198.51.100.1
 BOOT_LIMIT=150 # seconds one VM may run (TCG, slow machine)
+BENCH_MB=256   # MiB the --bench download takes
 
 NS_HOST=snvm-host-$$
 NS_INET=snvm-inet-$$
@@ -231,7 +235,7 @@ setup() {
     head -c 1000000 /dev/urandom >"$T/file"
     SHA=$(sha256sum <"$T/file" | cut -d' ' -f1)
     ip netns exec "$NS_INET" python3 "$VM_DIR/vmservers.py" --addr "$SERVER" --file "$T/file" \
-        --ready "$T/servers.ready" </dev/null >"$T/servers.log" 2>&1 &
+        --ready "$T/servers.ready" --bench-bytes $((BENCH_MB << 20)) </dev/null >"$T/servers.log" 2>&1 &
     BG_PIDS+=($!)
     ip netns exec "$NS_INET" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
         --no-hosts --bind-interfaces --listen-address="$DNS_UP" --port=53 --user=root \
@@ -361,7 +365,7 @@ case_dgram() {
     end_pids "$SERVE_PID"
 }
 
-# bench_one LABEL NETDEV: one VM's download, as "LABEL MB/s" in $T/bench
+# bench_one LABEL NETDEV: one VM's download, "LABEL MB/s MTU" appended to $T/bench.raw
 bench_one() {
     boot "bench-$1" "$2" 1
     local l cs mtu
@@ -369,23 +373,23 @@ bench_one() {
     cs=$(awk '{ print $5 }' <<<"$l")
     mtu=$(awk '{ print $7 }' <<<"$l")
     if [[ -z $cs ]]; then
-        echo "$1 failed" >>"$T/bench"
         diag "bench $1: $(tail -n 3 "$T/bench-$1.console" | tr -d '\r')"
         return
     fi
-    awk -v l="$1" -v cs="$cs" -v mtu="$mtu" \
-        'BEGIN { printf "%s (guest MTU %s): %.1f MB/s\n", l, mtu, 64 * 1.048576 / (cs / 100) }' >>"$T/bench"
+    awk -v l="$1" -v cs="$cs" -v mtu="$mtu" -v mb="$BENCH_MB" \
+        'BEGIN { printf "%s %.1f %s\n", l, mb * 1.048576 / (cs / 100), mtu }' >>"$T/bench.raw"
 }
 
 case_bench() {
-    local mtu sock=$T/bench.sock
-    : >"$T/bench"
-    for mtu in 65520 1500; do
-        if serve_start "$T/serve-bench-$mtu.log" --socket "$sock" --mtu "$mtu"; then
-            bench_one "sandnet-serve-$mtu" "stream,id=n0,server=off,addr.type=unix,addr.path=$sock"
-            end_pids "$SERVE_PID"
-        fi
-        if [[ -n $PASST ]]; then
+    local mtu r sock=$T/bench.sock
+    : >"$T/bench.raw"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for mtu in 65520 1500; do
+            if serve_start "$T/serve-bench-$mtu.log" --socket "$sock" --mtu "$mtu"; then
+                bench_one "sandnet-serve-$mtu" "stream,id=n0,server=off,addr.type=unix,addr.path=$sock"
+                end_pids "$SERVE_PID"
+            fi
+            [[ -n $PASST ]] || continue
             rm -f -- "$T/passt.sock"
             ip netns exec "$NS_HOST" "$PASST" -f -1 -s "$T/passt.sock" --mtu "$mtu" \
                 </dev/null >"$T/passt-$mtu.log" 2>&1 &
@@ -393,11 +397,17 @@ case_bench() {
             if wait_for 100 "passt" test -S "$T/passt.sock"; then
                 bench_one "passt-$mtu" "stream,id=n0,server=off,addr.type=unix,addr.path=$T/passt.sock"
             else
-                echo "passt-$mtu did not start: $(tail -n 1 "$T/passt-$mtu.log")" >>"$T/bench"
+                diag "passt --mtu $mtu did not start: $(tail -n 1 "$T/passt-$mtu.log")"
             fi
-        fi
+        done
     done
-    sed 's/^/BENCH /' "$T/bench"
+    echo "BENCH $BENCH_MB MiB download in the VM (TCG), MB/s, median of $ROUNDS (all rounds):"
+    sort -k1,1 -s "$T/bench.raw" | awk '
+        { v[$1] = v[$1] " " $2; n[$1]++; mtu[$1] = $3 }
+        END { for (k in v) { m = split(substr(v[k], 2), a, " ");
+                  for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                  printf "BENCH %-20s guest MTU %-5s median %6.1f  (%s)\n", k, mtu[k], a[int((m + 1) / 2)], substr(v[k], 2) } }' | sort
+    [[ -n $PASST ]] && diag "passt: $PASST ($("$PASST" --version 2>/dev/null | head -n 1))"
 }
 
 # ---------------------------------------------------------------- main
