@@ -426,8 +426,10 @@ int sn_queue_push(struct sn_frontend *fe, const void *a, size_t alen, const void
 		fe->q_head = 0;
 		fe->q_tail = used;
 	}
-	memcpy(fe->q + fe->q_tail, a, alen);
-	memcpy(fe->q + fe->q_tail + alen, b, blen);
+	if (alen)
+		memcpy(fe->q + fe->q_tail, a, alen);
+	if (blen)
+		memcpy(fe->q + fe->q_tail + alen, b, blen);
 	fe->q_tail += need;
 	fe->q_len[(fe->q_first + n) % fe->cfg.queue_frames] = (uint32_t)need;
 	fe->st.queued_frames = n + 1;
