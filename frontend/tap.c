@@ -7,8 +7,10 @@
  * wake-up, then host sockets get their turn. A write the device refuses
  * for lack of room (EAGAIN, ENOBUFS) drops the frame as a NIC with a full
  * ring would: TCP retransmits, and the kernel's own queue in front of the
- * guest is what a TAP has instead of ours. EIO, EBADFD and ENODEV mean
- * the device is gone (deleted, its namespace gone).
+ * guest is what a TAP has instead of ours. EIO is a device that is down
+ * (a guest that configures itself brings it up later): the frame is
+ * dropped the same way. EBADFD and ENODEV mean the device is gone
+ * (deleted, its namespace gone).
  */
 #include <errno.h>
 #include <unistd.h>
@@ -27,7 +29,7 @@
  */
 static int tap_gone(int err)
 {
-	return err == EIO || err == EBADFD || err == ENODEV || err == EBADF || err == EFAULT;
+	return err == EBADFD || err == ENODEV || err == EBADF || err == EFAULT;
 }
 
 /**
