@@ -124,6 +124,13 @@ int publish_all(struct sn_engine *e, const struct opts *o);
 int set_nonblock(int fd);
 
 /**
+ * stop_signals() - SIGINT, SIGTERM and SIGHUP to a signalfd; no SIGPIPE
+ *
+ * Return: the signalfd, non-blocking, or -1 (reported)
+ */
+int stop_signals(void);
+
+/**
  * stop_signal() - empty the signalfd: SIGHUP reloads the policy
  * @sfd:	signalfd, non-blocking
  * @e:		engine, for a SIGHUP's reload

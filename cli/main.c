@@ -1417,6 +1417,34 @@ fail:
 	return EXIT_FAILURE;
 }
 
+/**
+ * stop_signals() - SIGINT, SIGTERM and SIGHUP to a signalfd; no SIGPIPE
+ *
+ * Return: the signalfd, non-blocking, or -1 (reported)
+ */
+int stop_signals(void)
+{
+	sigset_t mask;
+	int sfd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
+		cli_perror("sigprocmask");
+		return -1;
+	}
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		cli_perror("signalfd");
+		return -1;
+	}
+	/* host sockets and the guest link may see EPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	return sfd;
+}
+
 /* How often attach checks that its namespace still exists. */
 #define ATTACH_CHECK_MS	500
 
@@ -1498,29 +1526,15 @@ static int cmd_attach(int argc, char **argv)
 	struct sn_frontend *fe;
 	struct stat ns_st;
 	struct sn_engine *e;
-	sigset_t mask;
 	struct opts o;
 
 	ret = parse_opts(argc, argv, CLI_ATTACH, &o);
 	if (ret)
 		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
-		cli_perror("sigprocmask");
+	sfd = stop_signals();
+	if (sfd < 0)
 		return EXIT_FAILURE;
-	}
-
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0) {
-		cli_perror("signalfd");
-		return EXIT_FAILURE;
-	}
-
-	signal(SIGPIPE, SIG_IGN);
 
 	if (stat(o.netns, &ns_st)) {
 		cli_err("--netns: %s: %s", o.netns, strerror(errno));

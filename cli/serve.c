@@ -36,14 +36,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -525,7 +523,6 @@ int cmd_serve(int argc, char **argv)
 	struct sn_frontend *fe = NULL;
 	struct sn_engine *e = NULL;
 	int sfd, ret = EXIT_FAILURE;
-	sigset_t mask;
 	struct opts o;
 
 	ret = parse_opts(argc, argv, CLI_SERVE, &o);
@@ -533,20 +530,9 @@ int cmd_serve(int argc, char **argv)
 		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 	ret = EXIT_FAILURE;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
-		cli_perror("sigprocmask");
+	sfd = stop_signals();
+	if (sfd < 0)
 		goto out;
-	}
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0) {
-		cli_perror("signalfd");
-		goto out;
-	}
-	signal(SIGPIPE, SIG_IGN);
 
 	l.kind = sc.socket_path ? SN_FRONTEND_STREAM :
 		 sc.dgram_path ? SN_FRONTEND_DGRAM : sc.fd_type;

@@ -88,6 +88,39 @@ static void mkframe(uint8_t *buf, size_t len, unsigned seed)
 	}
 }
 
+static struct sn_config ecfg;
+
+/**
+ * engine_on() - a frontend of @kind on @fd and its engine
+ * @kind:	SN_FRONTEND_*
+ * @fd:		the link
+ * @qbytes:	queue bound in bytes (0: default)
+ * @qframes:	queue bound in frames (0: default)
+ */
+static void engine_on(enum sn_frontend_kind kind, int fd, size_t qbytes, unsigned qframes)
+{
+	struct sn_frontend_config fc;
+
+	memset(&rec, 0, sizeof(rec));
+	sn_frontend_config_init(&fc, kind, -1);
+	if (qbytes)
+		fc.queue_bytes = qbytes;
+	if (qframes)
+		fc.queue_frames = qframes;
+	fe = sn_frontend_new(&fc);
+	ck_assert_ptr_nonnull(fe);
+	sn_frontend_set_hook(fe, hook, NULL);
+	sn_config_init(&ecfg);
+	ecfg.output = sn_frontend_output;
+	ecfg.user = fe;
+	ecfg.resolv_conf = "/nonexistent/resolv.conf";
+	ecfg.log_level = SN_LOG_ERR;
+	eng = sn_engine_new(&ecfg);
+	ck_assert_ptr_nonnull(eng);
+	/* the link comes after the engine: its start-up frames are not ours */
+	sn_frontend_set_fd(fe, fd);
+}
+
 /**
  * start() - engine and frontend of @kind on a socketpair of @type
  * @kind:	SN_FRONTEND_*
@@ -97,28 +130,8 @@ static void mkframe(uint8_t *buf, size_t len, unsigned seed)
  */
 static void start(enum sn_frontend_kind kind, int type, size_t qbytes, unsigned qframes)
 {
-	struct sn_frontend_config fc;
-	struct sn_config cfg;
-
-	memset(&rec, 0, sizeof(rec));
 	ck_assert_int_eq(socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-	sn_frontend_config_init(&fc, kind, -1);
-	if (qbytes)
-		fc.queue_bytes = qbytes;
-	if (qframes)
-		fc.queue_frames = qframes;
-	fe = sn_frontend_new(&fc);
-	ck_assert_ptr_nonnull(fe);
-	sn_frontend_set_hook(fe, hook, NULL);
-	sn_config_init(&cfg);
-	cfg.output = sn_frontend_output;
-	cfg.user = fe;
-	cfg.resolv_conf = "/nonexistent/resolv.conf";
-	cfg.log_level = SN_LOG_ERR;
-	eng = sn_engine_new(&cfg);
-	ck_assert_ptr_nonnull(eng);
-	/* the link comes after the engine: its start-up frames are not ours */
-	sn_frontend_set_fd(fe, sv[0]);
+	engine_on(kind, sv[0], qbytes, qframes);
 }
 
 /**
@@ -551,28 +564,15 @@ END_TEST
  * (ECONNRESET) whose datagram the next engine gets first. */
 START_TEST(dgram_learn_peer)
 {
-	struct sn_frontend_config fc;
 	struct sn_frontend_stats fs;
-	struct sn_config cfg;
 	int link, vm1, vm2;
 	uint8_t f[1514];
 	uint64_t i;
 
-	memset(&rec, 0, sizeof(rec));
 	link = dgram_sock("link");
 	vm1 = dgram_sock("vm1");
 	vm2 = dgram_sock("vm2");
-	sn_frontend_config_init(&fc, SN_FRONTEND_DGRAM, -1);
-	fe = sn_frontend_new(&fc);
-	ck_assert_ptr_nonnull(fe);
-	sn_frontend_set_hook(fe, hook, NULL);
-	sn_config_init(&cfg);
-	cfg.output = sn_frontend_output;
-	cfg.user = fe;
-	cfg.resolv_conf = "/nonexistent/resolv.conf";
-	eng = sn_engine_new(&cfg);
-	ck_assert_ptr_nonnull(eng);
-	sn_frontend_set_fd(fe, link);
+	engine_on(SN_FRONTEND_DGRAM, link, 0, 0);
 
 	sn_frontend_stats(fe, &fs);
 	i = fs.no_link;		/* the engine's own start-up frames */
@@ -601,7 +601,7 @@ START_TEST(dgram_learn_peer)
 	/* the next guest: a fresh engine, the same socket */
 	sn_engine_free(eng);
 	sn_frontend_set_fd(fe, link);
-	eng = sn_engine_new(&cfg);
+	eng = sn_engine_new(&ecfg);
 	ck_assert_ptr_nonnull(eng);
 	ck_assert_int_eq(sn_frontend_ready(fe, eng, NULL, 0), 0);	/* the kept datagram */
 	ck_assert_uint_eq(rec.n, 2);
@@ -628,27 +628,14 @@ END_TEST
  * go once the peer reads. */
 START_TEST(dgram_peer_full)
 {
-	struct sn_frontend_config fc;
 	struct sn_frontend_stats fs;
 	struct pollfd p[SN_FRONTEND_POLLFDS_MAX];
-	struct sn_config cfg;
 	int link, vm, i, n, got = 0;
 	uint8_t f[1514];
 
-	memset(&rec, 0, sizeof(rec));
 	link = dgram_sock("plink");
 	vm = dgram_sock("pvm");
-	sn_frontend_config_init(&fc, SN_FRONTEND_DGRAM, -1);
-	fc.queue_frames = 2000;
-	fe = sn_frontend_new(&fc);
-	ck_assert_ptr_nonnull(fe);
-	sn_config_init(&cfg);
-	cfg.output = sn_frontend_output;
-	cfg.user = fe;
-	cfg.resolv_conf = "/nonexistent/resolv.conf";
-	eng = sn_engine_new(&cfg);
-	ck_assert_ptr_nonnull(eng);
-	sn_frontend_set_fd(fe, link);
+	engine_on(SN_FRONTEND_DGRAM, link, 0, 2000);
 	mkframe(f, 60, 0);
 	send_to(vm, "plink", f, 60);
 	ck_assert_int_eq(serve(), 0);
