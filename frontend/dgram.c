@@ -158,7 +158,7 @@ int sn_dgram_read(struct sn_frontend *fe, struct sn_engine *e)
 			return -1;
 	}
 	for (i = 0; i < DGRAM_BATCH && !fe->err; i++) {
-		struct sockaddr_storage from;
+		struct sockaddr_storage from = { .ss_family = AF_UNSPEC };
 		socklen_t fromlen = sizeof(from);
 		ssize_t n;
 

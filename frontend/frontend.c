@@ -361,7 +361,7 @@ int sn_frontend_run(struct sn_frontend *fe, struct sn_engine *e, int stop_fd)
 		if (nl + 1 < base)
 			memmove(fds + nl + 1, fds + base, sizeof(*fds) * (size_t)ne);
 		/* a datagram kept from a new peer goes to its engine at once */
-		rc = poll(fds, (nfds_t)(nl + 1 + ne), fe->stash_len ? 0 : sn_engine_timeout_ms(e));
+		rc = poll(fds, (nfds_t)nl + 1 + (nfds_t)ne, fe->stash_len ? 0 : sn_engine_timeout_ms(e));
 		if (rc < 0 && errno != EINTR)
 			return -1;
 		if (rc < 0)
