@@ -13,6 +13,8 @@ link and expects the gateway's answer (02:73:6e:00:00:01 is at 10.0.2.2).
   socket-next   --socket PATH: a second guest is served after the first
                 left, and a bad length closes that guest's link
   dgram-peer    --dgram PATH: the peer learnt from its first datagram
+  options       run's options apply: --publish is listening once ready,
+                SIGHUP re-reads --policy FILE, SIGTERM exits 0
   usage         bad flags and values exit 2 naming the flag
 Prints "PASS name" / "FAIL name: why", then "N passed, N failed".
 """
@@ -204,6 +206,43 @@ def case_dgram_peer(sandnet, tmp):
     return None if rc == 0 else f"exit {rc}: {err}"
 
 
+def case_options(sandnet, tmp):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    policy = os.path.join(tmp, "policy.json")
+    with open(policy, "w") as f:
+        f.write('{"rules": [{"destination": "192.0.2.0/24", "action": "deny"}]}\n')
+    s = Serve(sandnet, ["--fd", str(b.fileno()), "--publish", f"127.0.0.1:{port}:80",
+                        "--policy", policy, "--mtu", "9000"], [b.fileno()])
+    b.close()
+    if not s.ready():
+        return "no ready byte"
+    c = socket.socket()
+    c.settimeout(TIMEOUT)
+    try:
+        c.connect(("127.0.0.1", port))   # the published port listens already
+    except OSError as e:
+        return f"--publish port not listening once ready: {e}"
+    finally:
+        c.close()
+    if not stream_arp(a):
+        return "no ARP reply"
+    s.p.send_signal(1)                   # SIGHUP
+    if not stream_arp(a):                # still serving
+        return "no ARP reply after SIGHUP"
+    s.p.terminate()
+    rc, err = s.wait()
+    a.close()
+    if rc != 0:
+        return f"exit {rc}: {err}"
+    if "policy reloaded from " + policy not in err:
+        return f"SIGHUP did not reload the policy: {err}"
+    return None
+
+
 def case_usage(sandnet, tmp):
     cases = [(["--socket"], "--socket"), (["--fd", "x"], "--fd"), (["--fd", "999"], "--fd"),
              (["--fd-type", "raw", "--fd", "0"], "--fd-type"), (["--bogus"], "--bogus"),
@@ -225,7 +264,7 @@ def main():
     sandnet = os.path.abspath(sys.argv[1])
     cases = [("fd-stream", case_fd_stream), ("fd-dgram", case_fd_dgram),
              ("socket-one-off", case_socket_one_off), ("socket-next", case_socket_next),
-             ("dgram-peer", case_dgram_peer), ("usage", case_usage)]
+             ("dgram-peer", case_dgram_peer), ("options", case_options), ("usage", case_usage)]
     passed = failed = 0
     for name, fn in cases:
         with tempfile.TemporaryDirectory() as tmp:
