@@ -13,7 +13,8 @@
  *   (sn_frontend_took()): the counters and the frame hook live there, so
  *   that a capture or an offload header sees every frame of every kind;
  * - the output queue: frames the peer did not take (EAGAIN, a partial
- *   write) wait as their wire bytes in one buffer bounded in bytes, with a
+ *   write), and a stream's small frames gathered for one write, wait as
+ *   their wire bytes in one buffer bounded in bytes, with a
  *   ring of their lengths bounded in frames. A frame that does not fit is
  *   dropped and counted, never a frame partly written, so a stream never
  *   loses its framing. The queue is written when poll() says POLLOUT, and
@@ -370,6 +371,10 @@ int sn_frontend_run(struct sn_frontend *fe, struct sn_engine *e, int stop_fd)
 		if ((rc > 0 || fe->stash_len) && sn_frontend_ready(fe, e, fds, rc > 0 ? nl : 0))
 			return -1;
 		sn_engine_dispatch(e, fds + nl + 1, rc > 0 ? ne : 0);
+		/* what the wake-up gathered goes in one write (stream.c) */
+		if (!fe->err && fe->cfg.fd >= 0 && fe->cfg.kind == SN_FRONTEND_STREAM &&
+		    sn_queue_frames(fe))
+			sn_stream_flush(fe);
 		if (fe->err)
 			return sn_frontend_fail(fe, fe->err);
 		if (stop)
@@ -403,6 +408,19 @@ unsigned sn_queue_frames(const struct sn_frontend *fe)
 }
 
 /**
+ * sn_queue_room() - would @need more bytes fit the queue's bounds
+ * @fe:		frontend
+ * @need:	bytes of one more frame
+ *
+ * Return: non-zero if they would
+ */
+int sn_queue_room(const struct sn_frontend *fe, size_t need)
+{
+	return sn_queue_frames(fe) < fe->cfg.queue_frames &&
+	       fe->q_tail - fe->q_head + need <= fe->cfg.queue_bytes;
+}
+
+/**
  * sn_queue_push() - queue a frame's wire bytes, given in two pieces
  * @fe:		frontend
  * @a:		first piece
@@ -417,7 +435,7 @@ int sn_queue_push(struct sn_frontend *fe, const void *a, size_t alen, const void
 	size_t need = alen + blen, used = fe->q_tail - fe->q_head;
 	unsigned n = sn_queue_frames(fe);
 
-	if (n >= fe->cfg.queue_frames || used + need > fe->cfg.queue_bytes) {
+	if (!sn_queue_room(fe, need)) {
 		fe->st.queue_drops++;
 		return -1;
 	}

@@ -119,6 +119,15 @@ void sn_frontend_log(struct sn_frontend *fe, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /**
+ * sn_queue_room() - would @need more bytes fit the queue's bounds
+ * @fe:		frontend
+ * @need:	bytes of one more frame
+ *
+ * Return: non-zero if they would
+ */
+int sn_queue_room(const struct sn_frontend *fe, size_t need);
+
+/**
  * sn_queue_push() - queue a frame's wire bytes, given in two pieces
  * @fe:		frontend
  * @a:		first piece (stream: what is left of the length)

@@ -16,11 +16,15 @@
  * wake-up takes at most STREAM_READS reads, then host sockets get their
  * turn.
  *
- * Writing: with nothing queued a frame goes out with its length in one
- * writev(); what the socket does not take (all of it on EAGAIN, the rest
- * after a partial write) is queued as wire bytes, and later frames queue
- * behind it so that their order and the framing hold. The queue is
- * written on POLLOUT (frontend.c asks for it only while frames wait).
+ * Writing: with nothing queued a large frame goes out with its length in
+ * one sendmsg(); what the socket does not take (all of it on EAGAIN, the
+ * rest after a partial write) is queued as wire bytes, and later frames
+ * queue behind it so that their order and the framing hold. Frames under
+ * STREAM_COALESCE bytes are queued to begin with: sn_frontend_run()
+ * writes the queue in one call once the engine's work of the wake-up is
+ * done, so a burst of MTU-sized frames costs one system call, not one
+ * each. Otherwise the queue is written on POLLOUT (frontend.c asks for it
+ * only while frames wait).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +38,8 @@
 
 /* Reads per wake-up: each takes up to the receive buffer's free room. */
 #define STREAM_READS	8
+/* Frames below this many bytes are gathered and written together */
+#define STREAM_COALESCE	4096
 
 /**
  * stream_gone() - is a write error the end of the link
@@ -151,7 +157,7 @@ int sn_stream_write(struct sn_frontend *fe, const void *frame, size_t len)
 	size_t done = 0;
 	ssize_t n;
 
-	if (!sn_queue_frames(fe)) {
+	if (!sn_queue_frames(fe) && len >= STREAM_COALESCE) {
 		n = stream_send(fe->cfg.fd, iov, 2);
 		if (n < 0 && stream_gone(errno)) {
 			sn_frontend_fail(fe, errno);
@@ -179,8 +185,12 @@ int sn_stream_write(struct sn_frontend *fe, const void *frame, size_t len)
 			sn_frontend_fail(fe, ENOBUFS);
 			return -1;
 		}
-	} else if (sn_queue_push(fe, &be, sizeof(be), frame, len)) {
-		return -1;
+	} else {
+		/* a full queue is written out before this frame is given up */
+		if (!sn_queue_room(fe, sizeof(be) + len) && sn_stream_flush(fe))
+			return -1;
+		if (sn_queue_push(fe, &be, sizeof(be), frame, len))
+			return -1;
 	}
 	sn_frontend_took(fe, frame, len);
 	return 0;
