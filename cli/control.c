@@ -5,9 +5,8 @@
  * One epoll set holds every fd the serving loop waits on besides the
  * engine's: the loop's own (signalfd, timers: no watch function, the loop
  * reads them), the control socket's listener and clients, and the stats
- * file's timer. The loop passes the set to sn_engine_run() as its stop fd,
- * so the engine's own poll() wakes for all of them; when sn_engine_run()
- * returns, cli_ctl_dispatch() takes what is ready with a zero-timeout
+ * file's timer. The loop passes the set to sn_frontend_run() as its stop
+ * fd, so the engine's own poll() wakes for all of them; when it returns, cli_ctl_dispatch() takes what is ready with a zero-timeout
  * epoll_wait() and calls each fd's watch function. No fd is served from
  * inside the engine and no thread is started.
  *
@@ -36,6 +35,8 @@
  * Forwarded ports. --publish and the verbs (slirp4netns's add_hostfwd,
  * sandnet's publish) share one table and one id space, counting from 1
  * and never reused while the process lives, as slirp4netns's ids are.
+ * Each entry keeps what it forwards, so that serve's next guest, on a
+ * fresh engine, gets the same ports under the same ids (cli_ctl_engine()).
  *
  * Verbs: add_hostfwd, list_hostfwd, remove_hostfwd, get_info (slirp4netns
  * has no get_info: its reply is ours, in its conventions), stats, flows,
@@ -194,8 +195,9 @@ int cli_ctl_publish(struct cli_ctl *c, int proto, const struct sockaddr *host, s
 		    uint16_t guest_port, int api, char *err, size_t errlen)
 {
 	struct ctl_fwd *f = NULL;
+	uint16_t bound_gport;
+	int eid, bound_proto;
 	unsigned i;
-	int eid;
 
 	for (i = 0; i < SN_PUBLISH_MAX && !f; i++)
 		if (!c->fwd[i].id)
@@ -210,7 +212,45 @@ int cli_ctl_publish(struct cli_ctl *c, int proto, const struct sockaddr *host, s
 	f->id = c->next_id++;
 	f->eid = eid;
 	f->api = api;
+	f->proto = proto;
+	f->guest_port = guest_port;
+	/* the bound address: a port 0 became the port the kernel chose */
+	if (sn_engine_published(c->conf.e, eid, &bound_proto, &f->host, &bound_gport)) {
+		memset(&f->host, 0, sizeof(f->host));
+		memcpy(&f->host, host, len < sizeof(f->host) ? len : sizeof(f->host));
+	}
 	return f->id;
+}
+
+int cli_ctl_engine(struct cli_ctl *c, struct sn_engine *e)
+{
+	char err[160], addr[INET6_ADDRSTRLEN];
+	unsigned i;
+	int ret = 0;
+
+	c->conf.e = e;
+	for (i = 0; e && i < SN_PUBLISH_MAX; i++) {
+		struct ctl_fwd *f = &c->fwd[i];
+		int v6 = f->host.ss_family == AF_INET6;
+		socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+		if (!f->id)
+			continue;
+		f->eid = sn_engine_publish(e, f->proto, (struct sockaddr *)&f->host, len,
+					   f->guest_port, err, sizeof(err));
+		if (f->eid >= 0)
+			continue;
+		cli_err("%s port %d (%s port %u) not forwarded to the new guest: %s",
+			f->api ? "forwarded" : "--publish", f->id,
+			v6 ? ntop(AF_INET6, &((struct sockaddr_in6 *)&f->host)->sin6_addr, addr) :
+			     ntop(AF_INET, &((struct sockaddr_in *)&f->host)->sin_addr, addr),
+			ntohs(v6 ? ((struct sockaddr_in6 *)&f->host)->sin6_port :
+				   ((struct sockaddr_in *)&f->host)->sin_port), err);
+		if (!f->api)
+			ret = -1;
+		memset(f, 0, sizeof(*f));
+	}
+	return ret;
 }
 
 /**
@@ -993,7 +1033,7 @@ void cli_ctl_close(struct cli_ctl *c)
 	struct stat st;
 	unsigned i;
 
-	if (c->tfd >= 0)		/* the last word: what the run did in all */
+	if (c->tfd >= 0 && c->conf.e)	/* the last word: what the run did in all */
 		cli_stats_write(c->conf.e, c->conf.stats_file);
 	for (i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (c->cli[i].fd >= 0)

@@ -2,14 +2,16 @@
 /**
  * DOC: the control plane of the sandnet program
  *
- * struct cli_ctl gathers what the serving loops (run, attach, and any later
- * one) do besides moving frames: the control socket (--api-socket), the
- * stats file (--stats-file, --stats-interval), the table of forwarded
- * ports (--publish and the socket's verbs share one id space), and an
- * epoll set holding all their fds and whatever else the loop waits on
- * (its signalfd, a timer). That epoll set is the stop fd the loop hands
- * to sn_engine_run(): when it returns, the loop handles its own fds and
- * calls cli_ctl_dispatch() for the rest.
+ * struct cli_ctl gathers what the serving loops (run, attach, serve) do
+ * besides moving frames: the control socket (--api-socket), the stats
+ * file (--stats-file, --stats-interval), the table of forwarded ports
+ * (--publish and the socket's verbs share one id space), and an epoll set
+ * holding all their fds and whatever else the loop waits on (its
+ * signalfd, a timer, serve's listening socket). That epoll set is the stop
+ * fd the loop hands to sn_frontend_run(): when it returns, the loop
+ * handles its own fds and calls cli_ctl_dispatch() for the rest. serve
+ * gives each guest a fresh engine under the same control plane
+ * (cli_ctl_engine()).
  */
 #ifndef SANDNET_CLI_CONTROL_H
 #define SANDNET_CLI_CONTROL_H
@@ -75,11 +77,17 @@ struct ctl_client {
  * @id:		its id in the control socket's verbs, from 1; 0: entry free
  * @eid:	the engine's id (sn_engine_publish())
  * @api:	added through the control socket, not --publish
+ * @proto:	IPPROTO_TCP or IPPROTO_UDP, to open it again on a new engine
+ * @host:	where it listens (the port the kernel chose for port 0)
+ * @guest_port:	the guest's port
  */
 struct ctl_fwd {
 	int id;
 	int eid;
 	int api;
+	int proto;
+	struct sockaddr_storage host;
+	uint16_t guest_port;
 };
 
 /**
@@ -149,7 +157,7 @@ struct cli_ctl {
 int cli_ctl_open(struct cli_ctl *c, const struct cli_ctl_conf *conf);
 
 /**
- * cli_ctl_fd() - the fd the loop gives sn_engine_run() as its stop fd
+ * cli_ctl_fd() - the fd the loop gives sn_frontend_run() as its stop fd
  * @c:		control plane
  *
  * Return: the epoll fd
@@ -157,7 +165,7 @@ int cli_ctl_open(struct cli_ctl *c, const struct cli_ctl_conf *conf);
 int cli_ctl_fd(const struct cli_ctl *c);
 
 /**
- * cli_ctl_watch() - make an fd of the loop's wake sn_engine_run() up too
+ * cli_ctl_watch() - make an fd of the loop's wake sn_frontend_run() up too
  * @c:		control plane
  * @fd:		the fd (the loop reads it itself: cli_ctl_dispatch() skips it)
  *
@@ -187,6 +195,20 @@ void cli_ctl_unwatch(struct cli_ctl *c, int fd);
  */
 int cli_ctl_publish(struct cli_ctl *c, int proto, const struct sockaddr *host, socklen_t len,
 		    uint16_t guest_port, int api, char *err, size_t errlen);
+
+/**
+ * cli_ctl_engine() - serve another engine: the next guest's
+ * @c:		control plane
+ * @e:		the new engine; NULL before the old one is freed
+ *
+ * Every forwarded port listens again, on the same host address and port
+ * and with the same id, on @e. One that cannot (the port was taken in
+ * between) is logged and dropped; if it came from --publish, that is an
+ * error, as it is at the start.
+ *
+ * Return: 0, or -1 if a --publish port could not be opened again (reported)
+ */
+int cli_ctl_engine(struct cli_ctl *c, struct sn_engine *e);
 
 /**
  * cli_ctl_dispatch() - serve whatever of the control plane is ready, without

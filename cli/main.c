@@ -4,6 +4,7 @@
  *
  *   sandnet run [OPTIONS] [--] COMMAND [ARG...]
  *   sandnet attach --netns PATH [--userns PATH] [--tap NAME] [--configure] [OPTIONS]
+ *   sandnet serve --socket PATH | --dgram PATH | --fd N [OPTIONS]   (cli/serve.c)
  *   sandnet slirp4netns [OPTION]... PID|PATH [TAPNAME]   (or run as slirp4netns)
  *
  * run: a child process moves to new network and mount namespaces (and a new
@@ -19,6 +20,13 @@
  * child process joins the namespaces (the user namespace first, with
  * --userns) and passes the device back (tap_open_in()), so this process
  * keeps the caller's credentials for its host sockets.
+ *
+ * serve: a virtual machine's link on a socket (cli/serve.c), on the same
+ * options and serving loop (struct serve, cli/cli.h) as run and attach.
+ *
+ * Every command carries the guest's frames on a frontend (sandnet/frontend.h:
+ * the TAP, or serve's stream and datagram sockets) and hands the control
+ * plane's epoll set (cli/control.h) to sn_frontend_run() as its stop fd.
  *
  * slirp4netns: slirp4netns 1.2's command line (cli/slirp4netns.c), turned
  * into the options attach runs with (attach_main()): its addresses, ready
@@ -57,11 +65,11 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <sandnet/frontend.h>
 #include <sandnet/sandnet.h>
 
-#include "control.h"
-#include "netns.h"
-#include "policy.h"
+#include "cli.h"
+#include "serve.h"
 #include "slirp4netns.h"
 
 #define MTU_MIN		576
@@ -81,9 +89,6 @@
 #define DRAIN_LINGER_MAX	86400
 /* How often the drain looks at the engine's pending connections. */
 #define DRAIN_CHECK_MS		20
-
-/* Exit code for bad usage, as getopt-based tools use; runtime failures exit 1 */
-#define EXIT_USAGE	2
 
 static const char usage_run[] =
 "Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
@@ -171,6 +176,7 @@ static const char usage_opts[] =
 static const char usage_top[] =
 "Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
 "       sandnet attach --netns PATH [--userns PATH] [--tap NAME] [--configure] [OPTIONS]\n"
+"       sandnet serve --socket PATH | --dgram PATH | --fd N [OPTIONS]\n"
 "       sandnet policy check FILE | explain [OPTIONS] DEST\n"
 "       sandnet slirp4netns [OPTION]... PID|PATH [TAPNAME]\n"
 "       sandnet --help | --version\n"
@@ -180,72 +186,11 @@ static const char usage_top[] =
 "\n"
 "  run       run COMMAND in its own network namespace, networked by sandnet\n"
 "  attach    serve a TAP device in an existing network namespace\n"
+"  serve     serve a VM: QEMU -netdev stream/dgram, libkrun/vfkit unixgram\n"
 "  policy    check a policy file, or explain a verdict (sandnet policy --help)\n"
 "  slirp4netns  slirp4netns 1.2's command line (also when run as 'slirp4netns')\n"
 "\n"
-"See 'sandnet run --help' and 'sandnet attach --help'.\n";
-
-/**
- * struct publish_opt - one --publish
- * @arg:	as given, for messages
- * @proto:	IPPROTO_TCP or IPPROTO_UDP
- * @host:	host address and port to listen on
- * @host_len:	its length
- * @guest_port:	the guest's port
- */
-struct publish_opt {
-	const char *arg;
-	int proto;
-	struct sockaddr_storage host;
-	socklen_t host_len;
-	uint16_t guest_port;
-};
-
-/**
- * struct opts - command line
- * @tap:		TAP name, guest address, gateway, prefix length, MTU
- * @gw_set:		--gateway given
- * @mtu_set:		--mtu given
- * @dns:		--dns-upstream resolvers
- * @n_dns:		how many
- * @policy:		--allow, --deny, --default-*, --policy, --allow-host-loopback
- * @pol:		the policy they make, for the engine (owned until given to it)
- * @publish:		--publish ports
- * @n_publish:		how many
- * @verbose:		number of -v
- * @linger:		--linger: seconds without progress that end the drain
- * @api_socket:		--api-socket PATH
- * @stats_file:		--stats-file FILE
- * @stats_interval:	--stats-interval SECONDS, 0 when not given
- * @netns:		attach: --netns PATH
- * @userns:		attach: --userns PATH, or NULL
- * @userns_implied:	@userns derived, not asked for (slirp4netns PID form)
- * @configure:		attach: --configure
- * @compat:		slirp4netns mode: its command line (cli/slirp4netns.c), else NULL
- * @cmd:		run: COMMAND and its arguments, NULL-terminated
- */
-struct opts {
-	struct tap_conf tap;
-	int gw_set;
-	int mtu_set;
-	struct sockaddr_storage dns[SN_MAX_DNS_UPSTREAMS];
-	unsigned n_dns;
-	struct cli_policy policy;
-	struct sn_policy *pol;
-	struct publish_opt publish[SN_PUBLISH_MAX];
-	unsigned n_publish;
-	int verbose;
-	unsigned linger;
-	const char *api_socket;
-	const char *stats_file;
-	unsigned stats_interval;
-	const char *netns;
-	const char *userns;
-	int userns_implied;
-	int configure;
-	const struct slirp_conf *compat;
-	char **cmd;
-};
+"See 'sandnet run --help', 'sandnet attach --help' and 'sandnet serve --help'.\n";
 
 enum {
 	OPT_ADDRESS = 256,
@@ -301,6 +246,12 @@ static const struct option attach_options[] = {
 	{ "userns",		required_argument, NULL, OPT_USERNS },
 	{ "tap",		required_argument, NULL, OPT_TAP },
 	{ "configure",		no_argument,	   NULL, OPT_CONFIGURE },
+	{ 0 },
+};
+
+static const struct option serve_options[] = {
+	COMMON_OPTIONS,
+	SERVE_OPTIONS,
 	{ 0 },
 };
 
@@ -607,32 +558,36 @@ static int opts_check(struct opts *o)
 }
 
 /**
- * parse_opts() - parse the options of "run" or "attach"
+ * parse_opts() - parse the options of "run", "attach" or "serve"
  * @argc:	argument count, argv[0] being the command name
  * @argv:	arguments
- * @run:	1 for run (stops at COMMAND), 0 for attach
- * @o:		options, filled
+ * @mode:	CLI_RUN (stops at COMMAND), CLI_ATTACH or CLI_SERVE
+ * @o:		options, filled; the policy built (o->pol)
  *
  * Return: 0 to go on, 1 if --help or --version was served, -1 on a usage
  *	   error (reported)
  */
-static int parse_opts(int argc, char **argv, int run, struct opts *o)
+int parse_opts(int argc, char **argv, int mode, struct opts *o)
 {
-	const struct option *longopts = run ? run_options : attach_options;
-	const char *optstring = run ? "+:hv" : ":hv";
+	const struct option *longopts = mode == CLI_RUN ? run_options :
+					mode == CLI_SERVE ? serve_options : attach_options;
+	const char *usage = mode == CLI_RUN ? usage_run :
+			    mode == CLI_SERVE ? usage_serve : usage_attach;
+	const char *optstring = mode == CLI_RUN ? "+:hv" : ":hv";
 	char err[512];
 	struct in_addr a;
 	unsigned long v;
 	int c;
 
 	opts_init(o);
+	if (mode == CLI_SERVE)
+		serve_opts_init(o);
 	opterr = 0;
 
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			if (print_out(run ? usage_run : usage_attach) ||
-			    print_out(usage_opts))
+			if (print_out(usage) || print_out(usage_opts))
 				exit(EXIT_FAILURE);
 			return 1;
 		case OPT_VERSION:
@@ -747,12 +702,20 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 			o->configure = 1;
 			break;
 		default:
+			if (mode == CLI_SERVE && c >= OPT_SERVE_FIRST) {
+				if (serve_opt(o, c, optarg))
+					return -1;
+				break;
+			}
 			cli_bad_option(c, argv);
 			return -1;
 		}
 	}
 
-	if (run) {
+	if (mode == CLI_SERVE) {
+		if (serve_opts_check(o, argc, argv))
+			return -1;
+	} else if (mode == CLI_RUN) {
 		if (optind >= argc) {
 			cli_err("run: missing COMMAND (sandnet run [OPTIONS] -- COMMAND [ARG...])");
 			return -1;
@@ -785,12 +748,49 @@ static int parse_opts(int argc, char **argv, int run, struct opts *o)
 }
 
 /**
- * engine_start() - create the engine for a TAP fd the loop will serve
- * @o:		options
+ * frontend_log() - the frontend's log lines, at the engine's verbosity
+ * @user:	options
+ * @level:	SN_LOG_*
+ * @msg:	the line
+ */
+static void frontend_log(void *user, int level, const char *msg)
+{
+	const struct opts *o = user;
+
+	if (level <= SN_LOG_WARN + o->verbose)
+		cli_err("%s", msg);
+}
+
+/**
+ * frontend_open() - a frontend carrying the guest's frames on @fd
+ * @kind:	SN_FRONTEND_*
+ * @fd:		the link, non-blocking, or -1 (none yet)
+ * @o:		options, for the log's verbosity
+ *
+ * Return: the frontend, or NULL on error (reported)
+ */
+struct sn_frontend *frontend_open(enum sn_frontend_kind kind, int fd, const struct opts *o)
+{
+	struct sn_frontend_config c;
+	struct sn_frontend *fe;
+
+	sn_frontend_config_init(&c, kind, fd);
+	c.log = frontend_log;
+	c.log_user = (void *)o;
+	fe = sn_frontend_new(&c);
+	if (!fe)
+		cli_perror("guest link");
+	return fe;
+}
+
+/**
+ * engine_start() - create the engine, its frames carried by @fe
+ * @o:		options; o->pol is given to the engine
+ * @fe:		the guest link's frontend
  *
  * Return: the engine, or NULL on error (reported)
  */
-static struct sn_engine *engine_start(struct opts *o)
+struct sn_engine *engine_start(struct opts *o, struct sn_frontend *fe)
 {
 	struct sn_engine *e;
 	struct sn_config cfg;
@@ -798,7 +798,8 @@ static struct sn_engine *engine_start(struct opts *o)
 	unsigned i;
 
 	sn_config_init(&cfg);
-	cfg.output = NULL;		/* sn_engine_run() writes to the fd */
+	cfg.output = sn_frontend_output;
+	cfg.user = fe;
 	cfg.log_level = SN_LOG_WARN + o->verbose;
 	if (cfg.log_level > SN_LOG_DEBUG)
 		cfg.log_level = SN_LOG_DEBUG;
@@ -835,12 +836,12 @@ static struct sn_engine *engine_start(struct opts *o)
  *
  * Return: 0 on success, -1 on error (reported)
  */
-static int set_nonblock(int fd)
+int set_nonblock(int fd)
 {
 	int flags = fcntl(fd, F_GETFL);
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK)) {
-		cli_perror("set TAP fd non-blocking");
+		cli_perror("set the guest link non-blocking");
 		return -1;
 	}
 	return 0;
@@ -1070,18 +1071,6 @@ static void ticker_close(struct ticker *t)
 }
 
 /**
- * struct serve - what a serving loop's signal handling acts on
- * @e:		engine
- * @o:		options
- * @ctl:	control plane
- */
-struct serve {
-	struct sn_engine *e;
-	const struct opts *o;
-	struct cli_ctl ctl;
-};
-
-/**
  * policy_reload() - build the policy again (the file is re-read)
  * @sv:		engine and options (the policy flags)
  * @why:	"SIGHUP" or "reload_policy", for the log
@@ -1124,12 +1113,12 @@ static int ctl_reload(void *user, char *err, size_t errlen)
 
 /**
  * serve_start() - the control plane of a new engine, and the --publish ports
- * @sv:		filled; sv->e and sv->o set by the caller
+ * @sv:		filled; sv->e, sv->fe and sv->o set by the caller
  * @sfd:	the loop's signalfd, watched with the rest
  *
  * Return: 0, or -1 (reported; serve_stop() it all the same)
  */
-static int serve_start(struct serve *sv, int sfd)
+int serve_start(struct serve *sv, int sfd)
 {
 	const struct opts *o = sv->o;
 	struct cli_ctl_conf conf = {
@@ -1150,10 +1139,47 @@ static int serve_start(struct serve *sv, int sfd)
 }
 
 /**
+ * serve_renew() - a fresh engine for the next guest, same control plane
+ * @sv:		from serve_start(); sv->e is freed and replaced
+ * @fd:		the next guest's link (sn_frontend_set_fd()), or -1
+ *
+ * The old engine goes first (one engine per process): its host sockets
+ * close, its last frames (resets) still reach the old link; then the
+ * frontend moves to @fd, and only then is the new engine made, so no
+ * frame of one guest reaches the other. The policy is built again from
+ * the flags (the file re-read); the control socket, its clients and the
+ * forwarded ports' ids stay, and every forwarded port listens again on the
+ * new engine (cli_ctl_engine()).
+ *
+ * Return: 0, or -1 (reported; sv->e may then be NULL)
+ */
+int serve_renew(struct serve *sv, int fd)
+{
+	struct opts *o = sv->o;
+	char err[512];
+
+	cli_ctl_engine(&sv->ctl, NULL);
+	sn_engine_free(sv->e);
+	sv->e = NULL;
+	sn_frontend_set_fd(sv->fe, fd);
+	if (!o->pol) {
+		o->pol = cli_policy_build(&o->policy, err, sizeof(err));
+		if (!o->pol) {
+			cli_err("%s", err);
+			return -1;
+		}
+	}
+	sv->e = engine_start(o, sv->fe);
+	if (!sv->e)
+		return -1;
+	return cli_ctl_engine(&sv->ctl, sv->e);
+}
+
+/**
  * serve_stop() - the last stats file, the control socket closed, the engine freed
  * @sv:		from serve_start()
  */
-static void serve_stop(struct serve *sv)
+void serve_stop(struct serve *sv)
 {
 	cli_ctl_close(&sv->ctl);
 	sn_engine_free(sv->e);
@@ -1191,7 +1217,7 @@ static int serve_signal(struct serve *sv, uint32_t signo)
  *
  * Return: the first SIGINT or SIGTERM read, 0 if none
  */
-static int stop_signal(int sfd, struct serve *sv)
+int stop_signal(int sfd, struct serve *sv)
 {
 	struct signalfd_siginfo si;
 	int sig = 0;
@@ -1227,15 +1253,15 @@ static void drain_end(const struct opts *o, uint64_t start, unsigned n, const ch
 
 /**
  * drain() - serve on until every TCP connection closed or none made progress
- * @sv:		engine, options (--linger, -v), control plane (served meanwhile)
- * @tap:	TAP fd, non-blocking
+ * @sv:		engine, guest link, options (--linger, -v), control plane
+ *		(served meanwhile)
  * @sfd:	signalfd for SIGINT and SIGTERM (run: and SIGCHLD), non-blocking
  *
  * See "Drain" at the top. A timerfd wakes the loop every DRAIN_CHECK_MS
  * to look at sn_engine_tcp_pending(); a SIGINT or SIGTERM ends it at once,
  * as does a failure of the guest link.
  */
-static void drain(struct serve *sv, int tap, int sfd)
+void drain(struct serve *sv, int sfd)
 {
 	struct sn_engine *e = sv->e;
 	const struct opts *o = sv->o;
@@ -1261,7 +1287,7 @@ static void drain(struct serve *sv, int tap, int sfd)
 	for (;;) {
 		uint64_t now;
 
-		if (sn_engine_run(e, tap, SN_LINK_TAP, cli_ctl_fd(&sv->ctl))) {
+		if (sn_frontend_run(sv->fe, e, cli_ctl_fd(&sv->ctl))) {
 			why = "the guest link went away";
 			break;
 		}
@@ -1359,12 +1385,11 @@ static int run_signals(int sfd, pid_t child, int *status, struct serve *sv)
 
 /**
  * run_serve() - serve the TAP until COMMAND exits, then drain
- * @sv:		engine, options, control plane
- * @tap:	TAP fd, non-blocking
+ * @sv:		engine, the TAP's frontend, options, control plane
  * @sfd:	signalfd for SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGUSR1, non-blocking
  * @child:	COMMAND's pid
  *
- * sn_engine_run() returns whenever a signal is pending. SIGINT and SIGTERM
+ * sn_frontend_run() returns whenever a signal is pending. SIGINT and SIGTERM
  * are forwarded and serving goes on: only COMMAND's exit ends it. Signals
  * read up to then were COMMAND's (a terminal's ^C reaches both of us before
  * COMMAND can exit); one arriving during the drain ends the drain. If the
@@ -1372,13 +1397,13 @@ static int run_signals(int sfd, pid_t child, int *status, struct serve *sv)
  *
  * Return: COMMAND's shell-style exit code, 1 on error (reported)
  */
-static int run_serve(struct serve *sv, int tap, int sfd, pid_t child)
+static int run_serve(struct serve *sv, int sfd, pid_t child)
 {
 	struct pollfd pfd = { .fd = cli_ctl_fd(&sv->ctl), .events = POLLIN };
 	int up = 1, status, ret;
 
 	for (;;) {
-		if (up && sn_engine_run(sv->e, tap, SN_LINK_TAP, cli_ctl_fd(&sv->ctl))) {
+		if (up && sn_frontend_run(sv->fe, sv->e, cli_ctl_fd(&sv->ctl))) {
 			cli_err("guest link %s went away: %s; waiting for the command to exit",
 				TAP_DEFAULT, strerror(errno));
 			up = 0;
@@ -1392,7 +1417,7 @@ static int run_serve(struct serve *sv, int tap, int sfd, pid_t child)
 		ret = run_signals(sfd, child, &status, sv);
 		if (ret > 0) {
 			if (up)
-				drain(sv, tap, sfd);
+				drain(sv, sfd);
 			return status;
 		}
 		if (ret < 0)
@@ -1420,7 +1445,7 @@ static int cmd_run(int argc, char **argv)
 	pid_t child, self = getpid();
 	char go = 'G';
 
-	status = parse_opts(argc, argv, 1, &o);
+	status = parse_opts(argc, argv, CLI_RUN, &o);
 	if (status)
 		return status > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 
@@ -1474,7 +1499,10 @@ static int cmd_run(int argc, char **argv)
 		goto fail;
 
 	srv.o = &o;
-	srv.e = engine_start(&o);
+	srv.fe = frontend_open(SN_FRONTEND_TAP, tap, &o);
+	if (!srv.fe)
+		goto fail;
+	srv.e = engine_start(&o, srv.fe);
 	if (!srv.e)
 		goto fail;
 	if (serve_start(&srv, sfd)) {
@@ -1496,18 +1524,49 @@ static int cmd_run(int argc, char **argv)
 		cli_perror("start the command");
 	close(sv[0]);
 
-	status = run_serve(&srv, tap, sfd, child);
+	status = run_serve(&srv, sfd, child);
 
 	serve_stop(&srv);
+	sn_frontend_free(srv.fe);
 	close(tap);
 	close(sfd);
 	return status;
 
 fail:
+	sn_frontend_free(srv.fe);
 	sn_policy_free(o.pol);
 	kill(child, SIGKILL);
 	reap(child);
 	return EXIT_FAILURE;
+}
+
+/**
+ * stop_signals() - SIGINT, SIGTERM, SIGHUP and SIGUSR1 to a signalfd; no SIGPIPE
+ *
+ * Return: the signalfd, non-blocking, or -1 (reported)
+ */
+int stop_signals(void)
+{
+	sigset_t mask;
+	int sfd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
+		cli_perror("sigprocmask");
+		return -1;
+	}
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		cli_perror("signalfd");
+		return -1;
+	}
+	/* host sockets and the guest link may see EPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	return sfd;
 }
 
 /* How often attach checks that its namespace still exists. */
@@ -1542,8 +1601,7 @@ static int exit_fd_event(int fd)
 
 /**
  * attach_serve() - serve the TAP until a signal, a dead link or a gone namespace
- * @sv:		engine, options, control plane
- * @tap:	TAP fd
+ * @sv:		engine, the TAP's frontend, options, control plane
  * @sfd:	signalfd for SIGINT, SIGTERM, SIGHUP and SIGUSR1
  * @ns_st:	stat() of the namespace path at start
  *
@@ -1558,7 +1616,7 @@ static int exit_fd_event(int fd)
  * Return: EXIT_SUCCESS on a signal, an exit fd event or when the namespace
  *	   went away, EXIT_FAILURE when the guest link failed
  */
-static int attach_serve(struct serve *sv, int tap, int sfd, const struct stat *ns_st)
+static int attach_serve(struct serve *sv, int sfd, const struct stat *ns_st)
 {
 	const struct opts *o = sv->o;
 	int ret = EXIT_FAILURE, exit_fd = o->compat ? o->compat->exit_fd : -1;
@@ -1571,13 +1629,13 @@ static int attach_serve(struct serve *sv, int tap, int sfd, const struct stat *n
 		goto out;
 	}
 	for (;;) {
-		if (sn_engine_run(sv->e, tap, SN_LINK_TAP, cli_ctl_fd(&sv->ctl))) {
+		if (sn_frontend_run(sv->fe, sv->e, cli_ctl_fd(&sv->ctl))) {
 			cli_err("guest link %s went away: %s", o->tap.name, strerror(errno));
 			break;
 		}
 		if (stop_signal(sfd, sv)) {
 			ret = EXIT_SUCCESS;
-			drain(sv, tap, sfd);
+			drain(sv, sfd);
 			break;
 		}
 		if (exit_fd_event(exit_fd)) {
@@ -1619,25 +1677,10 @@ static int attach_main(struct opts *o)
 	int sfd, tap = -1, ret = EXIT_FAILURE;
 	struct serve srv = { .o = o };
 	struct stat ns_st;
-	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
-		cli_perror("sigprocmask");
+	sfd = stop_signals();
+	if (sfd < 0)
 		goto out_pol;
-	}
-
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0) {
-		cli_perror("signalfd");
-		goto out_pol;
-	}
-
-	signal(SIGPIPE, SIG_IGN);
 
 	if (stat(o->netns, &ns_st)) {
 		cli_err("--netns: %s: %s", o->netns, strerror(errno));
@@ -1647,7 +1690,10 @@ static int attach_main(struct opts *o)
 	if (tap < 0 || set_nonblock(tap))
 		goto out_tap;
 
-	srv.e = engine_start(o);
+	srv.fe = frontend_open(SN_FRONTEND_TAP, tap, o);
+	if (!srv.fe)
+		goto out_tap;
+	srv.e = engine_start(o, srv.fe);
 	if (!srv.e)
 		goto out_tap;
 	if (serve_start(&srv, sfd))
@@ -1660,11 +1706,12 @@ static int attach_main(struct opts *o)
 	if (o->verbose)
 		cli_err("attached to %s as %s", o->netns, o->tap.name);
 
-	ret = attach_serve(&srv, tap, sfd, &ns_st);
+	ret = attach_serve(&srv, sfd, &ns_st);
 
 out_serve:
 	serve_stop(&srv);
 out_tap:
+	sn_frontend_free(srv.fe);
 	if (tap >= 0)
 		close(tap);
 out_sfd:
@@ -1687,7 +1734,7 @@ static int cmd_attach(int argc, char **argv)
 	struct opts o;
 	int ret;
 
-	ret = parse_opts(argc, argv, 0, &o);
+	ret = parse_opts(argc, argv, CLI_ATTACH, &o);
 	if (ret)
 		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 	return attach_main(&o);
@@ -1742,7 +1789,7 @@ int main(int argc, char **argv)
 	if (slirp_invoked(argv[0]))
 		return cmd_slirp4netns(argc, argv);
 	if (!cmd) {
-		cli_err("missing command: run, attach or policy (see sandnet --help)");
+		cli_err("missing command: run, attach, serve or policy (see sandnet --help)");
 		return EXIT_USAGE;
 	}
 
@@ -1761,14 +1808,17 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "policy"))
 		return cmd_policy(argc - 1, argv + 1);
 
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+
 	if (!strcmp(cmd, "slirp4netns"))
 		return cmd_slirp4netns(argc - 1, argv + 1);
 
 	if (cmd[0] == '-')
-		cli_err("unknown option '%s': options go after the command (sandnet run|attach [OPTIONS])",
+		cli_err("unknown option '%s': options go after the command (sandnet run|attach|serve [OPTIONS])",
 			cmd);
 	else
-		cli_err("'%s' is not a command: use run, attach or policy (see sandnet --help)",
+		cli_err("'%s' is not a command: use run, attach, serve or policy (see sandnet --help)",
 			cmd);
 	return EXIT_USAGE;
 }

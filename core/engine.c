@@ -12,18 +12,18 @@
  * Slots carry a generation number: a callback may close and reuse slots
  * while the embedder still holds pollfds from before, and those stale
  * entries must not reach the new owner.
+ *
+ * No link code lives here: frames come in through sn_engine_input() and
+ * leave through cfg.output, and frontend/ carries them on fds (TAP, QEMU's
+ * stream and datagram sockets) with nothing but these public calls.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "core/engine.h"
 #include "lwip/init.h"
@@ -158,7 +158,6 @@ struct sn_engine *sn_engine_new(const struct sn_config *cfg)
 		e->cfg.dns_ip4 = e->cfg.gw_ip4;
 	if (IN6_IS_ADDR_UNSPECIFIED(&e->cfg.dns_ip6))
 		e->cfg.dns_ip6 = e->cfg.gw_ip6;
-	e->link_fd = -1;
 	e->n_slots = cfg->max_tcp_flows + cfg->max_udp_sessions + cfg->max_icmp_flows +
 		     cfg->max_dns_queries + SN_PUBLISH_MAX + SN_SLOTS_EXTRA;
 	e->slots = calloc(e->n_slots, sizeof(*e->slots));
@@ -480,150 +479,4 @@ void sn_log(struct sn_engine *e, int level, const char *fmt, ...)
 uint32_t sn_now_ms(void)
 {
 	return sys_now();
-}
-
-/* ---- sn_engine_run(): the whole loop on one guest fd ---- */
-
-/* Frames per wake-up taken from the guest fd before serving host sockets. */
-#define SN_RUN_BATCH	64
-
-/**
- * link_output() - cfg.output for sn_engine_run(): write one frame to the fd
- * @user:	the engine
- * @frame:	frame
- * @len:	length
- *
- * A full TAP queue drops the frame, as a NIC would; TCP retransmits.
- *
- * Return: 0, or -1 if dropped
- */
-static int link_output(void *user, const void *frame, size_t len)
-{
-	struct sn_engine *e = user;
-	uint32_t be_len = htonl((uint32_t)len);
-	struct iovec iov[2] = {
-		{ .iov_base = &be_len, .iov_len = sizeof(be_len) },
-		{ .iov_base = (void *)frame, .iov_len = len },
-	};
-	ssize_t n;
-
-	if (e->link == SN_LINK_STREAM)
-		n = writev(e->link_fd, iov, 2);
-	else
-		n = write(e->link_fd, frame, len);
-	if (n >= 0)
-		return 0;
-	/* ECONNREFUSED: the peer of a unix datagram link has closed. */
-	if (errno == EIO || errno == EBADFD || errno == ENODEV || errno == EPIPE ||
-	    errno == ECONNRESET || errno == ENOTCONN || errno == ECONNREFUSED)
-		e->link_dead = errno;
-	return -1;
-}
-
-/**
- * link_read() - take up to SN_RUN_BATCH frames from the guest fd
- * @e:		engine
- * @buf:	frame buffer
- * @size:	its size
- *
- * Return: 0, or -1 with errno when the link is gone
- */
-static int link_read(struct sn_engine *e, uint8_t *buf, size_t size)
-{
-	int i;
-
-	for (i = 0; i < SN_RUN_BATCH; i++) {
-		ssize_t n;
-
-		if (e->link == SN_LINK_STREAM) {
-			uint32_t be_len;
-
-			n = recv(e->link_fd, &be_len, sizeof(be_len), MSG_PEEK);
-			if (n == (ssize_t)sizeof(be_len)) {
-				size_t flen = ntohl(be_len);
-
-				if (flen > size - sizeof(be_len)) {
-					errno = EPROTO;
-					return -1;
-				}
-				n = recv(e->link_fd, buf, sizeof(be_len) + flen, MSG_PEEK);
-				if (n < (ssize_t)(sizeof(be_len) + flen))
-					return 0;	/* rest not there yet */
-				if (recv(e->link_fd, buf, sizeof(be_len) + flen, 0) < 0)
-					return -1;
-				sn_engine_input(e, buf + sizeof(be_len), flen);
-				continue;
-			}
-		} else {
-			n = read(e->link_fd, buf, size);
-			if (n > 0) {
-				sn_engine_input(e, buf, (size_t)n);
-				continue;
-			}
-		}
-		if (n == 0) {
-			errno = EPIPE;
-			return -1;
-		}
-		if (n > 0 || errno == EAGAIN || errno == EINTR)
-			return 0;
-		return -1;
-	}
-	return 0;
-}
-
-/**
- * sn_engine_run() - run the whole loop on a guest fd until told to stop
- * @e:		engine created with cfg.output == NULL
- * @fd:		guest link, non-blocking
- * @link:	framing
- * @stop_fd:	loop ends when readable (-1: never)
- *
- * Return: 0 when stopped by @stop_fd, -1 with errno when the link failed
- */
-int sn_engine_run(struct sn_engine *e, int fd, enum sn_link link, int stop_fd)
-{
-	static uint8_t buf[65536 + 4];
-	struct pollfd *fds;
-	int max = (int)e->n_slots + 2, ret = 0;
-
-	fds = calloc((size_t)max, sizeof(*fds));
-	if (!fds)
-		return -1;
-	e->link_fd = fd;
-	e->link = link;
-	e->link_dead = 0;
-	e->cfg.output = link_output;
-	e->cfg.user = e;
-	for (;;) {
-		int n = sn_engine_pollfds(e, fds + 2, max - 2), rc;
-
-		fds[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
-		fds[1] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
-		rc = poll(fds, (nfds_t)n + 2, sn_engine_timeout_ms(e));
-		if (rc < 0 && errno != EINTR) {
-			ret = -1;
-			break;
-		}
-		if (rc > 0 && fds[1].revents)
-			break;
-		if (rc > 0 && (fds[0].revents & (POLLERR | POLLNVAL))) {
-			errno = ENODEV;
-			ret = -1;
-			break;
-		}
-		if (rc > 0 && (fds[0].revents & (POLLIN | POLLHUP)) &&
-		    link_read(e, buf, sizeof(buf))) {
-			ret = -1;
-			break;
-		}
-		sn_engine_dispatch(e, fds + 2, rc > 0 ? n : 0);
-		if (e->link_dead) {
-			errno = e->link_dead;
-			ret = -1;
-			break;
-		}
-	}
-	free(fds);
-	return ret;
 }

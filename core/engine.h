@@ -71,11 +71,6 @@ struct sn_engine {
 
 	uint32_t next_tick_ms;		/* relays' periodic work */
 
-	/* sn_engine_run() state */
-	int link_fd;
-	enum sn_link link;
-	int link_dead;
-
 	struct sn_tcp *tcp;
 	struct sn_udp *udp;
 	struct sn_icmp *icmp;

@@ -7,7 +7,8 @@ set -eu
 sandnet=$1 page=$2
 [ -s "$page" ] || { echo "check-man: $page missing or empty"; exit 1; }
 missing=''
-helps=$("$sandnet" --help; "$sandnet" run --help; "$sandnet" attach --help; "$sandnet" policy --help)
+helps=$("$sandnet" --help; "$sandnet" run --help; "$sandnet" attach --help; "$sandnet" serve --help;
+	"$sandnet" policy --help)
 # commands: the words of "sandnet --help"'s synopsis lines
 for cmd in $(printf '%s\n' "$helps" | sed -n 's/^ *\(Usage:\)\{0,1\} *sandnet \([a-z][a-z]*\) .*/\2/p' | sort -u); do
 	grep -q "^\\\\fB$cmd\\\\fR\|^\\\\fB$cmd " "$page" || missing="$missing command:$cmd"

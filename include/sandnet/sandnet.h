@@ -26,8 +26,8 @@
  * any thread.
  *
  * Callbacks: cfg.output and cfg.log run inside the engine, synchronously,
- * during sn_engine_input(), sn_engine_dispatch(), sn_engine_free() (it
- * resets open TCP connections) and sn_engine_run(); cfg.log also during
+ * during sn_engine_input(), sn_engine_dispatch() and sn_engine_free() (it
+ * resets open TCP connections); cfg.log also during
  * sn_engine_new(), sn_engine_publish() and sn_engine_unpublish(). They run
  * while lwIP is in the middle of its work, so they must not call back into
  * the engine: no sn_engine_*() call but sn_engine_stats(). An embedder
@@ -49,6 +49,9 @@
  * sn_engine_input() and cfg.output failures are per frame, counted in
  * struct sn_stats, never fatal to the engine. Nothing aborts the process on
  * bad input.
+ *
+ * To carry the frames on a file descriptor (a TAP device, QEMU's stream
+ * or datagram sockets, vfkit's unixgram) see sandnet/frontend.h.
  *
  * ABI: the library's soname changes whenever this header changes
  * incompatibly; the sizes of struct sn_config and struct sn_stats, which the
@@ -103,9 +106,9 @@ enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
 
 /**
  * struct sn_config - engine configuration; sn_config_init() fills defaults
- * @output:		engine -> guest frames (required, except with
- *			sn_engine_run(); frames lwIP sends while it is NULL
- *			are dropped)
+ * @output:		engine -> guest frames (required; sn_frontend_output
+ *			to carry them on an fd, see sandnet/frontend.h;
+ *			frames lwIP sends while it is NULL are dropped)
  * @log:		log sink; NULL logs to stderr
  * @user:		passed to @output and @log
  * @log_level:		highest level logged (default SN_LOG_WARN)
@@ -699,26 +702,6 @@ int sn_engine_unpublish(struct sn_engine *e, int id);
  */
 int sn_engine_published(struct sn_engine *e, int id, int *proto, struct sockaddr_storage *host,
 			uint16_t *guest_port);
-
-/**
- * enum sn_link - how frames are carried on a guest fd
- * @SN_LINK_TAP:	one read()/write() per frame (TAP with IFF_NO_PI)
- * @SN_LINK_STREAM:	4-byte big-endian length before each frame (QEMU -netdev stream)
- * @SN_LINK_DGRAM:	one datagram per frame (QEMU -netdev dgram, vfkit)
- */
-enum sn_link { SN_LINK_TAP, SN_LINK_STREAM, SN_LINK_DGRAM };
-
-/**
- * sn_engine_run() - run the whole loop on a guest fd until told to stop
- * @e:		engine, created with cfg.output = NULL (the loop writes to @fd)
- * @fd:		guest link, non-blocking
- * @link:	framing on @fd
- * @stop_fd:	loop ends when this fd becomes readable (-1: never)
- *
- * Return: 0 when stopped by @stop_fd, -1 with errno when the guest link
- *	   failed or went away (ENODEV, EPIPE)
- */
-int sn_engine_run(struct sn_engine *e, int fd, enum sn_link link, int stop_fd);
 
 #pragma GCC visibility pop
 

@@ -7,9 +7,10 @@
 #
 #  1. `cmake --install BUILD_DIR` into DIR/prefix.
 #  2. The library: soname libsandnet.so.0 with its links; the functions
-#     sandnet.h declares each have a kernel-doc comment there, and are
-#     exactly what libsandnet.so exports (dynamic symbols) and what
-#     libsandnet.a defines globally (no lwIP symbol, no internal one).
+#     the installed headers (sandnet.h, frontend.h) declare each have a
+#     kernel-doc comment in their header, and are exactly what
+#     libsandnet.so exports (dynamic symbols) and what libsandnet.a
+#     defines globally (no lwIP symbol, no internal one).
 #  3. docs/embedding.md: its C blocks are cut out as pairnet.c and its CMake
 #     block as CMakeLists.txt, built with find_package(sandnet) against the
 #     shared and the static library (sandnet::sandnet_static, as the page
@@ -68,8 +69,8 @@ grep -q '^SANDNET_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" && sanitized=1
 # (the program and its man page, when scdoc built it, besides)
 [[ $(cd "$PREFIX" && find . -path ./bin -prune -o -path ./share/man -prune -o -type f -print |
      sort | tr '\n' ' ') == \
-   "./include/sandnet/sandnet.h ./lib/cmake/sandnet/sandnetConfig.cmake ./lib/cmake/sandnet/sandnetConfigVersion.cmake "*"./lib/cmake/sandnet/sandnetTargets.cmake ./lib/libsandnet.a ./lib/libsandnet.so.0.1.0 ./lib/pkgconfig/sandnet-static.pc ./lib/pkgconfig/sandnet.pc " ]] &&
-	pass "install: header, shared and static library, CMake package, pkg-config files" ||
+   "./include/sandnet/frontend.h ./include/sandnet/sandnet.h ./lib/cmake/sandnet/sandnetConfig.cmake ./lib/cmake/sandnet/sandnetConfigVersion.cmake "*"./lib/cmake/sandnet/sandnetTargets.cmake ./lib/libsandnet.a ./lib/libsandnet.so.0.1.0 ./lib/pkgconfig/sandnet-static.pc ./lib/pkgconfig/sandnet.pc " ]] &&
+	pass "install: headers, shared and static library, CMake package, pkg-config files" ||
 	fail "install: unexpected files: $(cd "$PREFIX" && find . -type f | sort | tr '\n' ' ')"
 
 # ---- 2. the library's ABI ----
@@ -81,30 +82,34 @@ else
 	fail "soname '$soname', links $(readlink "$LIB/libsandnet.so.0") $(readlink "$LIB/libsandnet.so")"
 fi
 
-header=$PREFIX/include/sandnet/sandnet.h
-# Function declarations: "type name(" at the start of a line, not typedefs.
-api=$(grep -E '^[a-z][a-z0-9_ ]*[ *]sn_[a-z0-9_]+\(' "$header" | grep -v '^typedef' |
-	sed -E 's/^[^(]*[ *](sn_[a-z0-9_]+)\(.*/\1/' | sort)
-n_api=$(wc -w <<<"$api")
-undocumented=
-for f in $api; do
-	grep -qE "^ \* $f\(\) - " "$header" || undocumented+=" $f"
+# Function declarations: "type name(" at the start of a line, not typedefs;
+# each documented in the header that declares it.
+api= undocumented=
+for header in "$PREFIX"/include/sandnet/*.h; do
+	h_api=$(grep -E '^[a-z][a-z0-9_ ]*[ *]sn_[a-z0-9_]+\(' "$header" | grep -v '^typedef' |
+		sed -E 's/^[^(]*[ *](sn_[a-z0-9_]+)\(.*/\1/')
+	for f in $h_api; do
+		grep -qE "^ \* $f\(\) - " "$header" || undocumented+=" $f (${header##*/})"
+	done
+	api+=$h_api$'\n'
 done
-[[ -z $undocumented ]] && pass "sandnet.h: all $n_api functions have a kernel-doc comment" ||
-	fail "sandnet.h: no kernel-doc comment for:$undocumented"
+api=$(grep . <<<"$api" | sort)
+n_api=$(wc -w <<<"$api")
+[[ -z $undocumented ]] && pass "installed headers ($(cd "$PREFIX/include/sandnet" && echo *.h)): all $n_api functions have a kernel-doc comment" ||
+	fail "installed headers: no kernel-doc comment for:$undocumented"
 
 dynamic=$(nm -D --defined-only "$LIB/libsandnet.so.0.1.0" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' | sort)
 versions=$(nm -D --defined-only "$LIB/libsandnet.so.0.1.0" | awk '$2 ~ /[TDBR]/ { sub(/^[^@]*@@?/, "", $3); print $3 }' | sort -u)
 if [[ $dynamic == "$api" && $versions == SANDNET_0 ]]; then
-	pass "libsandnet.so exports exactly sandnet.h's $n_api functions, version SANDNET_0"
+	pass "libsandnet.so exports exactly the headers' $n_api functions, version SANDNET_0"
 else
-	fail "libsandnet.so exports, beyond sandnet.h: $(comm -13 <(echo "$api") <(echo "$dynamic") | tr '\n' ' ')missing: $(comm -23 <(echo "$api") <(echo "$dynamic") | tr '\n' ' ')versions: $versions"
+	fail "libsandnet.so exports, beyond the headers: $(comm -13 <(echo "$api") <(echo "$dynamic") | tr '\n' ' ')missing: $(comm -23 <(echo "$api") <(echo "$dynamic") | tr '\n' ' ')versions: $versions"
 fi
 static=$(nm -g --defined-only "$LIB/libsandnet.a" | awk 'NF == 3 { print $3 }' | sort)
 if [[ $static == "$api" ]] && nm "$LIB/libsandnet.a" | grep -w tcp_input >/dev/null; then
-	pass "libsandnet.a defines exactly sandnet.h's $n_api functions globally (lwIP's tcp_input is there, local)"
+	pass "libsandnet.a defines exactly the headers' $n_api functions globally (lwIP's tcp_input is there, local)"
 else
-	fail "libsandnet.a global symbols beyond sandnet.h: $(comm -13 <(echo "$api") <(echo "$static") | head -20 | tr '\n' ' ')"
+	fail "libsandnet.a global symbols beyond the headers: $(comm -13 <(echo "$api") <(echo "$static") | head -20 | tr '\n' ' ')"
 fi
 
 # ---- the host side, and the check of what a guest received ----

@@ -10,9 +10,9 @@
  * PUBLISH is "tcp:HOSTPORT:GUESTPORT" or "udp:HOSTPORT:GUESTPORT" (a port
  * published on 127.0.0.1) or "deny:GUESTPORT" (an ingress rule denying TCP
  * to that guest port, after the default policy's host access). Then it
- * runs sn_engine_run() on LINKFD, a SOCK_DGRAM socketpair end carrying one
- * Ethernet frame per datagram, until STOPFD becomes readable (the runner
- * writes to it or closes it).
+ * runs sn_frontend_run() with a datagram frontend on LINKFD, a SOCK_DGRAM
+ * socketpair end carrying one Ethernet frame per datagram, until STOPFD
+ * becomes readable (the runner writes to it or closes it).
  *
  * On the way out it prints the engine's counters on stderr and frees the
  * engine, so ASan/LSan see every host socket and allocation released.
@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sandnet/frontend.h"
 #include "sandnet/sandnet.h"
 
 /**
@@ -133,6 +134,8 @@ static int publish_args(struct sn_engine *e, char **argv)
 
 int main(int argc, char **argv)
 {
+	struct sn_frontend_config fcfg;
+	struct sn_frontend *fe;
 	struct sockaddr_in *up;
 	struct sn_config cfg;
 	struct sn_engine *e;
@@ -156,7 +159,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	sn_frontend_config_init(&fcfg, SN_FRONTEND_DGRAM, (int)link_fd);
+	fe = sn_frontend_new(&fcfg);
+	if (!fe) {
+		perror("engine: sn_frontend_new");
+		return 2;
+	}
 	sn_config_init(&cfg);
+	cfg.output = sn_frontend_output;
+	cfg.user = fe;
 	cfg.mtu = 1500;
 	cfg.allow_host_loopback = 1;
 	up = (struct sockaddr_in *)&cfg.dns_upstreams[0];
@@ -172,16 +183,19 @@ int main(int argc, char **argv)
 	if (!e) {
 		fprintf(stderr, "engine: sn_engine_new: %s (%s)\n", sn_strerror(),
 			strerror(errno));
+		sn_frontend_free(fe);
 		return 2;
 	}
 	if (publish_args(e, argv + 4)) {
 		sn_engine_free(e);
+		sn_frontend_free(fe);
 		return 2;
 	}
-	rc = sn_engine_run(e, (int)link_fd, SN_LINK_DGRAM, (int)stop_fd);
+	rc = sn_frontend_run(fe, e, (int)stop_fd);
 	if (rc)
-		fprintf(stderr, "engine: sn_engine_run: %s\n", strerror(errno));
+		fprintf(stderr, "engine: sn_frontend_run: %s\n", strerror(errno));
 	print_stats(e);
 	sn_engine_free(e);
+	sn_frontend_free(fe);
 	return rc ? 1 : 0;
 }

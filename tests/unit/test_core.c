@@ -1008,9 +1008,9 @@ END_TEST
 
 /* ---- cases lwIP alone would drop silently: counted by the hook ---- */
 
-/* sn_engine_run() wants an engine made with cfg.output == NULL; lwIP's
- * gratuitous ARP at netif_set_up() then counts as an output error before
- * anything happened. */
+/* An engine made before its guest link (cfg.output == NULL): lwIP's
+ * gratuitous ARP at netif_set_up() must not count as an output error
+ * before anything happened. */
 START_TEST(no_output_error_at_startup)
 {
 	struct sn_config cfg;
