@@ -69,7 +69,12 @@ struct sn_engine {
 	uint32_t *polled_gen;
 	int n_polled;
 
-	uint32_t next_tick_ms;		/* relays' periodic work */
+	/* the relays' next deadline (sn_timer_arm()), and how long lwIP's
+	 * cyclic timers still have work (sn_lwip_hold()) */
+	uint32_t timer_due_ms;
+	int timer_armed;
+	uint32_t lwip_hold_ms;
+	int lwip_held;
 
 	/* sn_engine_run() state */
 	int link_fd;
@@ -101,9 +106,6 @@ struct sn_engine {
 /* The engine of this process, NULL when none exists. */
 extern struct sn_engine *sn_eng;
 
-/* Relays' periodic work runs this often. */
-#define SN_TICK_MS	250
-
 /**
  * sn_fd_add() - poll a host fd
  * @e:		engine
@@ -130,6 +132,27 @@ void sn_fd_events(struct sn_engine *e, int slot, short events);
  * @slot:	from sn_fd_add(), or -1 (ignored)
  */
 void sn_fd_del(struct sn_engine *e, int slot);
+
+/**
+ * sn_timer_arm() - have the relays' timers run no later than @when
+ * @e:		engine
+ * @when:	a deadline, sn_now_ms() time
+ *
+ * Every relay arms its earliest deadline when it sets one, and again from
+ * its tick for what is left; nothing armed, nothing runs.
+ */
+void sn_timer_arm(struct sn_engine *e, uint32_t when);
+
+/**
+ * sn_lwip_hold() - lwIP's cyclic timers have work for the next @ms
+ * @e:		engine
+ * @ms:		how long (a pending ARP entry, held fragments)
+ *
+ * Those timers (ARP, IPv4 and IPv6 reassembly, neighbour discovery) tick
+ * once a second inside lwIP whatever they hold; the engine sleeps through
+ * them unless something they serve exists (see sn_engine_timeout_ms()).
+ */
+void sn_lwip_hold(struct sn_engine *e, uint32_t ms);
 
 /**
  * sn_now_ms() - the engine's monotonic clock (lwIP's sys_now())

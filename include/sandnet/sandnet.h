@@ -294,7 +294,14 @@ int sn_engine_pollfds(struct sn_engine *e, struct pollfd *fds, int max);
  * sn_engine_timeout_ms() - longest the embedder may sleep before dispatching
  * @e:		engine
  *
- * Return: milliseconds, >= 0
+ * An idle engine has no timer: nothing wakes it but a frame from the guest
+ * or a ready host fd, so a host can run many idle guests at no cost. Ask
+ * again after every sn_engine_input() and sn_engine_dispatch(): a frame
+ * may start a timer.
+ *
+ * Return: milliseconds until the next timer (0: one is due now), or -1
+ *	   when none is set: sleep until a fd is ready (poll()'s and
+ *	   epoll_wait()'s infinite timeout)
  */
 int sn_engine_timeout_ms(struct sn_engine *e);
 

@@ -170,6 +170,28 @@ START_TEST(ping_gateway)
 }
 END_TEST
 
+/* ---- timers ---- */
+
+START_TEST(idle_engine_no_timer)
+{
+	/* nothing has a deadline: a fresh engine may sleep until a fd is ready */
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	/* the guest's ARP and a ping of the gateway leave nothing behind: the
+	 * guest's MAC is a static ARP entry, lwIP's ARP, reassembly and ND
+	 * timers have nothing to do */
+	h_send(fb, fr_arp_request(fb, FR_GUEST_IP, FR_GW_IP));
+	h_send(fb, fr_icmp_echo(fb, FR_GUEST_IP, FR_GW_IP, 1, 1, "x", 1));
+	ck_assert_ptr_nonnull(h_wait(h_match, &echo_reply, 500));
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	h_clock_advance(3600 * 1000);
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	/* and the gateway still answers after the hour asleep */
+	h_send(fb, fr_icmp_echo(fb, FR_GUEST_IP, FR_GW_IP, 1, 2, "y", 1));
+	ck_assert_ptr_nonnull(h_wait(h_match, &echo_reply, 500));
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+}
+END_TEST
+
 /* ---- anti-spoofing ---- */
 
 START_TEST(spoofed_source_ip)
@@ -1018,6 +1040,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, output_failure_counted);
 	tcase_add_test(tc, stats_in_out);
 	tcase_add_test(tc, ping_loopback_denied);
+	tcase_add_test(tc, idle_engine_no_timer);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("malformed");
