@@ -243,6 +243,8 @@ int sn_fd_add(struct sn_engine *e, int fd, short events, sn_fd_cb cb, void *ctx)
 		s->ctx = ctx;
 		s->gen++;
 		e->slots_hint = i + 1;
+		if (e->slots_top < i + 1)
+			e->slots_top = i + 1;
 		return (int)i;
 	}
 	return -1;
@@ -274,6 +276,8 @@ void sn_fd_del(struct sn_engine *e, int slot)
 	e->slots[slot].ctx = NULL;
 	if ((unsigned)slot < e->slots_hint)
 		e->slots_hint = (unsigned)slot;
+	while (e->slots_top && e->slots[e->slots_top - 1].fd < 0)
+		e->slots_top--;
 }
 
 /**
@@ -282,6 +286,9 @@ void sn_fd_del(struct sn_engine *e, int slot)
  * @fds:	filled with up to @max entries
  * @max:	size of @fds
  *
+ * Called before every poll(): only the slots up to the highest in use are
+ * walked, not the whole table sized for the limits.
+ *
  * Return: number of entries filled
  */
 int sn_engine_pollfds(struct sn_engine *e, struct pollfd *fds, int max)
@@ -289,7 +296,7 @@ int sn_engine_pollfds(struct sn_engine *e, struct pollfd *fds, int max)
 	unsigned i;
 	int n = 0;
 
-	for (i = 0; i < e->n_slots && n < max; i++) {
+	for (i = 0; i < e->slots_top && n < max; i++) {
 		const struct sn_fd_slot *s = &e->slots[i];
 
 		if (s->fd < 0 || !s->events)

@@ -64,6 +64,7 @@ struct sn_engine {
 	struct sn_fd_slot *slots;
 	unsigned n_slots;
 	unsigned slots_hint;		/* lowest index that may be free */
+	unsigned slots_top;		/* one past the highest index in use */
 	/* which slot each entry of the last sn_engine_pollfds() came from */
 	unsigned *polled_slot;
 	uint32_t *polled_gen;
