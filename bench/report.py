@@ -166,17 +166,23 @@ def main():
     print("| figure | " + " | ".join(stacks) + " | " + " | ".join(f"sandnet/{p}" for p in peers) + " |")
     print("|---" * (1 + len(stacks) + len(peers)) + "|")
     rows = []
-    for fig, (label, unit, hi) in FIGURES.items():
-        for mtu in sorted({k[1] for k in vals if k[0] == fig}, key=lambda x: -1 if x is None else x):
-            name = f"{label}{', MTU %d' % mtu if mtu is not None and fig.startswith(('tcp', 'cpu')) else ''}"
-            meds = {st: rep.median(fig, mtu, st) for st in stacks}
-            rat = {p: rep.summary(rep.ratios(rep.series(fig, mtu, "sandnet"), rep.series(fig, mtu, p)))
-                   for p in peers}
-            rows.append({"figure": fig, "mtu": mtu, "label": name, "unit": unit,
-                         "higher_is_better": hi, "medians": meds, "ratios": rat})
-            print(f"| {name} ({unit}, {'higher' if hi else 'lower'} is better) | "
-                  + " | ".join(fmt(meds[st]) for st in stacks) + " | "
-                  + " | ".join(rep.cell(rat[p]) for p in peers) + " |")
+    # throughput and CPU grouped by MTU, then the rest
+    order = [(f, m) for m in mtus for f in FIGURES if f.startswith(("tcp", "cpu"))]
+    order += [(f, m) for f in FIGURES if not f.startswith(("tcp", "cpu"))
+              for m in sorted({k[1] for k in vals if k[0] == f}, key=lambda x: -1 if x is None else x)]
+    for fig, mtu in order:
+        label, unit, hi = FIGURES[fig]
+        if not any(k[0] == fig and k[1] == mtu for k in vals):
+            continue
+        name = f"{label}{', MTU %d' % mtu if mtu is not None and fig.startswith(('tcp', 'cpu')) else ''}"
+        meds = {st: rep.median(fig, mtu, st) for st in stacks}
+        rat = {p: rep.summary(rep.ratios(rep.series(fig, mtu, "sandnet"), rep.series(fig, mtu, p)))
+               for p in peers}
+        rows.append({"figure": fig, "mtu": mtu, "label": name, "unit": unit,
+                     "higher_is_better": hi, "medians": meds, "ratios": rat})
+        print(f"| {name} ({unit}, {'higher' if hi else 'lower'} is better) | "
+              + " | ".join(fmt(meds[st]) for st in stacks) + " | "
+              + " | ".join(rep.cell(rat[p]) for p in peers) + " |")
     tg = targets(rep, mtus, misc) if "sandnet" in stacks else []
     print("\n### Targets (issue 9), same-run ratios\n")
     print("| target | measured: median (range) | met |")

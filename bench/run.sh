@@ -126,6 +126,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM
 say() { echo "$*" >&2; echo "$*" >>"$log"; }
 
 iperf3 -s -p 5201 >/dev/null 2>&1 &

@@ -42,7 +42,7 @@
 /* Connections the server and a hold client keep at once. */
 #define SNB_MAX_CONNS	8192
 /* Latency samples kept by rr (beyond them the rate still counts). */
-#define SNB_MAX_SAMPLES	(4 * 1024 * 1024)
+#define SNB_MAX_SAMPLES	((size_t)4 * 1024 * 1024)
 
 /**
  * now_ns() - monotonic clock
