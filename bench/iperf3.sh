@@ -13,6 +13,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 sandnet=${SANDNET:-$here/../build/sandnet}
 secs=5
 mtus="1500 65520"
@@ -31,20 +33,8 @@ for t in iperf3 slirp4netns pasta unshare python3; do
 done
 [ -x "$sandnet" ] || { echo "iperf3.sh: $sandnet is not executable" >&2; exit 1; }
 
-# Re-run inside a private network namespace with only loopback up.
-if [ -z "${SN_BENCH_ISOLATED:-}" ]; then
-	exec unshare --net -- env SN_BENCH_ISOLATED=1 SANDNET="$sandnet" \
-		bash "$0" --sandnet "$sandnet" --time "$secs" --mtus "$mtus"
-fi
-ip link set lo up
-# pasta copies the host's routable interface into its guest: give it one that
-# leads nowhere (a veth pair whose peer only exists here), on a documentation
-# prefix; the guest then reaches the host's loopback as 192.0.2.254.
-ip link add snb0 type veth peer name snb1
-ip link set snb1 up
-ip addr add 192.0.2.1/24 dev snb0
-ip link set snb0 up
-ip route add default via 192.0.2.254
+bench_isolate "$0" --sandnet "$sandnet" --time "$secs" --mtus "$mtus"
+bench_pasta_route
 work=$(mktemp -d)
 srv_pid=
 cleanup() { [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null; rm -rf "$work"; }
@@ -52,11 +42,6 @@ trap cleanup EXIT
 iperf3 -s -B 127.0.0.1 -p 5201 >/dev/null 2>&1 &
 srv_pid=$!
 sleep 0.5
-
-# mbps JSONFILE - received throughput of an iperf3 -J run, Mbit/s
-mbps() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.0f" % (d["end"]["sum_received"]["bits_per_second"]/1e6))' "$1" 2>/dev/null || echo 0
-}
 
 # client command run in the guest; $1 = extra iperf3 flags, $2 = gateway
 client() { echo "iperf3 -c ${2:-10.0.2.2} -p 5201 -t $secs -J $1"; }
@@ -91,7 +76,7 @@ for mtu in $mtus; do
 			flags=""; [ "$dir" = down ] && flags="-R"
 			out="$work/$stack-$mtu-$dir.json"
 			"run_$stack" "$mtu" "$flags" "$out"
-			res[$stack-$mtu-$dir]=$(mbps "$out")
+			res[$stack-$mtu-$dir]=$(bench_mbps "$out")
 			printf '%-8s mtu %-5s %-4s %6s Mbit/s\n' "$stack" "$mtu" "$dir" "${res[$stack-$mtu-$dir]}"
 		done
 	done

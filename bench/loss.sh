@@ -29,6 +29,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 sandnet=${SANDNET:-$here/../build/sandnet}
 baseline=
 slirp=$(command -v slirp4netns || true)
@@ -56,13 +58,8 @@ sandnet=$(readlink -f "$sandnet")
 [ -z "$slirp" ] || slirp=$(readlink -f "$slirp")
 [ "$(id -u)" = 0 ] || { echo "loss.sh: needs root (namespaces, nftables)" >&2; exit 1; }
 
-# Re-run inside a private network namespace with only loopback.
-if [ -z "${SN_BENCH_ISOLATED:-}" ]; then
-	exec unshare --net -- env SN_BENCH_ISOLATED=1 bash "$0" --sandnet "$sandnet" \
-		--baseline "$baseline" --slirp4netns "$slirp" --rounds "$rounds" --mb "$mb" \
-		--loss "$loss" --families "$families" --limit "$limit"
-fi
-ip link set lo up
+bench_isolate "$0" --sandnet "$sandnet" --baseline "$baseline" --slirp4netns "$slirp" \
+	--rounds "$rounds" --mb "$mb" --loss "$loss" --families "$families" --limit "$limit"
 work=$(mktemp -d /tmp/sn-loss.XXXXXX)
 chmod 755 "$work"
 srv_pid=
@@ -110,17 +107,6 @@ guest_cmd() {
 		"python3 $work/lossxfer.py $1 --addr $2 --port $PORT --file $work/data --timeout $limit"
 }
 
-# guest_pid TIMEOUTPID: the process `timeout` started (the guest's shell)
-guest_pid() {
-	local child= i
-	for i in $(seq 50); do
-		child=$(pgrep -P "$1" | head -1)
-		[ -n "$child" ] && break
-		sleep 0.05
-	done
-	echo "${child:-$1}"
-}
-
 # run_sandnet BIN DIR FAMILY
 run_sandnet() {
 	local gw=10.0.2.2
@@ -142,7 +128,7 @@ run_slirp() {
 		"i=0; while ! { $ready; } 2>/dev/null && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done; $(guest_cmd "$1" "$gw")" \
 		>"$out" 2>/dev/null &
 	pid=$!
-	"$slirp" --configure "${v6[@]}" --mtu=1500 "$(guest_pid "$pid")" tap0 >/dev/null 2>&1 &
+	"$slirp" --configure "${v6[@]}" --mtu=1500 "$(bench_child "$pid")" tap0 >/dev/null 2>&1 &
 	spid=$!
 	wait "$pid" || true
 	kill "$spid" 2>/dev/null
@@ -158,8 +144,8 @@ run_kernel() {
 		"i=0; while ! ip link show tap0 2>/dev/null | grep -q LOWER_UP && [ \$i -lt 100 ]; do sleep 0.05; i=\$((i+1)); done; $(guest_cmd "$1" "$addr")" \
 		>"$out" 2>/dev/null &
 	pid=$!
-	ip link set snl1 netns "$(guest_pid "$pid")"
-	nsenter -t "$(guest_pid "$pid")" -n sh -c 'ip link set lo up && ip link set snl1 name tap0 &&
+	ip link set snl1 netns "$(bench_child "$pid")"
+	nsenter -t "$(bench_child "$pid")" -n sh -c 'ip link set lo up && ip link set snl1 name tap0 &&
 		ip addr add 192.0.2.2/24 dev tap0 && ip addr add 2001:db8::2/64 dev tap0 nodad &&
 		ip link set tap0 up'
 	wait "$pid" || true

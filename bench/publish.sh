@@ -15,6 +15,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 sandnet=${SANDNET:-$here/../build/sandnet}
 secs=4
 rounds=3
@@ -35,12 +37,7 @@ for t in iperf3 unshare python3 timeout; do
 done
 [ -x "$sandnet" ] || { echo "publish.sh: $sandnet is not executable" >&2; exit 1; }
 
-# Re-run inside a private network namespace with only loopback up.
-if [ -z "${SN_BENCH_ISOLATED:-}" ]; then
-	exec unshare --net -- env SN_BENCH_ISOLATED=1 SANDNET="$sandnet" \
-		bash "$0" --sandnet "$sandnet" --time "$secs" --rounds "$rounds" --mtu "$mtu"
-fi
-ip link set lo up
+bench_isolate "$0" --sandnet "$sandnet" --time "$secs" --rounds "$rounds" --mtu "$mtu"
 work=$(mktemp -d)
 srv_pid= sn_pid=
 cleanup() {
@@ -61,12 +58,6 @@ sn_pid=$!
 for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
 [ -e "$work/ready" ] || { echo "publish.sh: the guest's server did not start: $(cat "$work/sandnet.err")" >&2; exit 1; }
 
-# mbps JSONFILE - received throughput of an iperf3 -J run, Mbit/s
-mbps() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.0f" % (d["end"]["sum_received"]["bits_per_second"]/1e6))' "$1" 2>/dev/null || echo 0
-}
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
 declare -A res
 for r in $(seq "$rounds"); do
 	for dir in in out; do
@@ -75,17 +66,17 @@ for r in $(seq "$rounds"); do
 			port=5201; [ "$path" = published ] && port=5202
 			out="$work/$path-$dir-$r.json"
 			timeout $((secs + 30)) iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J $flags >"$out" 2>/dev/null || true
-			res[$path-$dir]="${res[$path-$dir]:-} $(mbps "$out")"
+			res[$path-$dir]="${res[$path-$dir]:-} $(bench_mbps "$out")"
 		done
 	done
 	printf 'round %s: in direct %s published %s, out direct %s published %s Mbit/s\n' "$r" \
-		"$(mbps "$work/direct-in-$r.json")" "$(mbps "$work/published-in-$r.json")" \
-		"$(mbps "$work/direct-out-$r.json")" "$(mbps "$work/published-out-$r.json")"
+		"$(bench_mbps "$work/direct-in-$r.json")" "$(bench_mbps "$work/published-in-$r.json")" \
+		"$(bench_mbps "$work/direct-out-$r.json")" "$(bench_mbps "$work/published-out-$r.json")"
 done
 echo
 for dir in in out; do
 	# shellcheck disable=SC2086
-	d=$(median ${res[direct-$dir]}) p=$(median ${res[published-$dir]})
+	d=$(bench_median ${res[direct-$dir]}) p=$(bench_median ${res[published-$dir]})
 	python3 -c 'import sys; d,p=float(sys.argv[1]),float(sys.argv[2]); print("%-3s (%s) median: direct %.0f, published %.0f Mbit/s, ratio published/direct %s" % (sys.argv[3], sys.argv[4], d, p, ("%.2f" % (p/d)) if d else "n/a"))' \
 		"$d" "$p" "$dir" "$([ "$dir" = in ] && echo 'host -> guest' || echo 'guest -> host')"
 done

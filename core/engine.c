@@ -7,7 +7,21 @@
  * fixed table of host fds. Relays register their sockets in the table with
  * a callback; sn_engine_pollfds() exports the table for the embedder's
  * poll(), sn_engine_dispatch() calls back whoever is ready, then runs lwIP's
- * timers and, every SN_TICK_MS, the relays' expiry work.
+ * timers and the relays' expiry work when due.
+ *
+ * Timers: an idle engine does not wake up. Each relay arms its earliest
+ * deadline (UDP and ICMP idle expiry, DNS upstream timeouts, TCP connect
+ * deadlines, published ports' rests and UDP clients, the next router
+ * advertisement) with sn_timer_arm() when it sets one; when the deadline
+ * comes every relay's tick runs and arms again what it has left. lwIP's
+ * timers are its own list: TCP's runs only while connections exist (lwIP
+ * stops it itself), but the cyclic ones (ARP, IPv4 and IPv6 reassembly,
+ * neighbour discovery) tick every second forever. They count only while
+ * they hold something: a pending ARP entry or fragments (both announced
+ * through sn_lwip_hold() by whoever creates them) or a neighbour cache
+ * entry with a timer running. Otherwise sn_engine_timeout_ms() ignores
+ * them; lwIP runs them, once, late, on the next wake-up for another
+ * reason, when they find nothing to do.
  *
  * Slots carry a generation number: a callback may close and reuse slots
  * while the embedder still holds pollfds from before, and those stale
@@ -27,6 +41,8 @@
 
 #include "core/engine.h"
 #include "lwip/init.h"
+#include "lwip/priv/nd6_priv.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
 #include "netif/guestif.h"
@@ -183,7 +199,6 @@ struct sn_engine *sn_engine_new(const struct sn_config *cfg)
 		sn_engine_free(e);
 		return fail(ENOMEM, "cannot set up the guest interface or relays");
 	}
-	e->next_tick_ms = sn_now_ms() + SN_TICK_MS;
 	return e;
 }
 
@@ -276,6 +291,8 @@ int sn_fd_add(struct sn_engine *e, int fd, short events, sn_fd_cb cb, void *ctx)
 		s->ctx = ctx;
 		s->gen++;
 		e->slots_hint = i + 1;
+		if (e->slots_top < i + 1)
+			e->slots_top = i + 1;
 		return (int)i;
 	}
 	return -1;
@@ -307,6 +324,8 @@ void sn_fd_del(struct sn_engine *e, int slot)
 	e->slots[slot].ctx = NULL;
 	if ((unsigned)slot < e->slots_hint)
 		e->slots_hint = (unsigned)slot;
+	while (e->slots_top && e->slots[e->slots_top - 1].fd < 0)
+		e->slots_top--;
 }
 
 /**
@@ -315,6 +334,9 @@ void sn_fd_del(struct sn_engine *e, int slot)
  * @fds:	filled with up to @max entries
  * @max:	size of @fds
  *
+ * Called before every poll(): only the slots up to the highest in use are
+ * walked, not the whole table sized for the limits.
+ *
  * Return: number of entries filled
  */
 int sn_engine_pollfds(struct sn_engine *e, struct pollfd *fds, int max)
@@ -322,7 +344,7 @@ int sn_engine_pollfds(struct sn_engine *e, struct pollfd *fds, int max)
 	unsigned i;
 	int n = 0;
 
-	for (i = 0; i < e->n_slots && n < max; i++) {
+	for (i = 0; i < e->slots_top && n < max; i++) {
 		const struct sn_fd_slot *s = &e->slots[i];
 
 		if (s->fd < 0 || !s->events)
@@ -350,36 +372,119 @@ int sn_engine_pollfds_max(struct sn_engine *e)
 }
 
 /**
- * sn_engine_timeout_ms() - longest the embedder may sleep
+ * sn_timer_arm() - have the relays' timers run no later than @when
  * @e:		engine
- *
- * Return: milliseconds until lwIP's next timer or the relays' next tick
+ * @when:	a deadline, sn_now_ms() time
  */
-int sn_engine_timeout_ms(struct sn_engine *e)
+void sn_timer_arm(struct sn_engine *e, uint32_t when)
 {
-	uint32_t now = sn_now_ms(), lwip_ms = sys_timeouts_sleeptime();
-	int32_t tick = (int32_t)(e->next_tick_ms - now);
-
-	if (tick < 0)
-		tick = 0;
-	if (lwip_ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE && (int32_t)lwip_ms < tick)
-		return (int)lwip_ms;
-	return (int)tick;
+	if (!e->timer_armed || sn_time_after(e->timer_due_ms, when)) {
+		e->timer_due_ms = when;
+		e->timer_armed = 1;
+	}
 }
 
 /**
- * run_timers() - lwIP timers, then the relays' periodic work when due
+ * sn_lwip_hold() - lwIP's cyclic timers have work for the next @ms
+ * @e:		engine
+ * @ms:		how long
+ */
+void sn_lwip_hold(struct sn_engine *e, uint32_t ms)
+{
+	uint32_t until = sn_now_ms() + ms;
+
+	if (!e->lwip_held || sn_time_after(until, e->lwip_hold_ms)) {
+		e->lwip_hold_ms = until;
+		e->lwip_held = 1;
+	}
+}
+
+/**
+ * nd6_busy() - does lwIP's neighbour discovery timer have work
+ * @e:		engine
+ *
+ * nd6_tmr() resolves, probes and ages REACHABLE entries to STALE; counts
+ * down routers and prefixes learnt from advertisements (the guest's are
+ * dropped by netif/hook6.c, so there are none) and runs duplicate address
+ * detection (off). A STALE entry's only timer is an age that picks the
+ * victim when the cache is full.
+ *
+ * Return: non-zero if a neighbour entry, router, prefix or tentative
+ *	   address is counting down
+ */
+static int nd6_busy(struct sn_engine *e)
+{
+	int i;
+
+	for (i = 0; i < LWIP_ND6_NUM_NEIGHBORS; i++)
+		if (neighbor_cache[i].state != ND6_NO_ENTRY && neighbor_cache[i].state != ND6_STALE)
+			return 1;
+	for (i = 0; i < LWIP_ND6_NUM_ROUTERS; i++)
+		if (default_router_list[i].neighbor_entry)
+			return 1;
+	for (i = 0; i < LWIP_ND6_NUM_PREFIXES; i++)
+		if (prefix_list[i].netif)
+			return 1;
+	for (i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+		if (ip6_addr_istentative(netif_ip6_addr_state(&e->netif, i)))
+			return 1;
+	return 0;
+}
+
+/**
+ * lwip_busy() - do lwIP's timers have work
+ * @e:		engine
+ * @now:	sn_now_ms()
+ *
+ * Return: non-zero while TCP connections exist (lwIP's TCP timer runs then
+ *	   and only then), a hold from sn_lwip_hold() lasts, or ND is busy
+ */
+static int lwip_busy(struct sn_engine *e, uint32_t now)
+{
+	if (tcp_active_pcbs || tcp_tw_pcbs)
+		return 1;
+	if (e->lwip_held) {
+		if (!sn_time_after(now, e->lwip_hold_ms))
+			return 1;
+		e->lwip_held = 0;
+	}
+	return nd6_busy(e);
+}
+
+/**
+ * sn_engine_timeout_ms() - longest the embedder may sleep
+ * @e:		engine
+ *
+ * Return: milliseconds until lwIP's next timer with work or the relays'
+ *	   next deadline (0: one is due), or -1 when nothing has a timer
+ */
+int sn_engine_timeout_ms(struct sn_engine *e)
+{
+	uint32_t now = sn_now_ms(), lwip_ms = SYS_TIMEOUTS_SLEEPTIME_INFINITE;
+	int32_t due = -1;
+
+	if (e->timer_armed) {
+		due = (int32_t)(e->timer_due_ms - now);
+		if (due < 0)
+			due = 0;
+	}
+	if (lwip_busy(e, now))
+		lwip_ms = sys_timeouts_sleeptime();
+	if (lwip_ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE && (due < 0 || (int32_t)lwip_ms < due))
+		return (int)lwip_ms;
+	return (int)due;
+}
+
+/**
+ * run_timers() - lwIP timers, then the relays' when their deadline came
  * @e:		engine
  */
 static void run_timers(struct sn_engine *e)
 {
-	uint32_t now;
-
 	sys_check_timeouts();
-	now = sn_now_ms();
-	if (!sn_time_after(now, e->next_tick_ms))
+	if (!e->timer_armed || !sn_time_after(sn_now_ms(), e->timer_due_ms))
 		return;
-	e->next_tick_ms = now + SN_TICK_MS;
+	e->timer_armed = 0;
 	sn_tcp_tick(e);
 	sn_udp_tick(e);
 	sn_icmp_tick(e);

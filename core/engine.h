@@ -64,12 +64,18 @@ struct sn_engine {
 	struct sn_fd_slot *slots;
 	unsigned n_slots;
 	unsigned slots_hint;		/* lowest index that may be free */
+	unsigned slots_top;		/* one past the highest index in use */
 	/* which slot each entry of the last sn_engine_pollfds() came from */
 	unsigned *polled_slot;
 	uint32_t *polled_gen;
 	int n_polled;
 
-	uint32_t next_tick_ms;		/* relays' periodic work */
+	/* the relays' next deadline (sn_timer_arm()), and how long lwIP's
+	 * cyclic timers still have work (sn_lwip_hold()) */
+	uint32_t timer_due_ms;
+	int timer_armed;
+	uint32_t lwip_hold_ms;
+	int lwip_held;
 
 	struct sn_tcp *tcp;
 	struct sn_udp *udp;
@@ -95,9 +101,6 @@ struct sn_engine {
 
 /* The engine of this process, NULL when none exists. */
 extern struct sn_engine *sn_eng;
-
-/* Relays' periodic work runs this often. */
-#define SN_TICK_MS	250
 
 /**
  * sn_fd_add() - poll a host fd
@@ -136,6 +139,27 @@ void sn_fd_del(struct sn_engine *e, int slot);
  *	   from bind()
  */
 int sn_sock_bind_out(struct sn_engine *e, int fd, const struct sockaddr *to);
+
+/**
+ * sn_timer_arm() - have the relays' timers run no later than @when
+ * @e:		engine
+ * @when:	a deadline, sn_now_ms() time
+ *
+ * Every relay arms its earliest deadline when it sets one, and again from
+ * its tick for what is left; nothing armed, nothing runs.
+ */
+void sn_timer_arm(struct sn_engine *e, uint32_t when);
+
+/**
+ * sn_lwip_hold() - lwIP's cyclic timers have work for the next @ms
+ * @e:		engine
+ * @ms:		how long (a pending ARP entry, held fragments)
+ *
+ * Those timers (ARP, IPv4 and IPv6 reassembly, neighbour discovery) tick
+ * once a second inside lwIP whatever they hold; the engine sleeps through
+ * them unless something they serve exists (see sn_engine_timeout_ms()).
+ */
+void sn_lwip_hold(struct sn_engine *e, uint32_t ms);
 
 /**
  * sn_now_ms() - the engine's monotonic clock (lwIP's sys_now())

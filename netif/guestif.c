@@ -102,6 +102,38 @@ static err_t guestif_linkoutput(struct netif *netif, struct pbuf *p)
 	return ERR_OK;
 }
 
+/* How long lwIP's ARP timer works on an entry it creates to resolve an
+ * address: it asks once a tick, and drops the entry after ARP_MAXPENDING
+ * ticks (etharp_tmr(); 5, private to etharp.c), two more for the phase. */
+#define GUESTIF_ARP_PENDING_MS	((5 + 2) * ARP_TMR_INTERVAL)
+
+/**
+ * guestif_output4() - netif->output: etharp_output(), waking the engine for
+ *		       lwIP's ARP timer while an address is being resolved
+ * @netif:	the guest netif
+ * @p:		IPv4 packet
+ * @dst:	next hop
+ *
+ * The guest's MAC is a static entry once known (guest frames are answered
+ * here, lwIP never learns another), so only a packet for the guest before
+ * its first frame, or for an address that is not the guest's, makes lwIP
+ * queue it and ask.
+ *
+ * Return: etharp_output()'s result
+ */
+static err_t guestif_output4(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
+{
+	struct sn_engine *e = netif->state;
+	struct eth_addr *mac;
+	const ip4_addr_t *ip;
+
+	if ((!e->guest_mac_known || ip4_addr_get_u32(dst) != e->cfg.guest_ip4.s_addr) &&
+	    !ip4_addr_isbroadcast(dst, netif) && !ip4_addr_ismulticast(dst) &&
+	    etharp_find_addr(netif, dst, &mac, &ip) < 0)
+		sn_lwip_hold(e, GUESTIF_ARP_PENDING_MS);
+	return etharp_output(netif, p, dst);
+}
+
 /**
  * guestif_netif_init() - netif_add() init callback
  * @netif:	the netif being added
@@ -114,7 +146,7 @@ static err_t guestif_netif_init(struct netif *netif)
 
 	netif->name[0] = 's';
 	netif->name[1] = 'n';
-	netif->output = etharp_output;
+	netif->output = guestif_output4;
 	netif->output_ip6 = ethip6_output;
 	netif->linkoutput = guestif_linkoutput;
 	netif->mtu = (u16_t)e->cfg.mtu;

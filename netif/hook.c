@@ -320,6 +320,10 @@ struct pbuf *sn_frag_reass(struct sn_engine *e, struct pbuf *p, const uint8_t ke
 	 * completed (returned), or refused (1 left: it freed its own). */
 	pbuf_ref(p);
 	r = reass(p);
+	/* what lwIP keeps, its reassembly timer (a tick a second) drops after
+	 * maxage_ms: the engine must wake for those ticks until then */
+	if (!r)
+		sn_lwip_hold(e, maxage_ms + 2000);
 	if (!r && p->ref == 1) {
 		b = &e->frag.bad[e->frag.next];
 		e->frag.next = (e->frag.next + 1) % SN_FRAG_BAD;

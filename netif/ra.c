@@ -30,7 +30,8 @@
  *   at most one RA per delay. Unsolicited RAs start when the guest first
  *   sends an IPv6 packet (sn_ra_guest_seen(), from netif/hook6.c):
  *   SN_RA_INITIAL_COUNT of them SN_RA_INITIAL_MS apart, then one every
- *   SN_RA_INTERVAL_MS, from sn_ra_tick() (core/engine.c's periodic work).
+ *   SN_RA_INTERVAL_MS, from sn_ra_tick() (the engine's timers, armed for
+ *   each).
  *   An engine whose guest never speaks IPv6 stays silent.
  *
  * Multicast RAs need no neighbour resolution (ff02::1 maps to
@@ -196,6 +197,7 @@ void sn_ra_guest_seen(struct sn_engine *e)
 	e->ra.armed = 1;
 	e->ra.unsolicited = 0;
 	e->ra.next_ms = sn_now_ms() + SN_RA_INITIAL_MS;
+	sn_timer_arm(e, e->ra.next_ms);
 }
 
 /**
@@ -260,6 +262,7 @@ void sn_ra_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip6_addr
 		/* too soon after the last one: answer when the delay ends */
 		if (sn_time_after(e->ra.next_ms, e->ra.last_ms + SN_RA_MIN_DELAY_MS))
 			e->ra.next_ms = e->ra.last_ms + SN_RA_MIN_DELAY_MS;
+		sn_timer_arm(e, e->ra.next_ms);
 		return;
 	}
 	if (ra_send(e) != ERR_OK)
@@ -267,18 +270,21 @@ void sn_ra_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip6_addr
 }
 
 /**
- * sn_ra_tick() - send an unsolicited RA when one is due
+ * sn_ra_tick() - send an unsolicited RA when one is due, arm the next
  * @e:		engine
  */
 void sn_ra_tick(struct sn_engine *e)
 {
 	uint32_t now = sn_now_ms();
 
-	if (!e->ra.armed || !e->guest_mac_known || !sn_time_after(now, e->ra.next_ms))
+	if (!e->ra.armed || !e->guest_mac_known)
 		return;
-	ra_send(e);
-	if (e->ra.unsolicited < SN_RA_INITIAL_COUNT)
-		e->ra.unsolicited++;
-	e->ra.next_ms = now + (e->ra.unsolicited < SN_RA_INITIAL_COUNT ? SN_RA_INITIAL_MS
-								       : SN_RA_INTERVAL_MS);
+	if (sn_time_after(now, e->ra.next_ms)) {
+		ra_send(e);
+		if (e->ra.unsolicited < SN_RA_INITIAL_COUNT)
+			e->ra.unsolicited++;
+		e->ra.next_ms = now + (e->ra.unsolicited < SN_RA_INITIAL_COUNT ?
+				       SN_RA_INITIAL_MS : SN_RA_INTERVAL_MS);
+	}
+	sn_timer_arm(e, e->ra.next_ms);
 }

@@ -4,7 +4,7 @@
  *
  * netif/hook6.c hands over every router solicitation from the guest and
  * tells ra.c when the guest first speaks IPv6; core/engine.c calls
- * sn_ra_tick() with the relays' periodic work. The gateway then advertises
+ * sn_ra_tick() when the deadline ra.c armed (sn_timer_arm()) comes. The gateway then advertises
  * itself as the default router with the prefix of cfg.gw_ip6 for SLAAC, the
  * link MTU and itself as DNS server (RDNSS).
  */
@@ -85,7 +85,7 @@ void sn_ra_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip6_addr
 int sn_ra_in_prefix(const struct sn_engine *e, const void *addr);
 
 /**
- * sn_ra_tick() - send an unsolicited RA when one is due
+ * sn_ra_tick() - send an unsolicited RA when one is due, arm the next
  * @e:		engine
  */
 void sn_ra_tick(struct sn_engine *e);

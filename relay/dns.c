@@ -55,8 +55,8 @@
  * replies) and the guest's port and original destination.
  *
  * Timeouts and upstream order: each attempt has a deadline of now +
- * cfg.dns_timeout_ms, checked by sn_dns_tick() every SN_TICK_MS (so an
- * attempt lasts up to one tick longer than the timeout). On a
+ * cfg.dns_timeout_ms, armed with the engine's timers (sn_timer_arm()) and
+ * checked by sn_dns_tick() when one comes. On a
  * timeout, a failed socket()/connect()/send(), or an error on the socket
  * (ECONNREFUSED from an ICMP port unreachable), the socket is closed and the
  * next upstream is tried with a new socket. When the list is exhausted (or
@@ -825,6 +825,7 @@ static void dns_try(struct sn_engine *e, struct sn_dns_query *q)
 		q->fd = fd;
 		q->slot = slot;
 		q->deadline = sn_now_ms() + e->cfg.dns_timeout_ms;
+		sn_timer_arm(e, q->deadline);
 		return;
 	}
 	dns_servfail(e, q);
@@ -1245,7 +1246,8 @@ void sn_dns_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 }
 
 /**
- * sn_dns_tick() - move queries whose upstream timed out to the next one
+ * sn_dns_tick() - move queries whose upstream timed out to the next one, arm
+ *		   the next deadline
  * @e:		engine
  */
 void sn_dns_tick(struct sn_engine *e)
@@ -1257,8 +1259,12 @@ void sn_dns_tick(struct sn_engine *e)
 	for (i = 0; d && d->active && i < d->max; i++) {
 		struct sn_dns_query *q = &d->q[i];
 
-		if (!q->used || !sn_time_after(now, q->deadline))
+		if (!q->used)
 			continue;
+		if (!sn_time_after(now, q->deadline)) {
+			sn_timer_arm(e, q->deadline);
+			continue;
+		}
 		sn_log(e, SN_LOG_DEBUG, "dns: id %u: upstream %u timed out",
 		       q->id, q->cur);
 		dns_next(e, q);

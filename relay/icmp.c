@@ -474,6 +474,7 @@ static int echo_open(struct sn_icmp *ic, struct sn_icmp_flow *f,
 	f->id = id;
 	f->last_ms = f->born_ms = sn_now_ms();
 	f->bytes_up = f->bytes_down = 0;
+	sn_timer_arm(ic->e, f->last_ms + ic->e->cfg.udp_idle_ms);
 	f->ttl = -1;
 	f->iphlen = 0;
 	ic->n_active++;
@@ -662,7 +663,7 @@ int sn_icmp_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n)
 }
 
 /**
- * sn_icmp_tick() - close flows idle for cfg.udp_idle_ms
+ * sn_icmp_tick() - close flows idle for cfg.udp_idle_ms, arm the next expiry
  * @e:		engine
  */
 void sn_icmp_tick(struct sn_engine *e)
@@ -676,8 +677,12 @@ void sn_icmp_tick(struct sn_engine *e)
 		return;
 	for (i = 0; i < ic->n_flows; i++) {
 		f = &ic->flows[i];
-		if (f->fd < 0 || !sn_time_after(now, f->last_ms + e->cfg.udp_idle_ms))
+		if (f->fd < 0)
 			continue;
+		if (!sn_time_after(now, f->last_ms + e->cfg.udp_idle_ms)) {
+			sn_timer_arm(e, f->last_ms + e->cfg.udp_idle_ms);
+			continue;
+		}
 		echo_close(ic, f);
 		ic->n_expired++;
 	}

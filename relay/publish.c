@@ -90,6 +90,9 @@
 #define SN_PUB_RECV_BATCH	64
 /* UDP clients of published ports remembered at once. */
 #define SN_PUB_UDP_SESSIONS	256
+/* A port whose accept() ran out of fds rests this long before it is polled
+ * again. */
+#define SN_PUB_REST_MS		250
 
 /**
  * struct pub_port - one published port
@@ -97,7 +100,7 @@
  * @slot:	its engine fd slot
  * @proto:	IPPROTO_TCP or IPPROTO_UDP
  * @gport:	the guest's port
- * @resting:	accept() ran out of fds: not polled until the next tick
+ * @resting:	accept() ran out of fds: not polled for SN_PUB_REST_MS
  */
 struct pub_port {
 	int fd;
@@ -284,6 +287,7 @@ static void pub_tcp_ready(void *ctx, int fd, short revents)
 			       strerror(errno), pp->gport);
 			pp->resting = 1;
 			sn_fd_events(e, pp->slot, 0);
+			sn_timer_arm(e, sn_now_ms() + SN_PUB_REST_MS);
 		}
 		return;
 	}
@@ -367,6 +371,8 @@ static struct pub_sess *pub_sess_get(struct sn_engine *e, struct pub_port *pp,
 	s->seen = seen;
 	s->cport = cport;
 	s->guest = guest;
+	s->last_ms = sn_now_ms();
+	sn_timer_arm(e, s->last_ms + e->cfg.udp_idle_ms);
 	s->denied = action != SN_POLICY_ALLOW;
 	s->born_ms = sn_now_ms();
 	if (!s->denied)
@@ -710,8 +716,12 @@ int sn_publish_walk(struct sn_engine *e, sn_flow_fn fn, void *ctx, unsigned *n)
 }
 
 /**
- * sn_publish_tick() - expire idle UDP clients, wake rested listeners
+ * sn_publish_tick() - expire idle UDP clients, wake rested listeners, arm the
+ *		       next expiry
  * @e:		engine
+ *
+ * A rested listener wakes on the first tick after its rest, which may come
+ * early for another relay's deadline: a shorter rest is harmless.
  */
 void sn_publish_tick(struct sn_engine *e)
 {
@@ -730,10 +740,14 @@ void sn_publish_tick(struct sn_engine *e)
 	for (i = 0; i < SN_PUB_UDP_SESSIONS && P->n_udp; i++) {
 		struct pub_sess *s = &P->sess[i];
 
-		if (s->port && sn_time_after(now, s->last_ms + e->cfg.udp_idle_ms)) {
-			e->st.udp_expired++;
-			pub_sess_free(s);
+		if (!s->port)
+			continue;
+		if (!sn_time_after(now, s->last_ms + e->cfg.udp_idle_ms)) {
+			sn_timer_arm(e, s->last_ms + e->cfg.udp_idle_ms);
+			continue;
 		}
+		e->st.udp_expired++;
+		pub_sess_free(s);
 	}
 }
 

@@ -1042,6 +1042,7 @@ static int flow_retry_alt(struct sn_engine *e, struct tcp_flow *f, int err)
 		close(f->fd);
 	f->fd = -1;
 	f->deadline = sn_now_ms() + flow_attempt_ms(e, f);
+	sn_timer_arm(e, f->deadline);
 	flow_connect(e, f, &sa);
 	return 1;
 }
@@ -1069,6 +1070,7 @@ static void flow_start(struct sn_engine *e, struct tcp_flow *f)
 		return;
 	}
 	f->deadline = sn_now_ms() + flow_attempt_ms(e, f);
+	sn_timer_arm(e, f->deadline);
 	flow_connect(e, f, &sa);
 }
 
@@ -1242,6 +1244,7 @@ int sn_tcp_flow_inbound(struct sn_engine *e, int fd, const ip_addr_t *src, u16_t
 	f->state = FLOW_SYN_SENT;
 	f->inbound = 1;
 	f->deadline = sn_now_ms() + e->cfg.tcp_connect_ms;
+	sn_timer_arm(e, f->deadline);
 	f->slot = sn_fd_add(e, fd, 0, flow_host_ready, f);
 	tcp_arg(pcb, f);
 	tcp_err(pcb, flow_lwip_err);
@@ -1258,7 +1261,7 @@ int sn_tcp_flow_inbound(struct sn_engine *e, int fd, const ip_addr_t *src, u16_t
 }
 
 /**
- * sn_tcp_tick() - give up on connects past their deadline
+ * sn_tcp_tick() - give up on connects past their deadline, arm the next one
  * @e:		engine
  */
 void sn_tcp_tick(struct sn_engine *e)
@@ -1268,9 +1271,12 @@ void sn_tcp_tick(struct sn_engine *e)
 
 	for (f = e->tcp->flows; f; f = next) {
 		next = f->next;
-		if ((f->state != FLOW_CONNECTING && f->state != FLOW_SYN_SENT) ||
-		    !sn_time_after(now, f->deadline))
+		if (f->state != FLOW_CONNECTING && f->state != FLOW_SYN_SENT)
 			continue;
+		if (!sn_time_after(now, f->deadline)) {
+			sn_timer_arm(e, f->deadline);
+			continue;
+		}
 		sn_log(e, SN_LOG_DEBUG, "tcp: connect %u-%u timed out", f->gport, f->dport);
 		if (f->state == FLOW_CONNECTING && flow_retry_alt(e, f, ETIMEDOUT))
 			continue;

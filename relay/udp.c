@@ -963,6 +963,7 @@ static struct sn_udp_sess *sess_open(struct sn_udp *u, const ip_addr_t *gaddr, u
 	s->dport = dport;
 	s->last_ms = s->born_ms = sn_now_ms();
 	s->bytes_up = s->bytes_down = 0;
+	sn_timer_arm(u->e, s->last_ms + u->e->cfg.udp_idle_ms);
 	s->ttl = -1;
 	s->fam = fam;
 	s->host = fam == AF_INET6 ?
@@ -1128,10 +1129,13 @@ malformed:
 }
 
 /**
- * sn_udp_tick() - expire sessions idle for cfg.udp_idle_ms
+ * sn_udp_tick() - expire sessions idle for cfg.udp_idle_ms, arm the next expiry
  * @e:		engine
  *
- * The LRU list is ordered by last traffic, so only its idle tail is visited.
+ * The LRU list is ordered by last traffic, so only its idle tail is visited,
+ * and the tail left is the next to expire. A session's traffic only moves
+ * its expiry later: the deadline armed when it opened comes early, and
+ * this arms the real one.
  */
 void sn_udp_tick(struct sn_engine *e)
 {
@@ -1145,6 +1149,8 @@ void sn_udp_tick(struct sn_engine *e)
 		sess_close(u, s);
 		e->st.udp_expired++;
 	}
+	if (u->lru_tail)
+		sn_timer_arm(e, u->lru_tail->last_ms + e->cfg.udp_idle_ms);
 }
 
 /**

@@ -139,7 +139,7 @@ static int loop_turn(void)
 		int engine_ms = sn_engine_timeout_ms(engine);
 
 		n = sn_engine_pollfds(engine, fds, n_fds_max);
-		if (engine_ms < timeout)
+		if (engine_ms >= 0 && engine_ms < timeout)	/* -1: no timer */
 			timeout = engine_ms;
 	} else {
 		fds[0] = (struct pollfd){ .fd = opt.link_fd, .events = POLLIN };

@@ -424,8 +424,14 @@ int sn_engine_pollfds_max(struct sn_engine *e);
  *
  * Timers run only in sn_engine_dispatch(): call it when this time has
  * passed even if no fd is ready (with n = 0 if poll() timed out).
+ * An idle engine has no timer: nothing wakes it but a frame from the guest
+ * or a ready host fd, so a host can run many idle guests at no cost. Ask
+ * again after every sn_engine_input() and sn_engine_dispatch(): a frame
+ * may start a timer.
  *
- * Return: milliseconds, >= 0
+ * Return: milliseconds until the next timer (0: one is due now), or -1
+ *	   when none is set: sleep until a fd is ready (poll()'s and
+ *	   epoll_wait()'s infinite timeout)
  */
 int sn_engine_timeout_ms(struct sn_engine *e);
 

@@ -340,8 +340,8 @@ static int h_step_with(int max_ms, int extra)
 	int n = sn_engine_pollfds(H.e, h_pfds, H_MAX_POLLFDS - 1);
 	int t = sn_engine_timeout_ms(H.e), rc, ready = 0;
 
-	ck_assert_int_ge(t, 0);
-	if (t > max_ms)
+	ck_assert_int_ge(t, -1);
+	if (t < 0 || t > max_ms)
 		t = max_ms;
 	if (extra >= 0)
 		h_pfds[n] = (struct pollfd){ .fd = extra, .events = POLLIN };

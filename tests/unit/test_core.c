@@ -170,6 +170,78 @@ START_TEST(ping_gateway)
 }
 END_TEST
 
+/* ---- the checksum lwIP uses (port/chksum.c) ---- */
+
+/* Declared by port/include/arch/cc.h; not in a public header on purpose. */
+unsigned short sn_port_chksum(const void *data, int len);
+
+/**
+ * ref_sum() - RFC 1071 by the book: big-endian 16-bit words, one at a time
+ * @p:		bytes
+ * @len:	count
+ *
+ * Return: the folded sum in memory order (as LWIP_CHKSUM returns it)
+ */
+static uint16_t ref_sum(const uint8_t *p, size_t len)
+{
+	uint32_t s = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		s += (uint32_t)p[len - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return htons((uint16_t)s);
+}
+
+START_TEST(checksum_matches_rfc1071)
+{
+	static uint8_t buf[2048 + 8];
+	uint32_t x = 12345;
+	size_t i, len, off;
+
+	for (i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
+	/* every alignment, every length up to 300, then long ones; all ones
+	 * and all zeros (the carries) */
+	for (off = 0; off < 8; off++)
+		for (len = 0; len <= 2048; len += len < 300 ? 1 : 331)
+			ck_assert_msg(sn_port_chksum(buf + off, (int)len) == ref_sum(buf + off, len),
+				      "offset %zu length %zu", off, len);
+	memset(buf, 0xff, sizeof(buf));
+	for (len = 0; len <= 2048; len += 97)
+		ck_assert_uint_eq(sn_port_chksum(buf + 1, (int)len), ref_sum(buf + 1, len));
+	memset(buf, 0, sizeof(buf));
+	ck_assert_uint_eq(sn_port_chksum(buf, 2048), 0);
+}
+END_TEST
+
+/* ---- timers ---- */
+
+START_TEST(idle_engine_no_timer)
+{
+	/* nothing has a deadline: a fresh engine may sleep until a fd is ready */
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	/* the guest's ARP and a ping of the gateway leave nothing behind: the
+	 * guest's MAC is a static ARP entry, lwIP's ARP, reassembly and ND
+	 * timers have nothing to do */
+	h_send(fb, fr_arp_request(fb, FR_GUEST_IP, FR_GW_IP));
+	h_send(fb, fr_icmp_echo(fb, FR_GUEST_IP, FR_GW_IP, 1, 1, "x", 1));
+	ck_assert_ptr_nonnull(h_wait(h_match, &echo_reply, 500));
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	h_clock_advance(3600 * 1000);
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	/* and the gateway still answers after the hour asleep */
+	h_send(fb, fr_icmp_echo(fb, FR_GUEST_IP, FR_GW_IP, 1, 2, "y", 1));
+	ck_assert_ptr_nonnull(h_wait(h_match, &echo_reply, 500));
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+}
+END_TEST
+
 /* ---- anti-spoofing ---- */
 
 START_TEST(spoofed_source_ip)
@@ -1053,6 +1125,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, stats_in_out);
 	tcase_add_test(tc, stats_by_name);
 	tcase_add_test(tc, ping_loopback_denied);
+	tcase_add_test(tc, idle_engine_no_timer);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("malformed");
@@ -1072,6 +1145,10 @@ static Suite *core_suite(void)
 	tcase_add_checked_fixture(tc, h_setup_default, h_teardown);
 	tcase_add_test(tc, second_engine_ebusy);
 	tcase_add_test(tc, engine_again_after_free);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("checksum");	/* no engine running */
+	tcase_add_test(tc, checksum_matches_rfc1071);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");	/* no engine running */

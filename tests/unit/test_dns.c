@@ -322,6 +322,9 @@ START_TEST(all_silent_servfail)
 	upstream_recv(0, got, sizeof(got), &from);	/* it got it, never answers */
 	h_run(100);
 	ck_assert_ptr_null(wait_dns(45005, 0));
+	/* the engine sleeps until the upstream's deadline (some of it passed) */
+	ck_assert_int_ge(sn_engine_timeout_ms(H.e), 0);
+	ck_assert_int_le(sn_engine_timeout_ms(H.e), DNS_TIMEOUT_MS);
 	h_clock_advance(DNS_TIMEOUT_MS / 2);
 	h_run(20);
 	ck_assert_ptr_null(wait_dns(45005, 0));
@@ -329,6 +332,7 @@ START_TEST(all_silent_servfail)
 	check_error_reply(wait_dns(45005, H_WAIT_MS), q, ql, 2);
 	ck_assert_uint_eq(h_stats().dns_servfail, 1);
 	ck_assert_uint_eq(h_stats().dns_answers, 0);
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);	/* nothing pending */
 }
 END_TEST
 

@@ -223,6 +223,41 @@ START_TEST(v4_incomplete_expires)
 }
 END_TEST
 
+/*
+ * An engine that sleeps as long as sn_engine_timeout_ms() says still ages
+ * an incomplete set out on time: lwIP's reassembly timer wakes it while
+ * the set is held, and nothing does after.
+ */
+START_TEST(v4_incomplete_wakes_until_expired)
+{
+	struct h_match te = { .proto = FR_PROTO_ICMP, .src = FR_GW_IP, .icmp_type = T_TE4 + 1 };
+	uint16_t port = 0;
+	uint32_t start;
+	int i, t;
+
+	h_udp_bind(&port);
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	udp4_dgram(44012, port, data, 3000);
+	frag4(0x1015, 0, 1000, 1);
+	t = sn_engine_timeout_ms(H.e);
+	ck_assert_int_ge(t, 0);
+	ck_assert_int_le(t, 1000);
+	start = h_now();
+	for (i = 0; i < 100 && !h_find(h_match, &te); i++) {
+		t = sn_engine_timeout_ms(H.e);
+		ck_assert_int_ge(t, 0);
+		h_clock_advance(t > 0 ? (uint32_t)t : 1);
+	}
+	ck_assert_msg(h_now() - start >= (MAXAGE4 - 1) * 1000 &&
+		      h_now() - start <= (MAXAGE4 + 2) * 1000,
+		      "time exceeded after %u ms", h_now() - start);
+	for (i = 0; i < 100 && (t = sn_engine_timeout_ms(H.e)) >= 0; i++)
+		h_clock_advance(t > 0 ? (uint32_t)t : 1);
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	ck_assert_uint_le(h_now() - start, (MAXAGE4 + 3) * 1000);
+}
+END_TEST
+
 START_TEST(v4_oldest_sets_dropped)
 {
 	enum { SETS = MAX_PBUFS + 8 };
@@ -696,6 +731,7 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v4_out_of_order);
 	tcase_add_test(tc, v4_overlap_abandons_set);
 	tcase_add_test(tc, v4_incomplete_expires);
+	tcase_add_test(tc, v4_incomplete_wakes_until_expired);
 	tcase_add_test(tc, v4_oldest_sets_dropped);
 	tcase_add_test(tc, v4_reass_errors_rate_limited);
 	tcase_add_test(tc, v4_engine_free_drops_fragments);

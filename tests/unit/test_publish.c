@@ -763,6 +763,43 @@ START_TEST(udp_session_expires)
 }
 END_TEST
 
+/*
+ * A client's datagram before the guest sent anything: lwIP asks the guest's
+ * MAC with ARP, once a second, five times, then gives up. An engine that
+ * sleeps as long as sn_engine_timeout_ms() says still asks every time, and
+ * after that sleeps until the session's expiry.
+ */
+START_TEST(udp_before_guest_mac_asks_arp)
+{
+	static const struct h_match arp = { .type = FR_ETH_ARP };
+	const struct fr_parsed *p;
+	uint16_t port, cport;
+	int fd, i, t, asked = 0;
+	uint32_t start;
+
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	publish(AF_INET, IPPROTO_UDP, GPORT_UDP, &port);
+	fd = client(AF_INET, SOCK_DGRAM, port, 0, 0, &cport);
+	ck_assert_int_eq(send(fd, "hi", 2, 0), 2);
+	p = h_wait(h_match, &arp, H_WAIT_MS);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->arp_tpa, FR_GUEST_IP);
+	t = sn_engine_timeout_ms(H.e);
+	ck_assert_int_ge(t, 0);
+	ck_assert_int_le(t, 1000);
+	start = h_now();
+	for (i = 0; i < 100 && (t = sn_engine_timeout_ms(H.e)) >= 0 && t < 20000; i++) {
+		h_clock_advance(t > 0 ? (uint32_t)t : 1);
+		while ((p = h_find(h_match, &arp)))
+			asked += p->arp_tpa == FR_GUEST_IP;
+	}
+	ck_assert_int_ge(asked, 4);
+	ck_assert_uint_le(h_now() - start, 8000);
+	/* the session's expiry is what is left */
+	ck_assert_int_gt(t, (int)H.cfg.udp_idle_ms - 10000);
+}
+END_TEST
+
 static Suite *publish_suite(void)
 {
 	Suite *s = suite_create("publish");
@@ -787,6 +824,11 @@ static Suite *publish_suite(void)
 	tcase_add_test(tc, udp_echo);
 	tcase_add_test(tc, udp_denied_once);
 	tcase_add_test(tc, udp_session_expires);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("udp_no_mac");	/* the guest's MAC not configured */
+	tcase_add_checked_fixture(tc, h_setup_default, h_teardown);
+	tcase_add_test(tc, udp_before_guest_mac_asks_arp);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -620,7 +620,8 @@ START_TEST(host_close_first)
 {
 	uint8_t buf[16];
 	struct gconn c;
-	int lfd;
+	int lfd, i, t;
+	uint32_t start;
 
 	lfd = gc_start(_i, &c, 40005, 123456);
 	gc_connect(&c, lfd);
@@ -636,6 +637,23 @@ START_TEST(host_close_first)
 	h_run(50);
 	ck_assert_uint_eq(h_stats().tcp_flows_active, 0);
 	h_assert_fds(0);
+	/* lwIP holds the connection in TIME_WAIT (it closed first): its TCP
+	 * timer runs. Sleeping as long as the engine says each time, its
+	 * timers end: TIME_WAIT (lwipopts.h: 2 * TCP_MSL, 10 s), the connect
+	 * deadline armed at the SYN (30 s, found passed), IPv6's neighbour
+	 * entry for the guest (REACHABLE for 30 s, then STALE); what stays
+	 * for an IPv6 guest is the router advertisement every 600 s */
+	ck_assert_int_ge(sn_engine_timeout_ms(H.e), 0);
+	ck_assert_int_le(sn_engine_timeout_ms(H.e), 10);
+	start = h_now();
+	for (i = 0; i < 10000 && (t = sn_engine_timeout_ms(H.e)) >= 0 && t < 60000; i++)
+		h_clock_advance(t > 0 ? (uint32_t)t : 1);
+	ck_assert_uint_ge(h_now() - start, 10000);	/* not before TIME_WAIT's end */
+	ck_assert_uint_le(h_now() - start, 40000);
+	if (!v6)
+		ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);
+	else
+		ck_assert_int_gt(sn_engine_timeout_ms(H.e), 500000);
 }
 END_TEST
 

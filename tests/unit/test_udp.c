@@ -240,6 +240,9 @@ START_TEST(session_expires)
 	guest_send(43005, FR_GW_IP, port, "a", 1);
 	host_recv(fd, buf, sizeof(buf), &from);
 	ck_assert_int_eq(h_fd_count(), base + 1);
+	/* the engine sleeps until the session's expiry, no longer */
+	ck_assert_int_ge(sn_engine_timeout_ms(H.e), 0);
+	ck_assert_int_le(sn_engine_timeout_ms(H.e), 1000);
 	h_clock_advance(600);
 	h_run(20);
 	ck_assert_uint_eq(h_stats().udp_sessions_active, 1);
@@ -257,11 +260,15 @@ START_TEST(session_expires)
 	h_run(20);
 	ck_assert_uint_eq(h_stats().udp_sessions_active, 1);
 
+	/* the deadline armed at the start came early: the real one is armed */
+	ck_assert_int_ge(sn_engine_timeout_ms(H.e), 0);
+	ck_assert_int_le(sn_engine_timeout_ms(H.e), 400);
 	h_clock_advance(1100);
 	h_run(20);
 	ck_assert_uint_eq(h_stats().udp_expired, 1);
 	ck_assert_uint_eq(h_stats().udp_sessions_active, 0);
 	ck_assert_int_eq(h_fd_count(), base);	/* its socket is closed */
+	ck_assert_int_eq(sn_engine_timeout_ms(H.e), -1);	/* nothing left */
 
 	/* a new datagram opens a new session */
 	guest_send(43005, FR_GW_IP, port, "c", 1);

@@ -19,6 +19,7 @@
 #define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS	1
 
 unsigned int sn_port_rand(void);
+unsigned short sn_port_chksum(const void *data, int len);
 void sn_port_assert(const char *msg, int line, const char *file);
 void sn_port_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
