@@ -22,6 +22,7 @@
 
 #include "control.h"
 #include "netns.h"
+#include "pcap.h"
 #include "policy.h"
 
 struct slirp_conf;
@@ -64,6 +65,8 @@ struct publish_opt {
  * @api_socket:		--api-socket PATH
  * @stats_file:		--stats-file FILE
  * @stats_interval:	--stats-interval SECONDS, 0 when not given
+ * @pcap:		--pcap FILE, or NULL
+ * @pcap_max:		--pcap-max-size, bytes (0: no bound)
  * @netns:		attach: --netns PATH
  * @userns:		attach: --userns PATH, or NULL
  * @userns_implied:	@userns derived, not asked for (slirp4netns PID form)
@@ -86,6 +89,8 @@ struct opts {
 	const char *api_socket;
 	const char *stats_file;
 	unsigned stats_interval;
+	const char *pcap;
+	uint64_t pcap_max;
 	const char *netns;
 	const char *userns;
 	int userns_implied;
@@ -101,12 +106,15 @@ struct opts {
  * @o:		options (the policy flags, --linger, -v; o->pol is given to
  *		each engine made)
  * @ctl:	control plane: its fd is the loop's stop fd
+ * @pcap:	the capture of @fe's frames (--pcap; the process's, across
+ *		serve's guests)
  */
 struct serve {
 	struct sn_engine *e;
 	struct sn_frontend *fe;
 	struct opts *o;
 	struct cli_ctl ctl;
+	struct cli_pcap pcap;
 };
 
 /**
@@ -122,14 +130,20 @@ struct serve {
 int parse_opts(int argc, char **argv, int mode, struct opts *o);
 
 /**
- * frontend_open() - a frontend carrying the guest's frames on @fd
+ * link_open() - the guest link: its frontend on @fd, and the capture (--pcap)
+ * @sv:		sv->o set; sv->fe and sv->pcap filled
  * @kind:	SN_FRONTEND_*
  * @fd:		the link, non-blocking, or -1 (none yet)
- * @o:		options, for the log's verbosity (kept by the frontend)
  *
- * Return: the frontend, or NULL on error (reported)
+ * Return: 0, or -1 on error (reported; link_close() it all the same)
  */
-struct sn_frontend *frontend_open(enum sn_frontend_kind kind, int fd, const struct opts *o);
+int link_open(struct serve *sv, enum sn_frontend_kind kind, int fd);
+
+/**
+ * link_close() - free the frontend (its fd stays open), close the capture
+ * @sv:		from link_open(), or zeroed
+ */
+void link_close(struct serve *sv);
 
 /**
  * engine_start() - create the engine, its frames carried by @fe

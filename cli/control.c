@@ -516,7 +516,7 @@ static json_t *ctl_request(struct cli_ctl *c, const char *req, size_t len)
 	else if (!strcmp(verb, "get_info"))
 		r = verb_get_info(c);
 	else if (!strcmp(verb, "stats"))
-		r = reply_ok(cli_stats_json(c->conf.e));
+		r = reply_ok(cli_stats_json(c->conf.e, c->conf.pcap));
 	else if (!strcmp(verb, "flows"))
 		r = reply_ok(cli_flows_json(c->conf.e));
 	else if (!strcmp(verb, "reload_policy"))
@@ -850,14 +850,14 @@ static void timer_ready(struct cli_ctl *c, struct ctl_watch *w, uint32_t events)
 	(void)w;
 	(void)events;
 	if (read(c->tfd, &ticks, sizeof(ticks)) > 0)
-		cli_stats_write(c->conf.e, c->conf.stats_file);
+		cli_stats_write(c->conf.e, c->conf.pcap, c->conf.stats_file);
 }
 
 void cli_ctl_stats_now(struct cli_ctl *c)
 {
-	cli_stats_log(c->conf.e);
+	cli_stats_log(c->conf.e, c->conf.pcap);
 	if (c->conf.stats_file)
-		cli_stats_write(c->conf.e, c->conf.stats_file);
+		cli_stats_write(c->conf.e, c->conf.pcap, c->conf.stats_file);
 }
 
 /* ---- the socket ---- */
@@ -1001,7 +1001,12 @@ int cli_ctl_fd(const struct cli_ctl *c)
 
 int cli_ctl_watch(struct cli_ctl *c, int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	return cli_ctl_add(c, fd, NULL);
+}
+
+int cli_ctl_add(struct cli_ctl *c, int fd, struct ctl_watch *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
 
 	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		cli_perror("epoll_ctl");
@@ -1034,7 +1039,7 @@ void cli_ctl_close(struct cli_ctl *c)
 	unsigned i;
 
 	if (c->tfd >= 0 && c->conf.e)	/* the last word: what the run did in all */
-		cli_stats_write(c->conf.e, c->conf.stats_file);
+		cli_stats_write(c->conf.e, c->conf.pcap, c->conf.stats_file);
 	for (i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (c->cli[i].fd >= 0)
 			client_close(c, &c->cli[i]);

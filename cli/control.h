@@ -36,6 +36,7 @@
 #define CTL_STATS_INTERVAL_MAX	86400
 
 struct cli_ctl;
+struct cli_pcap;
 
 /**
  * struct ctl_watch - an fd of the epoll set and who serves it
@@ -101,6 +102,7 @@ struct ctl_fwd {
  * @dns6:		and IPv6
  * @reload:		the reload_policy verb (SIGHUP's work), or NULL
  * @user:		passed to @reload
+ * @pcap:		the capture (--pcap), for its counters in the stats, or NULL
  */
 struct cli_ctl_conf {
 	struct sn_engine *e;
@@ -112,6 +114,7 @@ struct cli_ctl_conf {
 	struct in6_addr dns6;
 	int (*reload)(void *user, char *err, size_t errlen);
 	void *user;
+	const struct cli_pcap *pcap;
 };
 
 /**
@@ -172,6 +175,17 @@ int cli_ctl_fd(const struct cli_ctl *c);
  * Return: 0, or -1 (reported)
  */
 int cli_ctl_watch(struct cli_ctl *c, int fd);
+
+/**
+ * cli_ctl_add() - serve another fd from cli_ctl_dispatch()
+ * @c:		control plane
+ * @fd:		the fd, polled for EPOLLIN
+ * @w:		its watch: @w->fn is called when @fd is ready (NULL: as
+ *		cli_ctl_watch(), the loop reads it itself)
+ *
+ * Return: 0, or -1 (reported)
+ */
+int cli_ctl_add(struct cli_ctl *c, int fd, struct ctl_watch *w);
 
 /**
  * cli_ctl_unwatch() - take an fd added with cli_ctl_watch() out again

@@ -169,6 +169,11 @@ static const char usage_opts[] =
 "                          every --stats-interval SECONDS (default 10), on\n"
 "                          SIGUSR1 (which also logs them) and on exit\n"
 "  --stats-interval SECONDS\n"
+"  --pcap FILE             write every frame in and out of the guest link to\n"
+"                          FILE (pcap, nanosecond timestamps; tshark -r FILE)\n"
+"  --pcap-max-size BYTES   stop capturing before FILE would grow past BYTES\n"
+"                          (K, M, G suffixes; said once in the log; default\n"
+"                          0: no bound)\n"
 "  -v, --verbose           log more; repeat for debug output\n"
 "  -h, --help              show this help and exit\n"
 "  --version               show the version and exit\n";
@@ -213,6 +218,8 @@ enum {
 	OPT_STATS_FILE,
 	OPT_STATS_INTERVAL,
 	OPT_USERNS,
+	OPT_PCAP,
+	OPT_PCAP_MAX_SIZE,
 };
 
 #define COMMON_OPTIONS							\
@@ -231,6 +238,8 @@ enum {
 	{ "api-socket",		required_argument, NULL, OPT_API_SOCKET }, \
 	{ "stats-file",		required_argument, NULL, OPT_STATS_FILE }, \
 	{ "stats-interval",	required_argument, NULL, OPT_STATS_INTERVAL }, \
+	{ "pcap",		required_argument, NULL, OPT_PCAP },	\
+	{ "pcap-max-size",	required_argument, NULL, OPT_PCAP_MAX_SIZE }, \
 	{ "verbose",		no_argument,	   NULL, 'v' },		\
 	{ "help",		no_argument,	   NULL, 'h' },		\
 	{ "version",		no_argument,	   NULL, OPT_VERSION }
@@ -668,6 +677,17 @@ int parse_opts(int argc, char **argv, int mode, struct opts *o)
 			}
 			*(c == OPT_API_SOCKET ? &o->api_socket : &o->stats_file) = optarg;
 			break;
+		case OPT_PCAP:
+			if (!*optarg) {
+				cli_err("--pcap: empty path");
+				return -1;
+			}
+			o->pcap = optarg;
+			break;
+		case OPT_PCAP_MAX_SIZE:
+			if (cli_pcap_size(optarg, &o->pcap_max))
+				return -1;
+			break;
 		case OPT_STATS_INTERVAL:
 			if (cli_parse_uint(optarg, 1, CTL_STATS_INTERVAL_MAX, &v)) {
 				cli_err("--stats-interval: '%s' is not a number of seconds in 1..%d",
@@ -736,6 +756,10 @@ int parse_opts(int argc, char **argv, int mode, struct opts *o)
 		cli_err("--stats-interval: needs --stats-file");
 		return -1;
 	}
+	if (o->pcap_max && !o->pcap) {
+		cli_err("--pcap-max-size: needs --pcap");
+		return -1;
+	}
 	if (opts_check(o))
 		return -1;
 	/* a bad policy file stops here, before any traffic flows */
@@ -762,25 +786,44 @@ static void frontend_log(void *user, int level, const char *msg)
 }
 
 /**
- * frontend_open() - a frontend carrying the guest's frames on @fd
+ * link_open() - the guest link: its frontend on @fd, and the capture (--pcap)
+ * @sv:		sv->o set; sv->fe and sv->pcap filled
  * @kind:	SN_FRONTEND_*
  * @fd:		the link, non-blocking, or -1 (none yet)
- * @o:		options, for the log's verbosity
  *
- * Return: the frontend, or NULL on error (reported)
+ * The capture is the frontend's frame hook: it sees every frame of the
+ * link, whichever frontend carries it.
+ *
+ * Return: 0, or -1 on error (reported; link_close() it all the same)
  */
-struct sn_frontend *frontend_open(enum sn_frontend_kind kind, int fd, const struct opts *o)
+int link_open(struct serve *sv, enum sn_frontend_kind kind, int fd)
 {
 	struct sn_frontend_config c;
-	struct sn_frontend *fe;
 
+	if (cli_pcap_open(&sv->pcap, sv->o->pcap, sv->o->pcap_max))
+		return -1;
 	sn_frontend_config_init(&c, kind, fd);
 	c.log = frontend_log;
-	c.log_user = (void *)o;
-	fe = sn_frontend_new(&c);
-	if (!fe)
+	c.log_user = sv->o;
+	sv->fe = sn_frontend_new(&c);
+	if (!sv->fe) {
 		cli_perror("guest link");
-	return fe;
+		return -1;
+	}
+	if (sv->o->pcap)
+		sn_frontend_set_hook(sv->fe, cli_pcap_hook, &sv->pcap);
+	return 0;
+}
+
+/**
+ * link_close() - free the frontend (its fd stays open), close the capture
+ * @sv:		from link_open(), or zeroed
+ */
+void link_close(struct serve *sv)
+{
+	sn_frontend_free(sv->fe);
+	sv->fe = NULL;
+	cli_pcap_close(&sv->pcap);
 }
 
 /**
@@ -1124,7 +1167,7 @@ int serve_start(struct serve *sv, int sfd)
 	struct cli_ctl_conf conf = {
 		.e = sv->e, .api_socket = o->api_socket, .stats_file = o->stats_file,
 		.stats_interval = o->stats_interval, .tap = &o->tap, .dns4 = o->tap.gw,
-		.dns6 = o->tap.gw6, .reload = ctl_reload, .user = sv,
+		.dns6 = o->tap.gw6, .reload = ctl_reload, .user = sv, .pcap = &sv->pcap,
 	};
 
 	/* slirp4netns mode's DNS address of its own (10.0.2.3, fd00::3) */
@@ -1133,7 +1176,8 @@ int serve_start(struct serve *sv, int sfd)
 	if (o->compat && !IN6_IS_ADDR_UNSPECIFIED(&o->compat->dns6))
 		conf.dns6 = o->compat->dns6;
 
-	if (cli_ctl_open(&sv->ctl, &conf) || cli_ctl_watch(&sv->ctl, sfd))
+	if (cli_ctl_open(&sv->ctl, &conf) || cli_ctl_watch(&sv->ctl, sfd) ||
+	    cli_pcap_watch(&sv->pcap, &sv->ctl))
 		return -1;
 	return publish_all(&sv->ctl, o);
 }
@@ -1499,8 +1543,7 @@ static int cmd_run(int argc, char **argv)
 		goto fail;
 
 	srv.o = &o;
-	srv.fe = frontend_open(SN_FRONTEND_TAP, tap, &o);
-	if (!srv.fe)
+	if (link_open(&srv, SN_FRONTEND_TAP, tap))
 		goto fail;
 	srv.e = engine_start(&o, srv.fe);
 	if (!srv.e)
@@ -1527,13 +1570,13 @@ static int cmd_run(int argc, char **argv)
 	status = run_serve(&srv, sfd, child);
 
 	serve_stop(&srv);
-	sn_frontend_free(srv.fe);
+	link_close(&srv);
 	close(tap);
 	close(sfd);
 	return status;
 
 fail:
-	sn_frontend_free(srv.fe);
+	link_close(&srv);
 	sn_policy_free(o.pol);
 	kill(child, SIGKILL);
 	reap(child);
@@ -1690,8 +1733,7 @@ static int attach_main(struct opts *o)
 	if (tap < 0 || set_nonblock(tap))
 		goto out_tap;
 
-	srv.fe = frontend_open(SN_FRONTEND_TAP, tap, o);
-	if (!srv.fe)
+	if (link_open(&srv, SN_FRONTEND_TAP, tap))
 		goto out_tap;
 	srv.e = engine_start(o, srv.fe);
 	if (!srv.e)
@@ -1711,7 +1753,7 @@ static int attach_main(struct opts *o)
 out_serve:
 	serve_stop(&srv);
 out_tap:
-	sn_frontend_free(srv.fe);
+	link_close(&srv);
 	if (tap >= 0)
 		close(tap);
 out_sfd:
@@ -1766,6 +1808,8 @@ static int cmd_slirp4netns(int argc, char **argv)
 	o.userns_implied = c.userns_implied;
 	o.configure = c.configure;
 	o.api_socket = c.api_socket;
+	o.pcap = c.pcap;
+	o.pcap_max = c.pcap_max;
 	o.verbose = c.verbose;
 	o.pol = cli_policy_build(&o.policy, err, sizeof(err));
 	if (!o.pol) {

@@ -488,8 +488,7 @@ int cmd_serve(int argc, char **argv)
 		if (set_nonblock(l.fd))
 			goto out;
 	}
-	srv.fe = frontend_open(l.kind, -1, &o);
-	if (!srv.fe)
+	if (link_open(&srv, l.kind, -1))
 		goto out;
 	srv.e = engine_start(&o, srv.fe);
 	if (!srv.e)
@@ -527,7 +526,7 @@ out_path:
 out_serve:
 	serve_stop(&srv);
 out:
-	sn_frontend_free(srv.fe);
+	link_close(&srv);
 	sn_policy_free(o.pol);
 	if (sfd >= 0)
 		close(sfd);

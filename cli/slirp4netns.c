@@ -43,6 +43,8 @@
  * - Usage errors exit 2 (slirp4netns: 1), with one line naming the option.
  * - The namespace file is not watched (attach's "namespace went away"):
  *   like slirp4netns, this mode runs until its caller ends it.
+ * - sandnet's --pcap FILE and --pcap-max-size BYTES are accepted too (long
+ *   options slirp4netns does not have, so no caller's line changes meaning).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +61,7 @@
 
 #include <sandnet/sandnet.h>
 
+#include "pcap.h"
 #include "policy.h"
 #include "slirp4netns.h"
 
@@ -102,8 +105,9 @@ static const char slirp_usage[] =
 "-v, --version            show version and exit\n"
 "\n"
 "sandnet's own: --allow RULE, --deny RULE, --default-egress allow|deny,\n"
-"--policy FILE (see 'sandnet run --help'), --verbose. sandnet's default policy\n"
-"applies: public destinations only (--allow group:private opens the LAN).\n";
+"--policy FILE, --pcap FILE, --pcap-max-size BYTES (see 'sandnet run --help'),\n"
+"--verbose. sandnet's default policy applies: public destinations only\n"
+"(--allow group:private opens the LAN).\n";
 
 enum {
 	SOPT_CIDR = 256,
@@ -122,6 +126,8 @@ enum {
 	SOPT_DEFAULT_EGRESS,
 	SOPT_POLICY,
 	SOPT_VERBOSE,
+	SOPT_PCAP,
+	SOPT_PCAP_MAX_SIZE,
 };
 
 static const struct option slirp_options[] = {
@@ -151,6 +157,8 @@ static const struct option slirp_options[] = {
 	{ "default-egress",	required_argument, NULL, SOPT_DEFAULT_EGRESS },
 	{ "policy",		required_argument, NULL, SOPT_POLICY },
 	{ "verbose",		no_argument,	   NULL, SOPT_VERBOSE },
+	{ "pcap",		required_argument, NULL, SOPT_PCAP },
+	{ "pcap-max-size",	required_argument, NULL, SOPT_PCAP_MAX_SIZE },
 	{ 0 },
 };
 
@@ -563,6 +571,17 @@ int slirp_parse(int argc, char **argv, struct slirp_conf *c, struct cli_policy *
 		case SOPT_VERBOSE:
 			c->verbose++;
 			break;
+		case SOPT_PCAP:
+			if (!*optarg) {
+				cli_err("--pcap: empty path");
+				return -1;
+			}
+			c->pcap = optarg;
+			break;
+		case SOPT_PCAP_MAX_SIZE:
+			if (cli_pcap_size(optarg, &c->pcap_max))
+				return -1;
+			break;
 		case 'h':
 			return out(slirp_usage) ? -1 : 1;
 		case 'v':
@@ -573,6 +592,10 @@ int slirp_parse(int argc, char **argv, struct slirp_conf *c, struct cli_policy *
 			cli_bad_option(opt, argv);
 			return -1;
 		}
+	}
+	if (c->pcap_max && !c->pcap) {
+		cli_err("--pcap-max-size: needs --pcap");
+		return -1;
 	}
 	if (mac && !c->configure) {
 		cli_err("--macaddress cannot be specified when --configure or -c is not specified");

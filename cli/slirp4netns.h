@@ -14,6 +14,7 @@
 #define SANDNET_CLI_SLIRP4NETNS_H
 
 #include <netinet/in.h>
+#include <stdint.h>
 
 #include "netns.h"
 
@@ -39,6 +40,8 @@ struct sn_config;
  * @host_loopback: no --disable-host-loopback: the gateway is the host's
  *		loopback
  * @verbose:	--verbose (sandnet's)
+ * @pcap:	--pcap FILE (sandnet's), or NULL
+ * @pcap_max:	--pcap-max-size (sandnet's), bytes; 0: no bound
  * @netns_buf:	storage for @netns in the PID form
  * @userns_buf:	storage for @userns in the PID form
  */
@@ -58,6 +61,8 @@ struct slirp_conf {
 	int exit_fd;
 	int host_loopback;
 	int verbose;
+	const char *pcap;
+	uint64_t pcap_max;
 	char netns_buf[48];
 	char userns_buf[48];
 };

@@ -15,6 +15,11 @@
  *
  * SIGUSR1 writes the same to the log: counters as "name=value" pairs a few
  * to a line, then one line per part of the policy.
+ *
+ * With --pcap, the capture's counters (cli/pcap.h) come along as their own
+ * object, "capture": frames written equal the engine's frames_in +
+ * frames_out as long as the guest link took every frame the engine output
+ * (no queue drops; serve: while a guest is connected).
  */
 #include <errno.h>
 #include <limits.h>
@@ -31,6 +36,7 @@
 #include <sandnet/sandnet.h>
 
 #include "netns.h"
+#include "pcap.h"
 #include "stats.h"
 
 /* Width of a "stats:" log line of counters before it is broken. */
@@ -90,7 +96,25 @@ static json_t *policy_json(struct sn_engine *e)
 	return a;
 }
 
-json_t *cli_stats_json(struct sn_engine *e)
+/**
+ * capture_json() - the capture's counters
+ * @pcap:	the capture
+ *
+ * Return: an object, or NULL
+ */
+static json_t *capture_json(const struct cli_pcap *pcap)
+{
+	const struct cli_pcap_stats *st = &pcap->st;
+
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s?}", "file", pcap->path,
+			 "frames", (json_int_t)st->frames, "bytes", (json_int_t)st->bytes,
+			 "file_bytes", (json_int_t)st->file_bytes,
+			 "dropped_by_limit", (json_int_t)st->dropped_by_limit,
+			 "dropped_by_error", (json_int_t)st->dropped_by_error,
+			 "stopped", pcap->stopped);
+}
+
+json_t *cli_stats_json(struct sn_engine *e, const struct cli_pcap *pcap)
 {
 	json_t *root = json_object(), *counters = json_object(), *policy = policy_json(e);
 	struct timespec ts;
@@ -105,7 +129,8 @@ json_t *cli_stats_json(struct sn_engine *e)
 	if (!bad && !json_object_set_new(root, "stats_version", json_integer(CLI_STATS_VERSION)) &&
 	    !json_object_set_new(root, "sandnet", json_string(SN_VERSION_STRING)) &&
 	    !obj_set_u64(root, "unix_ms", (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) &&
-	    !json_object_set(root, "counters", counters) && !json_object_set(root, "policy", policy)) {
+	    !json_object_set(root, "counters", counters) && !json_object_set(root, "policy", policy) &&
+	    (!pcap || !pcap->path || !json_object_set_new(root, "capture", capture_json(pcap)))) {
 		json_decref(counters);
 		json_decref(policy);
 		return root;
@@ -200,7 +225,7 @@ json_t *cli_flows_json(struct sn_engine *e)
 	return json_pack("{s:o}", "flows", a);
 }
 
-void cli_stats_log(struct sn_engine *e)
+void cli_stats_log(struct sn_engine *e, const struct cli_pcap *pcap)
 {
 	char line[STATS_LOG_WIDTH + 64], item[96];
 	struct sn_policy_count c;
@@ -231,6 +256,13 @@ void cli_stats_log(struct sn_engine *e)
 				action_name(c.action), (unsigned long long)c.allowed,
 				(unsigned long long)c.denied);
 	}
+	if (pcap && pcap->path)
+		cli_err("stats: capture %s: frames=%llu bytes=%llu file_bytes=%llu "
+			"dropped_by_limit=%llu dropped_by_error=%llu", pcap->path,
+			(unsigned long long)pcap->st.frames, (unsigned long long)pcap->st.bytes,
+			(unsigned long long)pcap->st.file_bytes,
+			(unsigned long long)pcap->st.dropped_by_limit,
+			(unsigned long long)pcap->st.dropped_by_error);
 }
 
 /**
@@ -256,11 +288,11 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int cli_stats_write(struct sn_engine *e, const char *path)
+int cli_stats_write(struct sn_engine *e, const struct cli_pcap *pcap, const char *path)
 {
 	static int last_err;
 	char tmp[PATH_MAX];
-	json_t *j = cli_stats_json(e);
+	json_t *j = cli_stats_json(e, pcap);
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	int fd = -1, err = ENOMEM;
 	mode_t mask;
