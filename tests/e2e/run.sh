@@ -22,7 +22,8 @@
 #          configured by router advertisements (the slaac* cases); -e:
 #          with --deny '*.ads.example' (dns-deny);
 #          -g: attached with the published ports (the publish-* cases);
-#          -h: with --api-socket and --stats-file (the api-* cases)
+#          -h: with --api-socket and --stats-file (the api-* cases);
+#          -i: slirp4netns mode with --pcap (pcap-slirp4netns)
 #   HOST   sne2e-host-PID: sandnet runs here; 127.0.0.1:8080 HTTP service
 #   INET   sne2e-inet-PID: on lo 192.0.2.10 (HTTP :80, UDP echo :7, TCP
 #          sha-after-EOF :9000, TCP sink :9001, nothing on :81), 192.0.2.53
@@ -50,7 +51,8 @@
 # slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) dns-upstream6(run) ping6-gateway ping6-remote udp6-echo
 # udp6-refused traceroute6 upload-drain upload-drain6 drain-linger no-ipv6
 # publish-tcp publish-udp publish-real-addr publish-closed lossy lossy6
-# api-hostfwd api-bad-input api-stats.
+# api-hostfwd api-bad-input api-stats pcap pcap-limit pcap-usage(run)
+# pcap-slirp4netns(attach).
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed";
 # exits 0 only if every case passed. Diagnostics go to stderr prefixed "# ".
@@ -147,7 +149,8 @@ CASES=(guest-config exit-status download download-name upload
     policy-default policy-allow policy-file policy-reload policy-suffix dns-loopback-stub
     bypass bypass-control
     publish-tcp publish-udp publish-real-addr publish-closed
-    api-hostfwd api-bad-input api-stats)
+    api-hostfwd api-bad-input api-stats
+    pcap pcap-limit pcap-usage pcap-slirp4netns)
 case_applies() { # mode-specific cases
     case $1 in
     exit-status | dns-resolv6 | dns-upstream6 | dns-tcp-fallback) [[ $MODE == run ]] ;;
@@ -155,6 +158,8 @@ case_applies() { # mode-specific cases
     policy-allow | policy-file | policy-reload | policy-suffix | dns-loopback-stub | bypass-control) [[ $MODE == run ]] ;; # own flags per run
     attach-lifecycle* | attach-no-fd-leak | dhcp-* | slaac*) [[ $MODE == attach ]] ;;
     no-ipv6) [[ $MODE == attach ]] ;; # see case_no_ipv6: no faithful run-mode variant
+    pcap-usage) [[ $MODE == run ]] ;;
+    pcap-slirp4netns) [[ $MODE == attach ]] ;;
     *) true ;;
     esac
 }
@@ -254,7 +259,7 @@ live_run() { # live_run PID: this run, or another run of this script still going
 sweep_stale() {
     local ns
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcdefgh])?$ ]] || continue
+        [[ $ns =~ ^sne2e-(host|inet|far|guest)-([0-9]+)(-[abcdefghi])?$ ]] || continue
         live_run "${BASH_REMATCH[2]}" && continue
         diag "removing stale namespace $ns"
         end_netns_pids "$ns"
@@ -279,11 +284,11 @@ prereq_fail() {
 }
 
 missing=()
-for tool in ip ss nc curl dig socat jq pgrep seq ping traceroute dnsmasq python3 timeout sha256sum head awk sed grep tr cut od sh \
+for tool in ip ss nc curl dig socat jq tshark pgrep seq ping traceroute dnsmasq python3 timeout sha256sum head awk sed grep tr cut od sh \
     cat wc stat find tail mktemp mknod chmod install mount unshare setpriv sysctl sleep date readlink rm mkdir rmdir sort dirname nft; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
-((${#missing[@]} == 0)) || prereq_fail "missing tools: ${missing[*]} (need iproute2, netcat-openbsd, curl, bind9-dnsutils, socat, jq, iputils-ping, traceroute, dnsmasq-base, python3, coreutils, util-linux, procps, nftables)"
+((${#missing[@]} == 0)) || prereq_fail "missing tools: ${missing[*]} (need iproute2, netcat-openbsd, curl, bind9-dnsutils, socat, jq, iputils-ping, traceroute, dnsmasq-base, python3, coreutils, util-linux, procps, nftables, tshark)"
 nc -h 2>&1 | grep -qE '^[[:space:]]+-N[[:space:]]' ||
     prereq_fail "nc has no -N (the upload-drain cases need netcat-openbsd)"
 ((EUID == 0)) || prereq_fail "must run as root (creates network namespaces)"
@@ -2069,6 +2074,157 @@ for _ in range(600):
         { REASON="stats file: $(head -c 300 "$API_STATS" 2>&1)"; return 1; }
 }
 
+# ---- pcap*: packet capture (--pcap FILE, --pcap-max-size), read back with tshark
+
+# tshark_n FILE FILTER: how many frames of FILE match the display FILTER
+tshark_n() { tshark -r "$1" -Y "$2" -T fields -e frame.number 2>/dev/null | wc -l; }
+
+# pcap_traffic PCAP STATS [SANDNET OPTIONS...]: the guest asks the gateway
+# for www.example.test (dig) and downloads 4 MB from $WEB (curl), sandnet
+# capturing to PCAP with --stats-file STATS: run mode in its own `sandnet
+# run`, attach mode in an attach instance started and stopped (SIGTERM:
+# the file flushed, the stats written a last time) for this case. The
+# log: PCAP_LOG.
+pcap_traffic() {
+    local pcap=$1 stats=$2 rc
+    shift 2
+    rm -f -- "$pcap" "$stats"
+    if [[ $MODE == run ]]; then
+        EXTRA_OPTS=(--pcap "$pcap" --stats-file "$stats" "$@")
+    else
+        [[ -n $ATTACH_PID ]] && { attach_stop || diag "$ATTACH_STOP_ERR"; }
+        ATTACH_EXTRA_OPTS=(--pcap "$pcap" --stats-file "$stats" "$@")
+        attach_start 0
+        rc=$?
+        ATTACH_EXTRA_OPTS=()
+        ((rc == 0)) || { REASON=$ATTACH_ERR; return 1; }
+    fi
+    g 60 sh -c 'dig +short +time=2 +tries=2 @"$1" www.example.test &&
+        curl -fsS --max-time 30 -o /dev/null "http://$2/medium"' sh "$GW" "$WEB"
+    rc=$?
+    EXTRA_OPTS=()
+    PCAP_LOG=$G_ERR
+    if [[ $MODE == attach ]]; then
+        PCAP_LOG=$ATTACH_LOG
+        attach_stop || { REASON=$ATTACH_STOP_ERR; return 1; }
+    fi
+    ((rc == 0)) || { REASON="guest: $(why)"; return 1; }
+    [[ -s $pcap && -s $stats ]] || { REASON="no capture ($pcap) or stats file ($stats)"; return 1; }
+}
+
+# pcap_counts PCAP STATS: the frames tshark reads from PCAP are the
+# capture's count, and with the frames it did not write, the engine's
+# frames_in + frames_out (every frame the engine took or output, the link
+# took: no queue drops here); the file's size is the capture's file_bytes.
+pcap_counts() {
+    local pcap=$1 stats=$2 n want
+    n=$(tshark -r "$pcap" -T fields -e frame.number 2>"$T/$CURRENT.tshark.err" | wc -l)
+    want=$(jq -r '"\(.capture.frames) \(.capture.frames + .capture.dropped_by_limit + .capture.dropped_by_error) \(.counters.frames_in + .counters.frames_out) \(.capture.file_bytes)"' "$stats")
+    read -r frames total engine file_bytes <<<"$want"
+    ((n > 0 && n == frames)) ||
+        { REASON="tshark read $n frames, the capture counted $frames: $(tail -n 1 "$T/$CURRENT.tshark.err")"; return 1; }
+    ((total == engine)) ||
+        { REASON="captured + dropped $total != frames_in + frames_out $engine"; return 1; }
+    [[ $(stat -c %s "$pcap") == "$file_bytes" ]] ||
+        { REASON="file is $(stat -c %s "$pcap") bytes, the capture counted $file_bytes"; return 1; }
+    diag "$CURRENT: $n frames in the file, frames_in + frames_out $engine"
+}
+
+# pcap: the guest's DNS query and answer and its TCP handshake with $WEB are
+# in the capture (tshark -r), stamped in nanoseconds (the pcap magic
+# a1b23c4d), as many frames as counted (pcap_counts).
+case_pcap() {
+    local pcap=$T/$CURRENT.pcap stats=$T/$CURRENT.json f n
+    pcap_traffic "$pcap" "$stats" || return 1
+    [[ $(od -An -tx1 -N4 "$pcap" | tr -d ' ') == 4d3cb2a1 ]] ||
+        { REASON="not a nanosecond pcap: magic $(od -An -tx1 -N4 "$pcap")"; return 1; }
+    for f in "ip.src == 10.0.2.15 && ip.dst == $GW && udp.dstport == 53 && dns.flags.response == 0 && dns.qry.name == \"www.example.test\"" \
+        "ip.src == $GW && ip.dst == 10.0.2.15 && udp.srcport == 53 && dns.flags.response == 1 && dns.a == $WEB" \
+        "ip.src == 10.0.2.15 && ip.dst == $WEB && tcp.dstport == 80 && tcp.flags.syn == 1 && tcp.flags.ack == 0" \
+        "ip.src == $WEB && ip.dst == 10.0.2.15 && tcp.srcport == 80 && tcp.flags.syn == 1 && tcp.flags.ack == 1"; do
+        n=$(tshark_n "$pcap" "$f")
+        ((n >= 1)) || { REASON="no frame in the capture matches: $f"; return 1; }
+    done
+    jq -e '.capture.stopped == null and .capture.dropped_by_limit == 0 and .capture.bytes > 4194304' "$stats" >/dev/null ||
+        { REASON="capture stats: $(jq -c .capture "$stats")"; return 1; }
+    pcap_counts "$pcap" "$stats"
+}
+
+# pcap-limit: --pcap-max-size 64K with the same traffic (over 4 MB): the
+# file stays within 64 KiB and is still read whole by tshark, the log says
+# once that the capture stopped, the frames not written are counted.
+case_pcap_limit() {
+    local pcap=$T/$CURRENT.pcap stats=$T/$CURRENT.json size
+    pcap_traffic "$pcap" "$stats" --pcap-max-size 64K || return 1
+    size=$(stat -c %s "$pcap")
+    ((size <= 65536 && size > 24)) || { REASON="file is $size bytes, bound 65536"; return 1; }
+    [[ $(grep -c 'capture stopped: --pcap-max-size 65536 bytes reached' "$PCAP_LOG") == 1 ]] ||
+        { REASON="log: $(grep pcap "$PCAP_LOG" | tr '\n' '|')"; return 1; }
+    jq -e '.capture.stopped == "limit" and .capture.dropped_by_limit > 0' "$stats" >/dev/null ||
+        { REASON="capture stats: $(jq -c .capture "$stats")"; return 1; }
+    pcap_counts "$pcap" "$stats"
+}
+
+# pcap-usage: bad --pcap and --pcap-max-size values exit 2 naming the flag
+# (run, attach, slirp4netns mode); a FILE that cannot be created exits 1
+# with one line, before COMMAND runs.
+case_pcap_usage() {
+    local args want bad='' rc
+    G_OUT=$T/$CURRENT.usage.out G_ERR=$T/$CURRENT.usage.err
+    while IFS='|' read -r want args; do
+        # shellcheck disable=SC2086
+        bounded 10 ip netns exec "$NS_HOST" "$SANDNET" $args
+        rc=$?
+        ((rc == 2)) && grep -q -- "$want" "$G_ERR" || bad+="'$args': exit $rc, $(head -n 1 "$G_ERR"); "
+    done <<EOF
+--pcap-max-size|run --pcap $T/x.pcap --pcap-max-size 12Q -- true
+--pcap-max-size|run --pcap $T/x.pcap --pcap-max-size 1000 -- true
+--pcap-max-size|run --pcap $T/x.pcap --pcap-max-size 99999999999999999999 -- true
+--pcap-max-size|run --pcap-max-size 1M -- true
+--pcap:|run --pcap= -- true
+--pcap|run --pcap
+--pcap-max-size|attach --netns /run/netns/$NS_HOST --pcap $T/x.pcap --pcap-max-size 1X
+--pcap-max-size|slirp4netns --pcap $T/x.pcap --pcap-max-size -1 1 tap0
+EOF
+    [[ -z $bad ]] || { REASON=$bad; return 1; }
+    G_OUT=$T/$CURRENT.open.out G_ERR=$T/$CURRENT.open.err
+    bounded 20 ip netns exec "$NS_HOST" "$SANDNET" run --pcap "$T/no/such/dir/x.pcap" -- touch "$T/$CURRENT.ran"
+    rc=$?
+    ((rc == 1)) || { REASON="unwritable --pcap: exit $rc, want 1"; return 1; }
+    [[ $(wc -l <"$G_ERR") == 1 ]] && grep -q -- "--pcap $T/no/such/dir/x.pcap: No such file or directory" "$G_ERR" ||
+        { REASON="unwritable --pcap: $(tr '\n' '|' <"$G_ERR")"; return 1; }
+    [[ ! -e $T/$CURRENT.ran ]] || { REASON="COMMAND ran though the capture could not be opened"; return 1; }
+}
+
+# pcap-slirp4netns: slirp4netns mode takes --pcap too: the namespace's pings
+# to the gateway and their replies are in the file.
+case_pcap_slirp4netns() {
+    local ns=$NS_GUEST-i pcap=$T/$CURRENT.pcap log=$T/$CURRENT.log pid n=100 rc
+    [[ -n $ATTACH_PID ]] && { attach_stop || diag "$ATTACH_STOP_ERR"; }
+    ip netns add "$ns" || { REASON="cannot create $ns"; return 1; }
+    NETNS_MADE+=("$ns")
+    ip netns exec "$NS_HOST" "$SANDNET" slirp4netns --netns-type=path -c --pcap "$pcap" \
+        "/run/netns/$ns" tap0 </dev/null >"$T/$CURRENT.out" 2>"$log" &
+    pid=$!
+    while ((n-- > 0)) && ! ip -n "$ns" -4 -o addr show dev tap0 2>/dev/null | grep -q ' 10\.0\.2\.100/'; do
+        sleep 0.1
+    done
+    local attach_ns=$ATTACH_NS
+    ATTACH_NS=$ns
+    g 20 ping -n -c 3 -i 0.2 -W 2 "$GW"
+    ATTACH_NS=$attach_ns
+    kill -TERM "$pid"
+    wait_gone 100 "$pid" || kill -KILL "$pid"
+    wait "$pid"
+    rc=$?
+    ((G_RC == 0)) || { REASON="ping: $(why); sandnet: $(tail -n 1 "$log")"; return 1; }
+    ((rc == 0)) || { REASON="slirp4netns mode exited $rc: $(tail -n 1 "$log")"; return 1; }
+    n=$(tshark_n "$pcap" "ip.src == 10.0.2.100 && ip.dst == $GW && icmp.type == 8")
+    ((n == 3)) || { REASON="$n echo requests in the capture, want 3"; return 1; }
+    n=$(tshark_n "$pcap" "ip.src == $GW && ip.dst == 10.0.2.100 && icmp.type == 0")
+    ((n == 3)) || { REASON="$n echo replies in the capture, want 3"; return 1; }
+}
+
 # ---------------------------------------------------------------- main
 
 diag "sandnet e2e: mode $MODE, sandnet $SANDNET, namespaces $NS_HOST $NS_INET"
@@ -2090,7 +2246,8 @@ for c in "${SELECTED[@]}"; do
     [[ $c == no-ipv6 ]] && flavour=5
     [[ $c == publish-* ]] && flavour=6
     [[ $c == api-* ]] && flavour=7
-    if [[ $MODE == attach && $c != attach-lifecycle* ]] && ! attach_ensure "$flavour"; then
+    # attach-lifecycle* and pcap* start (and stop) their own instances
+    if [[ $MODE == attach && $c != attach-lifecycle* && $c != pcap* ]] && ! attach_ensure "$flavour"; then
         fail "$c" "$ATTACH_ERR"
         continue
     fi
