@@ -15,15 +15,21 @@ link and expects the gateway's answer (02:73:6e:00:00:01 is at 10.0.2.2).
   dgram-peer    --dgram PATH: the peer learnt from its first datagram
   options       run's options apply: --publish is listening once ready,
                 SIGHUP re-reads --policy FILE, SIGTERM exits 0
+  pcap          --pcap FILE: two guests' ARP exchanges in one file, the
+                first on disk while serve still runs (the flush timer),
+                nanosecond pcap, read back by tshark -r; an unwritable FILE
+                exits 1 with one line
   usage         bad flags and values exit 2 naming the flag
 Prints "PASS name" / "FAIL name: why", then "N passed, N failed".
 """
 import os
+import shutil
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 GW_MAC = bytes.fromhex("02736e000001")
 GUEST_MAC = bytes.fromhex("525400123456")
@@ -243,11 +249,75 @@ def case_options(sandnet, tmp):
     return None
 
 
+def pcap_frames(path):
+    """The frames of a nanosecond pcap file (host byte order), or a reason."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24 or struct.unpack("=I", data[:4])[0] != 0xa1b23c4d:
+        return f"not a nanosecond pcap file ({len(data)} bytes)"
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        _, nsec, caplen, wirelen = struct.unpack("=IIII", data[off:off + 16])
+        if nsec >= 10**9 or caplen != wirelen:
+            return f"bad record header at {off}"
+        frames.append(data[off + 16:off + 16 + caplen])
+        off += 16 + caplen
+    return frames if off == len(data) else f"{len(data) - off} bytes of a partial record"
+
+
+def case_pcap(sandnet, tmp):
+    if not shutil.which("tshark"):
+        return "tshark not found (apt-get install tshark)"
+    path, cap = os.path.join(tmp, "p.sock"), os.path.join(tmp, "cap.pcap")
+    s = Serve(sandnet, ["--socket", path, "--pcap", cap])
+    if not s.ready():
+        return "no ready byte"
+    why = None
+    for guest in range(2):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(path)
+        if not stream_arp(c):
+            why = why or f"no ARP reply for guest {guest + 1}"
+        c.close()
+        if guest == 0:                       # flushed within 100 ms, serve still running
+            time.sleep(0.5)
+            frames = pcap_frames(cap)
+            if isinstance(frames, str) or arp_request() not in frames or \
+                    not any(is_arp_reply(f) for f in frames):
+                why = why or f"the first guest's ARP not on disk while serving: {frames}"
+    s.p.terminate()
+    rc, err = s.wait()
+    if why:
+        return why
+    if rc != 0:
+        return f"exit {rc}: {err}"
+    frames = pcap_frames(cap)
+    if isinstance(frames, str):
+        return frames
+    if frames.count(arp_request()) != 2 or sum(map(is_arp_reply, frames)) < 2:
+        return f"not two ARP exchanges in {len(frames)} frames"
+    p = subprocess.run(["tshark", "-r", cap, "-Y", "arp.opcode == 2 && arp.src.proto_ipv4 == 10.0.2.2",
+                        "-T", "fields", "-e", "frame.number"], capture_output=True, text=True,
+                       timeout=60)
+    if p.returncode != 0 or len(p.stdout.split()) < 2:
+        return f"tshark -r: exit {p.returncode}, {p.stdout!r} {p.stderr.strip()[-200:]!r}"
+    bad = os.path.join(tmp, "no", "such", "dir", "cap.pcap")
+    p = subprocess.run([sandnet, "serve", "--socket", path, "--pcap", bad], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    if p.returncode != 1 or p.stderr.count("\n") != 1 or f"--pcap {bad}: " not in p.stderr:
+        return f"unwritable --pcap: exit {p.returncode}, {p.stderr.strip()!r} (want 1, one line)"
+    return None
+
+
 def case_usage(sandnet, tmp):
+    sock = os.path.join(tmp, "u.sock")
     cases = [(["--socket"], "--socket"), (["--fd", "x"], "--fd"), (["--fd", "999"], "--fd"),
              (["--fd-type", "raw", "--fd", "0"], "--fd-type"), (["--bogus"], "--bogus"),
              (["--socket", "/x", "--dgram", "/y"], "only one"), ([], "missing one"),
-             (["--socket", "x" * 200], "--socket"), (["--mtu", "1"], "--mtu")]
+             (["--socket", "x" * 200], "--socket"), (["--mtu", "1"], "--mtu"),
+             (["--socket", sock, "--pcap", "x", "--pcap-max-size", "2P"], "--pcap-max-size"),
+             (["--socket", sock, "--pcap-max-size", "1M"], "--pcap-max-size"),
+             (["--socket", sock, "--pcap", ""], "--pcap")]
     for args, want in cases:
         p = subprocess.run([sandnet, "serve"] + args, stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=TIMEOUT)
@@ -264,7 +334,8 @@ def main():
     sandnet = os.path.abspath(sys.argv[1])
     cases = [("fd-stream", case_fd_stream), ("fd-dgram", case_fd_dgram),
              ("socket-one-off", case_socket_one_off), ("socket-next", case_socket_next),
-             ("dgram-peer", case_dgram_peer), ("options", case_options), ("usage", case_usage)]
+             ("dgram-peer", case_dgram_peer), ("options", case_options), ("pcap", case_pcap),
+             ("usage", case_usage)]
     passed = failed = 0
     for name, fn in cases:
         with tempfile.TemporaryDirectory() as tmp:
