@@ -189,7 +189,9 @@ void cli_pcap_hook(void *user, int dir, const void *frame, size_t len)
 		.it_value = { .tv_nsec = CLI_PCAP_FLUSH_MS * 1000000L },
 	};
 	struct cli_pcap *c = user;
-	uint64_t rec = PCAP_REC_HDR + (uint64_t)len;
+	/* a TAP read may hand over one byte more than the link's largest */
+	size_t caplen = len < SN_FRONTEND_FRAME_MAX ? len : SN_FRONTEND_FRAME_MAX;
+	uint64_t rec = PCAP_REC_HDR + (uint64_t)caplen;
 	struct pcap_pkthdr h;
 	struct timespec ts;
 
@@ -206,7 +208,7 @@ void cli_pcap_hook(void *user, int dir, const void *frame, size_t len)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.ts.tv_sec = ts.tv_sec;
 	h.ts.tv_usec = ts.tv_nsec;	/* nanoseconds: the dumper's precision */
-	h.caplen = (bpf_u_int32)len;
+	h.caplen = (bpf_u_int32)caplen;
 	h.len = (bpf_u_int32)len;
 	pcap_dump((u_char *)c->d, &h, frame);
 	if (ferror(c->f)) {
@@ -215,7 +217,7 @@ void cli_pcap_hook(void *user, int dir, const void *frame, size_t len)
 		return;
 	}
 	c->st.frames++;
-	c->st.bytes += len;
+	c->st.bytes += caplen;
 	c->st.file_bytes += rec;
 	if (!c->dirty++)
 		timerfd_settime(c->tfd, 0, &flush_at, NULL);
