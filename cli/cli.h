@@ -65,8 +65,7 @@ struct publish_opt {
  * @api_socket:		--api-socket PATH
  * @stats_file:		--stats-file FILE
  * @stats_interval:	--stats-interval SECONDS, 0 when not given
- * @pcap:		--pcap FILE, or NULL
- * @pcap_max:		--pcap-max-size, bytes (0: no bound)
+ * @pcap:		--pcap FILE, --pcap-max-size
  * @netns:		attach: --netns PATH
  * @userns:		attach: --userns PATH, or NULL
  * @userns_implied:	@userns derived, not asked for (slirp4netns PID form)
@@ -89,8 +88,7 @@ struct opts {
 	const char *api_socket;
 	const char *stats_file;
 	unsigned stats_interval;
-	const char *pcap;
-	uint64_t pcap_max;
+	struct cli_pcap_conf pcap;
 	const char *netns;
 	const char *userns;
 	int userns_implied;

@@ -678,14 +678,8 @@ int parse_opts(int argc, char **argv, int mode, struct opts *o)
 			*(c == OPT_API_SOCKET ? &o->api_socket : &o->stats_file) = optarg;
 			break;
 		case OPT_PCAP:
-			if (!*optarg) {
-				cli_err("--pcap: empty path");
-				return -1;
-			}
-			o->pcap = optarg;
-			break;
 		case OPT_PCAP_MAX_SIZE:
-			if (cli_pcap_size(optarg, &o->pcap_max))
+			if (cli_pcap_opt(&o->pcap, c == OPT_PCAP_MAX_SIZE, optarg))
 				return -1;
 			break;
 		case OPT_STATS_INTERVAL:
@@ -756,10 +750,8 @@ int parse_opts(int argc, char **argv, int mode, struct opts *o)
 		cli_err("--stats-interval: needs --stats-file");
 		return -1;
 	}
-	if (o->pcap_max && !o->pcap) {
-		cli_err("--pcap-max-size: needs --pcap");
+	if (cli_pcap_conf_check(&o->pcap))
 		return -1;
-	}
 	if (opts_check(o))
 		return -1;
 	/* a bad policy file stops here, before any traffic flows */
@@ -800,7 +792,7 @@ int link_open(struct serve *sv, enum sn_frontend_kind kind, int fd)
 {
 	struct sn_frontend_config c;
 
-	if (cli_pcap_open(&sv->pcap, sv->o->pcap, sv->o->pcap_max))
+	if (cli_pcap_open(&sv->pcap, &sv->o->pcap))
 		return -1;
 	sn_frontend_config_init(&c, kind, fd);
 	c.log = frontend_log;
@@ -810,7 +802,7 @@ int link_open(struct serve *sv, enum sn_frontend_kind kind, int fd)
 		cli_perror("guest link");
 		return -1;
 	}
-	if (sv->o->pcap)
+	if (sv->o->pcap.path)
 		sn_frontend_set_hook(sv->fe, cli_pcap_hook, &sv->pcap);
 	return 0;
 }
@@ -1809,7 +1801,6 @@ static int cmd_slirp4netns(int argc, char **argv)
 	o.configure = c.configure;
 	o.api_socket = c.api_socket;
 	o.pcap = c.pcap;
-	o.pcap_max = c.pcap_max;
 	o.verbose = c.verbose;
 	o.pol = cli_policy_build(&o.policy, err, sizeof(err));
 	if (!o.pol) {

@@ -53,7 +53,14 @@
 /* The stream's buffer: a few of the largest frames per write() */
 #define CAPTURE_BUF	(256U << 10)
 
-int cli_pcap_size(const char *arg, uint64_t *out)
+/**
+ * size_parse() - parse --pcap-max-size BYTES[K|M|G]
+ * @arg:	the value
+ * @out:	bytes; 0 for no bound
+ *
+ * Return: 0, or -1 (reported, naming the flag)
+ */
+static int size_parse(const char *arg, uint64_t *out)
 {
 	unsigned long long v;
 	unsigned shift = 0;
@@ -79,6 +86,27 @@ bad:
 	cli_err("--pcap-max-size: '%s' is not a size: BYTES, or with a K, M or G suffix "
 		"(at least 1K; 0: no bound)", arg);
 	return -1;
+}
+
+int cli_pcap_opt(struct cli_pcap_conf *pc, int max_size, const char *arg)
+{
+	if (max_size)
+		return size_parse(arg, &pc->max_size);
+	if (!*arg) {
+		cli_err("--pcap: empty path");
+		return -1;
+	}
+	pc->path = arg;
+	return 0;
+}
+
+int cli_pcap_conf_check(const struct cli_pcap_conf *pc)
+{
+	if (pc->max_size && !pc->path) {
+		cli_err("--pcap-max-size: needs --pcap");
+		return -1;
+	}
+	return 0;
 }
 
 /**
@@ -130,8 +158,9 @@ static void flush_ready(struct cli_ctl *ctl, struct ctl_watch *w, uint32_t event
 		capture_flush(c);
 }
 
-int cli_pcap_open(struct cli_pcap *c, const char *path, uint64_t max_size)
+int cli_pcap_open(struct cli_pcap *c, const struct cli_pcap_conf *pc)
 {
+	const char *path = pc->path;
 	int fd, err;
 
 	memset(c, 0, sizeof(*c));
@@ -140,7 +169,7 @@ int cli_pcap_open(struct cli_pcap *c, const char *path, uint64_t max_size)
 	if (!path)
 		return 0;
 	c->path = path;
-	c->max_size = max_size;
+	c->max_size = pc->max_size;
 	c->p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, SN_FRONTEND_FRAME_MAX,
 						    PCAP_TSTAMP_PRECISION_NANO);
 	c->buf = malloc(CAPTURE_BUF);

@@ -71,25 +71,43 @@ struct cli_pcap {
 };
 
 /**
- * cli_pcap_size() - parse --pcap-max-size BYTES[K|M|G]
+ * struct cli_pcap_conf - the capture's options
+ * @path:	--pcap FILE, or NULL
+ * @max_size:	--pcap-max-size, bytes; 0: no bound
+ */
+struct cli_pcap_conf {
+	const char *path;
+	uint64_t max_size;
+};
+
+/**
+ * cli_pcap_opt() - take --pcap FILE or --pcap-max-size BYTES[K|M|G]
+ * @pc:		set
+ * @max_size:	0: @arg is --pcap's FILE; 1: --pcap-max-size's BYTES
  * @arg:	the value
- * @out:	bytes; 0 for no bound
  *
  * Return: 0, or -1 (reported, naming the flag)
  */
-int cli_pcap_size(const char *arg, uint64_t *out);
+int cli_pcap_opt(struct cli_pcap_conf *pc, int max_size, const char *arg);
+
+/**
+ * cli_pcap_conf_check() - the whole command line read: --pcap-max-size needs --pcap
+ * @pc:		the options
+ *
+ * Return: 0, or -1 (reported)
+ */
+int cli_pcap_conf_check(const struct cli_pcap_conf *pc);
 
 /**
  * cli_pcap_open() - create FILE and write the pcap header
- * @c:		filled; c->path NULL if @path is NULL (no capture, nothing opened)
- * @path:	--pcap FILE, or NULL
- * @max_size:	--pcap-max-size, 0 for none
+ * @c:		filled; c->path NULL without --pcap (no capture, nothing opened)
+ * @pc:		--pcap FILE and --pcap-max-size
  *
  * The file is opened close-on-exec (run's COMMAND does not inherit it).
  *
  * Return: 0, or -1 (reported in one line; cli_pcap_close() it all the same)
  */
-int cli_pcap_open(struct cli_pcap *c, const char *path, uint64_t max_size);
+int cli_pcap_open(struct cli_pcap *c, const struct cli_pcap_conf *pc);
 
 /**
  * cli_pcap_watch() - put the flush timer in the control plane's epoll set

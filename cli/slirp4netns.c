@@ -572,14 +572,8 @@ int slirp_parse(int argc, char **argv, struct slirp_conf *c, struct cli_policy *
 			c->verbose++;
 			break;
 		case SOPT_PCAP:
-			if (!*optarg) {
-				cli_err("--pcap: empty path");
-				return -1;
-			}
-			c->pcap = optarg;
-			break;
 		case SOPT_PCAP_MAX_SIZE:
-			if (cli_pcap_size(optarg, &c->pcap_max))
+			if (cli_pcap_opt(&c->pcap, opt == SOPT_PCAP_MAX_SIZE, optarg))
 				return -1;
 			break;
 		case 'h':
@@ -593,10 +587,8 @@ int slirp_parse(int argc, char **argv, struct slirp_conf *c, struct cli_policy *
 			return -1;
 		}
 	}
-	if (c->pcap_max && !c->pcap) {
-		cli_err("--pcap-max-size: needs --pcap");
+	if (cli_pcap_conf_check(&c->pcap))
 		return -1;
-	}
 	if (mac && !c->configure) {
 		cli_err("--macaddress cannot be specified when --configure or -c is not specified");
 		return -1;

@@ -14,9 +14,9 @@
 #define SANDNET_CLI_SLIRP4NETNS_H
 
 #include <netinet/in.h>
-#include <stdint.h>
 
 #include "netns.h"
+#include "pcap.h"
 
 struct cli_policy;
 struct sn_config;
@@ -40,8 +40,7 @@ struct sn_config;
  * @host_loopback: no --disable-host-loopback: the gateway is the host's
  *		loopback
  * @verbose:	--verbose (sandnet's)
- * @pcap:	--pcap FILE (sandnet's), or NULL
- * @pcap_max:	--pcap-max-size (sandnet's), bytes; 0: no bound
+ * @pcap:	--pcap FILE, --pcap-max-size (sandnet's)
  * @netns_buf:	storage for @netns in the PID form
  * @userns_buf:	storage for @userns in the PID form
  */
@@ -61,8 +60,7 @@ struct slirp_conf {
 	int exit_fd;
 	int host_loopback;
 	int verbose;
-	const char *pcap;
-	uint64_t pcap_max;
+	struct cli_pcap_conf pcap;
 	char netns_buf[48];
 	char userns_buf[48];
 };

@@ -107,6 +107,15 @@ class Serve:
         return self.p.returncode, self.p.stderr.read()
 
 
+def terminate(s, why):
+    """SIGTERM serve: (the first failure, why or serve's exit status, or None; its log)."""
+    s.p.terminate()
+    rc, err = s.wait()
+    if not why and rc != 0:
+        why = f"exit {rc}: {err}"
+    return why, err
+
+
 def case_fd_stream(sandnet, tmp):
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid_file = os.path.join(tmp, "serve.pid")
@@ -184,12 +193,9 @@ def case_socket_next(sandnet, tmp):
         if not stream_arp(c):
             why = why or "no ARP reply for a later guest"
         c.close()
-    s.p.terminate()
-    rc, err = s.wait()
+    why, err = terminate(s, why)
     if why:
         return why
-    if rc != 0:
-        return f"exit {rc}: {err}"
     if err.count("bad frame length 0") != 1:
         return f"not one log line for the bad length: {err}"
     if err.count("engine reset for the next guest") != 3:
@@ -285,12 +291,9 @@ def case_pcap(sandnet, tmp):
             if isinstance(frames, str) or arp_request() not in frames or \
                     not any(is_arp_reply(f) for f in frames):
                 why = why or f"the first guest's ARP not on disk while serving: {frames}"
-    s.p.terminate()
-    rc, err = s.wait()
+    why, _ = terminate(s, why)
     if why:
         return why
-    if rc != 0:
-        return f"exit {rc}: {err}"
     frames = pcap_frames(cap)
     if isinstance(frames, str):
         return frames
