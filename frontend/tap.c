@@ -18,10 +18,11 @@
  * as built, up to 64 KiB (gso_type TCPV4/TCPV6), with the checksum left
  * partial (NEEDS_CSUM): the pseudo-header sum, not the data's. Such a
  * checksum need not be completed: the guest's kernel vouches for the
- * bytes, and nothing between it and us can change them, so a TCP or UDP
- * frame with NEEDS_CSUM (or DATA_VALID) goes in with SN_INPUT_CSUM_OK and
- * is not summed at all; a partial checksum anywhere else is completed
- * here (tap_csum_complete()). To the guest, with cfg.offload (the
+ * bytes, and nothing between it and us can change them, so a TCP frame
+ * with NEEDS_CSUM (or any with DATA_VALID) goes in with SN_INPUT_CSUM_OK
+ * and is not summed at all; a partial checksum anywhere else (UDP, which
+ * lwIP's own UDP input checks, DHCPv6 among it) is completed here
+ * (tap_csum_complete()). To the guest, with cfg.offload (the
  * engine's cfg.offload too), every TCP frame carries the pseudo-header
  * sum (netif/guestif.c) and goes with NEEDS_CSUM, the guest's kernel
  * never summing it when it delivers locally; one larger than cfg.mtu
@@ -50,7 +51,6 @@ _Static_assert(SN_TAP_VNET_HDR == sizeof(struct virtio_net_hdr), "the TAP's head
 #define IP6_HLEN	40
 #define TCP_HLEN	20
 #define PROTO_TCP	6
-#define PROTO_UDP	17
 
 /**
  * tap_gone() - does a read or write error mean the device is gone
@@ -141,7 +141,7 @@ static void tap_in(struct sn_frontend *fe, struct sn_engine *e, uint8_t *buf, si
 		off = h.csum_offset;
 		l4 = tap_l4(f, len, &proto, &v6);
 		if (l4 && start == l4 && start + off + 2 <= len &&
-		    ((proto == PROTO_TCP && off == 16) || (proto == PROTO_UDP && off == 6))) {
+		    proto == PROTO_TCP && off == 16) {
 			flags = SN_INPUT_CSUM_OK;
 		} else if (tap_csum_complete(f, len, start, off)) {
 			fe->st.bad_framing++;

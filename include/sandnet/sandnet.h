@@ -81,7 +81,7 @@ extern "C" {
  * typedef sn_output_fn - send one frame to the guest
  * @user:	cfg.user
  * @frame:	Ethernet frame, without FCS; valid only during the call
- * @len:	its length, at most cfg.mtu + 14
+ * @len:	its length, at most cfg.mtu + 14 (cfg.offload: TCP up to 65534)
  *
  * Runs inside the engine (see "Callbacks" above): it must not call back
  * into the engine, and should not block. When the guest cannot take the
@@ -394,7 +394,8 @@ const char *sn_strerror(void);
  * sn_engine_input() - one frame from the guest
  * @e:		engine
  * @frame:	Ethernet frame without FCS, copied before the call returns
- * @len:	its length (at most cfg.mtu + 14 is served)
+ * @len:	its length (at most cfg.mtu + 14 is served; with cfg.offload,
+ *		TCP up to 65534)
  *
  * The engine answers at once where it can: cfg.output may be called, once
  * or more, before this returns. Never from inside cfg.output or cfg.log.

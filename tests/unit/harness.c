@@ -291,6 +291,16 @@ void h_setup_host(void)
 	h_start(&cfg);
 }
 
+void h_setup_offload(void)
+{
+	struct sn_config cfg;
+
+	h_config(&cfg);
+	cfg.allow_host_loopback = 1;
+	cfg.offload = 1;
+	h_start(&cfg);
+}
+
 void h_teardown(void)
 {
 	h_stop();

@@ -722,14 +722,9 @@ static void setup_host6(void)
 
 /* cfg.offload: lwIP's netif MTU is 65520 for TCP's sake; datagrams still
  * leave in fragments of the guest's MTU (netif/guestif.c) */
-static void setup_offload(void)
+static void setup_offload6(void)
 {
-	struct sn_config cfg;
-
-	h_config(&cfg);
-	cfg.allow_host_loopback = 1;
-	cfg.offload = 1;
-	h_start(&cfg);
+	h_setup_offload();
 	H.answer_ns = 1;
 }
 
@@ -767,7 +762,7 @@ static Suite *frag_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("offload");
-	tcase_add_checked_fixture(tc, setup_offload, h_teardown);
+	tcase_add_checked_fixture(tc, setup_offload6, h_teardown);
 	tcase_add_test(tc, v4_reply_fragmented);
 	tcase_add_test(tc, v6_reply_fragmented);
 	tcase_add_test(tc, v6_guest_ra_ignored);

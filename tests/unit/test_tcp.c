@@ -1378,16 +1378,6 @@ END_TEST
 
 /* ---- cfg.offload: a link that segments and checksums TCP (a TAP with TSO) ---- */
 
-static void setup_offload(void)
-{
-	struct sn_config cfg;
-
-	h_config(&cfg);
-	cfg.allow_host_loopback = 1;
-	cfg.offload = 1;
-	h_start(&cfg);
-}
-
 /*
  * With offload the guest's MSS (its MTU's) is raised before lwIP sees it,
  * so the host's bytes reach the guest in segments larger than its MTU,
@@ -1621,7 +1611,7 @@ static Suite *tcp_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("offload");
-	tcase_add_checked_fixture(tc, setup_offload, h_teardown);
+	tcase_add_checked_fixture(tc, h_setup_offload, h_teardown);
 	add_both(tc, offload_segments);
 	suite_add_tcase(s, tc);
 	return s;
