@@ -70,6 +70,8 @@ struct publish_opt {
  * @userns:		attach: --userns PATH, or NULL
  * @userns_implied:	@userns derived, not asked for (slirp4netns PID form)
  * @configure:		attach: --configure
+ * @vnet_hdr:		the TAP was opened with IFF_VNET_HDR (tap_offload())
+ * @offload:		and TUNSETOFFLOAD took: TSO and checksum offload on
  * @compat:		slirp4netns mode: its command line (cli/slirp4netns.c), else NULL
  * @cmd:		run: COMMAND and its arguments, NULL-terminated
  */
@@ -93,6 +95,8 @@ struct opts {
 	const char *userns;
 	int userns_implied;
 	int configure;
+	int vnet_hdr;
+	int offload;
 	const struct slirp_conf *compat;
 	char **cmd;
 };

@@ -90,6 +90,13 @@
 /* How often the drain looks at the engine's pending connections. */
 #define DRAIN_CHECK_MS		20
 
+/* run and attach only: their guest link is a TAP device */
+#define USAGE_NO_OFFLOAD \
+"  --no-offload            open the TAP device without IFF_VNET_HDR and TSO:\n" \
+"                          the guest's TCP crosses it in frames of the MTU\n" \
+"                          and every checksum is computed (offload is also\n" \
+"                          left off when the kernel refuses TUNSETOFFLOAD)\n"
+
 static const char usage_run[] =
 "Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
 "\n"
@@ -100,7 +107,9 @@ static const char usage_run[] =
 "/etc/resolv.conf names the gateway. Traffic leaves through this process's\n"
 "host sockets. Exits with COMMAND's status (128+N if killed by signal N);\n"
 "SIGINT and SIGTERM are passed to COMMAND. Once COMMAND exited, sandnet\n"
-"keeps serving while TCP connections are still open (see --linger).\n";
+"keeps serving while TCP connections are still open (see --linger).\n"
+"\n"
+USAGE_NO_OFFLOAD;
 
 static const char usage_attach[] =
 "Usage: sandnet attach --netns PATH [--userns PATH] [--tap NAME] [--configure] [OPTIONS]\n"
@@ -118,7 +127,8 @@ static const char usage_attach[] =
 "  --configure             also set NAME's addresses, MTU and default routes\n"
 "                          (IPv4 as below, IPv6 fd00:2::15/64 via fd00:2::2),\n"
 "                          and bring lo up; without it the guest can use\n"
-"                          DHCPv4, router advertisements (SLAAC) and DHCPv6\n";
+"                          DHCPv4, router advertisements (SLAAC) and DHCPv6\n"
+USAGE_NO_OFFLOAD;
 
 static const char usage_opts[] =
 "\n"
@@ -220,6 +230,7 @@ enum {
 	OPT_USERNS,
 	OPT_PCAP,
 	OPT_PCAP_MAX_SIZE,
+	OPT_NO_OFFLOAD,
 };
 
 #define COMMON_OPTIONS							\
@@ -246,6 +257,7 @@ enum {
 
 static const struct option run_options[] = {
 	COMMON_OPTIONS,
+	{ "no-offload",		no_argument,	   NULL, OPT_NO_OFFLOAD },
 	{ 0 },
 };
 
@@ -255,6 +267,7 @@ static const struct option attach_options[] = {
 	{ "userns",		required_argument, NULL, OPT_USERNS },
 	{ "tap",		required_argument, NULL, OPT_TAP },
 	{ "configure",		no_argument,	   NULL, OPT_CONFIGURE },
+	{ "no-offload",		no_argument,	   NULL, OPT_NO_OFFLOAD },
 	{ 0 },
 };
 
@@ -524,6 +537,7 @@ static void opts_init(struct opts *o)
 	inet_pton(AF_INET6, "fd00:2::2", &o->tap.gw6);
 	o->tap.prefix_len6 = 64;
 	o->tap.mtu = MTU_DEFAULT;
+	o->tap.vnet_hdr = 1;
 	o->linger = DRAIN_LINGER_DEFAULT;
 	cli_policy_init(&o->policy);
 }
@@ -715,6 +729,9 @@ int parse_opts(int argc, char **argv, int mode, struct opts *o)
 		case OPT_CONFIGURE:
 			o->configure = 1;
 			break;
+		case OPT_NO_OFFLOAD:
+			o->tap.vnet_hdr = 0;
+			break;
 		default:
 			if (mode == CLI_SERVE && c >= OPT_SERVE_FIRST) {
 				if (serve_opt(o, c, optarg))
@@ -797,6 +814,11 @@ int link_open(struct serve *sv, enum sn_frontend_kind kind, int fd)
 	sn_frontend_config_init(&c, kind, fd);
 	c.log = frontend_log;
 	c.log_user = sv->o;
+	if (kind == SN_FRONTEND_TAP) {
+		c.vnet_hdr = sv->o->vnet_hdr;
+		c.offload = sv->o->offload;
+		c.mtu = sv->o->tap.mtu;
+	}
 	sv->fe = sn_frontend_new(&c);
 	if (!sv->fe) {
 		cli_perror("guest link");
@@ -845,6 +867,7 @@ struct sn_engine *engine_start(struct opts *o, struct sn_frontend *fe)
 	cfg.guest_ip6 = o->tap.addr6;
 	cfg.prefix_len6 = o->tap.prefix_len6;
 	cfg.mtu = o->tap.mtu;
+	cfg.offload = o->offload;
 	if (o->compat)
 		slirp_config(o->compat, &cfg);
 
@@ -998,7 +1021,7 @@ run_child(const struct opts *o, int sock, pid_t ppid, const sigset_t *origmask)
 	if (ns_unshare(geteuid(), getegid()) || link_up("lo"))
 		_exit(EXIT_FAILURE);
 
-	tap = tap_create(o->tap.name);
+	tap = tap_create(o->tap.name, o->tap.vnet_hdr);
 	if (tap < 0)
 		_exit(EXIT_FAILURE);
 
@@ -1533,6 +1556,7 @@ static int cmd_run(int argc, char **argv)
 
 	if (set_nonblock(tap))
 		goto fail;
+	o.vnet_hdr = tap_offload(tap, &o.offload);
 
 	srv.o = &o;
 	if (link_open(&srv, SN_FRONTEND_TAP, tap))
@@ -1724,6 +1748,7 @@ static int attach_main(struct opts *o)
 	tap = tap_open_in(&where, &o->tap);
 	if (tap < 0 || set_nonblock(tap))
 		goto out_tap;
+	o->vnet_hdr = tap_offload(tap, &o->offload);
 
 	if (link_open(&srv, SN_FRONTEND_TAP, tap))
 		goto out_tap;

@@ -30,6 +30,7 @@
 #include <net/if_arp.h>
 #include <linux/if_tun.h>
 #include <linux/ipv6.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <sys/ioctl.h>
@@ -361,7 +362,7 @@ tap_child(const struct tap_where *s, const struct tap_conf *c, int sock)
 
 	if (ns_join(s))
 		_exit(EXIT_FAILURE);
-	tap = tap_create(c->name);
+	tap = tap_create(c->name, c->vnet_hdr);
 	if (tap < 0 || (s->configure && (link_up("lo") || tap_configure(tap, c) < 0)) ||
 	    (s->read_mtu && link_mtu(c->name, &mtu)) || fd_send(sock, tap) ||
 	    send(sock, &mtu, sizeof(mtu), MSG_NOSIGNAL) != (ssize_t)sizeof(mtu))
@@ -519,10 +520,11 @@ int link_mtu(const char *ifname, unsigned *mtu)
 /**
  * tap_create() - create TAP device @name in the current network namespace
  * @name:	interface name
+ * @vnet_hdr:	with IFF_VNET_HDR (for offload, see tap_offload())
  *
  * Return: the TAP fd (blocking, close-on-exec), or -1 on error (reported)
  */
-int tap_create(const char *name)
+int tap_create(const char *name, int vnet_hdr)
 {
 	struct ifreq ifr;
 	int fd;
@@ -541,7 +543,7 @@ int tap_create(const char *name)
 	}
 
 	ifr_init(&ifr, name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
 	if (ioctl(fd, TUNSETIFF, &ifr)) {
 		if (errno == EPERM)
 			cli_err("create TAP %s: %s (needs CAP_NET_ADMIN in its network namespace)",
@@ -556,6 +558,34 @@ int tap_create(const char *name)
 	}
 
 	return fd;
+}
+
+/**
+ * tap_offload() - turn a TAP's offloads on, if it has the virtio-net header
+ * @fd:		TAP fd, from tap_create() here or in another namespace
+ * @offload:	set to 1 if TSO and checksum offload are on
+ *
+ * With checksum and TSO offload the guest's kernel sends its TCP segments
+ * whole (up to 64 KiB, checksum partial) and splits those it receives at
+ * its MTU (frontend/tap.c). A kernel that refuses TUNSETOFFLOAD leaves
+ * the header in place with nothing in it: the frontend still reads and
+ * writes it, the engine sends frames of the MTU.
+ *
+ * Return: 1 if the device has IFF_VNET_HDR, else 0
+ */
+int tap_offload(int fd, int *offload)
+{
+	int sz = (int)sizeof(struct virtio_net_hdr);
+	struct ifreq ifr;
+
+	*offload = 0;
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) || !(ifr.ifr_flags & IFF_VNET_HDR))
+		return 0;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &sz))
+		return 1;	/* the size stays the default, the same */
+	*offload = !ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+	return 1;
 }
 
 /**

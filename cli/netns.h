@@ -26,6 +26,7 @@
  * @mac_set:	set @mac (else the kernel's random one stays)
  * @no_ip6:	leave IPv6 alone (the guest takes SLAAC's address, as with
  *		slirp4netns)
+ * @vnet_hdr:	open the device with IFF_VNET_HDR (offload; not --no-offload)
  */
 struct tap_conf {
 	const char *name;
@@ -39,6 +40,7 @@ struct tap_conf {
 	unsigned char mac[6];
 	int mac_set;
 	int no_ip6;
+	int vnet_hdr;
 };
 
 /**
@@ -72,7 +74,8 @@ int link_mtu(const char *ifname, unsigned *mtu);
 #define TAP_IP4	1
 #define TAP_IP6	2
 
-int tap_create(const char *name);
+int tap_create(const char *name, int vnet_hdr);
+int tap_offload(int fd, int *offload);
 int tap_configure(int fd, const struct tap_conf *c);
 int resolv_conf_bind(const char *nameserver);
 

@@ -531,9 +531,28 @@ void sn_engine_dispatch(struct sn_engine *e, const struct pollfd *fds, int n)
  */
 int sn_engine_input(struct sn_engine *e, const void *frame, size_t len)
 {
+	return sn_engine_input_flags(e, frame, len, 0);
+}
+
+/**
+ * sn_engine_input_flags() - one frame from the guest, with what the link says
+ * @e:		engine
+ * @frame:	Ethernet frame
+ * @len:	its length
+ * @flags:	SN_INPUT_* bits
+ *
+ * Return: 0 if taken, -1 if dropped
+ */
+int sn_engine_input_flags(struct sn_engine *e, const void *frame, size_t len, unsigned flags)
+{
+	int rc;
+
 	e->st.frames_in++;
 	e->st.bytes_in += len;
-	return sn_guestif_input(e, frame, len);
+	e->in_csum_ok = !!(flags & SN_INPUT_CSUM_OK);
+	rc = sn_guestif_input(e, frame, len);
+	e->in_csum_ok = 0;
+	return rc;
 }
 
 /**

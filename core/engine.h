@@ -59,6 +59,9 @@ struct sn_engine {
 	struct sn_stats st;
 	struct netif netif;
 	int guest_mac_known;
+	/* the frame being input came with SN_INPUT_CSUM_OK: the relays do not
+	 * check its TCP or UDP checksum */
+	int in_csum_ok;
 
 	/* host fd table: a fixed number of slots, sized from the limits */
 	struct sn_fd_slot *slots;

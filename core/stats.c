@@ -49,6 +49,7 @@ static const struct {
 	STAT(ttl_expired), STAT(host_errors), STAT(ra_sent), STAT(dhcp6_replies),
 	STAT(frag_overlap), STAT(policy_denied), STAT(dns_nxdomain), STAT(dns_rebind_blocked),
 	STAT(host_addrs), STAT(publish_accepted), STAT(publish_reset),
+	STAT(offload_in), STAT(offload_out),
 };
 
 #define N_STATS	(sizeof(stat_names) / sizeof(stat_names[0]))

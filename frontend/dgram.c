@@ -135,7 +135,7 @@ static int dgram_one(struct sn_frontend *fe, struct sn_engine *e, size_t len,
 		return 0;
 	}
 	if (len)
-		sn_frontend_in(fe, e, fe->rbuf, len);
+		sn_frontend_in(fe, e, fe->rbuf, len, 0);
 	return 0;
 }
 

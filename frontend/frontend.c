@@ -70,7 +70,9 @@ struct sn_frontend *sn_frontend_new(const struct sn_frontend_config *c)
 
 	if (!c || c->kind > SN_FRONTEND_DGRAM ||
 	    c->queue_bytes < SN_STREAM_HDR + SN_FRONTEND_FRAME_MAX ||
-	    !c->queue_frames || c->queue_frames > QUEUE_FRAMES_MAX) {
+	    !c->queue_frames || c->queue_frames > QUEUE_FRAMES_MAX ||
+	    (c->offload && (c->kind != SN_FRONTEND_TAP || !c->vnet_hdr || c->mtu < 576 ||
+			    c->mtu > 65520))) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -80,6 +82,8 @@ struct sn_frontend *sn_frontend_new(const struct sn_frontend_config *c)
 	fe->cfg = *c;
 	fe->probe = -1;
 	fe->rcap = c->kind == SN_FRONTEND_STREAM ? STREAM_RBUF : DGRAM_RBUF;
+	if (c->kind == SN_FRONTEND_TAP && c->vnet_hdr)
+		fe->rcap += SN_TAP_VNET_HDR;
 	fe->q = malloc(c->queue_bytes);
 	fe->q_len = calloc(c->queue_frames, sizeof(*fe->q_len));
 	fe->rbuf = malloc(fe->rcap);
@@ -147,15 +151,17 @@ void sn_frontend_set_hook(struct sn_frontend *fe, sn_frame_hook_fn hook, void *u
  * @e:		engine
  * @frame:	the frame
  * @len:	its length
+ * @flags:	SN_INPUT_* for sn_engine_input_flags()
  */
-void sn_frontend_in(struct sn_frontend *fe, struct sn_engine *e, const void *frame, size_t len)
+void sn_frontend_in(struct sn_frontend *fe, struct sn_engine *e, const void *frame, size_t len,
+		    unsigned flags)
 {
 	fe->st.frames_in++;
 	fe->link_frames++;
 	fe->st.bytes_in += len;
 	if (fe->hook)
 		fe->hook(fe->hook_user, SN_FRAME_IN, frame, len);
-	sn_engine_input(e, frame, len);
+	sn_engine_input_flags(e, frame, len, flags);
 }
 
 /**

@@ -22,6 +22,8 @@
 
 /* Bytes of QEMU's stream framing: a big-endian length before each frame. */
 #define SN_STREAM_HDR	4
+/* A TAP with IFF_VNET_HDR: struct virtio_net_hdr before each frame. */
+#define SN_TAP_VNET_HDR	10
 
 /**
  * struct sn_frontend - one guest link
@@ -89,8 +91,10 @@ struct sn_frontend {
  * @e:		engine
  * @frame:	the frame
  * @len:	its length
+ * @flags:	SN_INPUT_* for sn_engine_input_flags()
  */
-void sn_frontend_in(struct sn_frontend *fe, struct sn_engine *e, const void *frame, size_t len);
+void sn_frontend_in(struct sn_frontend *fe, struct sn_engine *e, const void *frame, size_t len,
+		    unsigned flags);
 
 /**
  * sn_frontend_took() - the link took a frame (sent or queued): counted, hooked

@@ -98,7 +98,7 @@ static int stream_frames(struct sn_frontend *fe, struct sn_engine *e)
 		}
 		if (fe->rlen - off - SN_STREAM_HDR < len)
 			break;
-		sn_frontend_in(fe, e, fe->rbuf + off + SN_STREAM_HDR, len);
+		sn_frontend_in(fe, e, fe->rbuf + off + SN_STREAM_HDR, len, 0);
 		off += SN_STREAM_HDR + len;
 	}
 	if (off) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
- * DOC: frontend/tap.c - a TAP device (IFF_NO_PI): one read()/write() per frame
+ * DOC: frontend/tap.c - a TAP device (IFF_NO_PI): one read()/write() per frame,
+ * with IFF_VNET_HDR a virtio-net header before it (checksum and TSO offload)
  */
 #ifndef SANDNET_FRONTEND_TAP_H
 #define SANDNET_FRONTEND_TAP_H

@@ -13,6 +13,16 @@
  * ARP: the guest may treat its whole subnet as on-link). IPv4 and IPv6
  * packets go to ip4_input()/ip6_input(), whose pre-input hooks (hook.c)
  * decide who serves them.
+ *
+ * With cfg.offload the link segments and checksums TCP (a TAP with TSO,
+ * see frontend/tap.c): the netif's MTU is SN_OFFLOAD_MTU, so lwIP sends
+ * TCP segments of up to 64 KiB whatever the guest's MTU (cfg.mtu), and
+ * takes the guest's the same size. lwIP leaves their checksum out
+ * (NETIF_CHECKSUM_GEN_TCP off) and guestif_linkoutput() writes the
+ * pseudo-header sum in its place, the partial checksum the link completes
+ * (or, delivering locally, never needs). Everything else still leaves in
+ * packets that fit cfg.mtu: guestif_output4() and guestif_output6()
+ * fragment what lwIP or a relay made larger, at cfg.mtu.
  */
 #include <string.h>
 
@@ -28,6 +38,8 @@
 #include "lwip/pbuf.h"
 #include "lwip/prot/etharp.h"
 #include "lwip/prot/ethernet.h"
+#include "lwip/prot/ip6.h"
+#include "lwip/prot/tcp.h"
 #include "netif/ethernet.h"
 #include "core/engine.h"
 #include "netif/guestif.h"
@@ -35,6 +47,64 @@
 
 /* Largest frame: MTU 65520 plus the Ethernet header (pbuf lengths are u16). */
 #define SN_FRAME_MAX	(65520 + SIZEOF_ETH_HDR)
+/* The netif's MTU with cfg.offload: the largest TCP segment either way. */
+#define SN_OFFLOAD_MTU	65520
+
+/**
+ * frame_tcp() - where a frame's TCP header is, if it carries TCP
+ * @f:		Ethernet frame
+ * @len:	its length
+ * @v6:		set to 1 for IPv6, 0 for IPv4
+ *
+ * Only what lwIP sends: IPv4 with any header length, IPv6 with TCP as the
+ * first next header, not fragmented.
+ *
+ * Return: the offset of the TCP header, or 0 if the frame is not TCP
+ */
+static size_t frame_tcp(const uint8_t *f, size_t len, int *v6)
+{
+	size_t l4;
+
+	*v6 = f[12] == 0x86 && f[13] == 0xdd;
+	if (*v6) {
+		l4 = SIZEOF_ETH_HDR + IP6_HLEN;
+		if (len < l4 || f[SIZEOF_ETH_HDR + 6] != IP6_NEXTH_TCP)
+			return 0;
+	} else {
+		if (f[12] != 0x08 || f[13] != 0x00 || len < SIZEOF_ETH_HDR + IP_HLEN)
+			return 0;
+		l4 = SIZEOF_ETH_HDR + (size_t)(f[SIZEOF_ETH_HDR] & 0x0f) * 4;
+		if (f[SIZEOF_ETH_HDR + 9] != IP_PROTO_TCP ||
+		    ((f[SIZEOF_ETH_HDR + 6] << 8 | f[SIZEOF_ETH_HDR + 7]) & (IP_OFFMASK | IP_MF)))
+			return 0;
+	}
+	return len >= l4 + TCP_HLEN ? l4 : 0;
+}
+
+/**
+ * frame_tcp_partial() - write a TCP segment's pseudo-header sum as its checksum
+ * @f:		Ethernet frame carrying TCP, writable
+ * @len:	its length
+ * @l4:		offset of the TCP header (frame_tcp())
+ * @v6:		IPv6
+ *
+ * What a stack hands a NIC with checksum offload (CHECKSUM_PARTIAL): the
+ * sum of the pseudo header, not inverted; the link adds the segment's
+ * bytes from @l4 on.
+ */
+static void frame_tcp_partial(uint8_t *f, size_t len, size_t l4, int v6)
+{
+	const uint8_t *ip = f + SIZEOF_ETH_HDR;
+	size_t a = v6 ? 8 : 12, alen = v6 ? 32 : 8, i;
+	uint32_t sum = IP_PROTO_TCP + (uint32_t)(len - l4);
+
+	for (i = a; i < a + alen; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	f[l4 + 16] = (uint8_t)(sum >> 8);
+	f[l4 + 17] = (uint8_t)sum;
+}
 
 /**
  * frame_is_icmp_error() - is a frame to the guest an ICMP or ICMPv6 error
@@ -77,7 +147,7 @@ static err_t guestif_linkoutput(struct netif *netif, struct pbuf *p)
 {
 	static uint8_t flat[SN_FRAME_MAX];
 	struct sn_engine *e = netif->state;
-	const void *frame = p->payload;
+	uint8_t *frame = p->payload;
 
 	if (p->next) {
 		if (pbuf_copy_partial(p, flat, p->tot_len, 0) != p->tot_len)
@@ -86,6 +156,15 @@ static err_t guestif_linkoutput(struct netif *netif, struct pbuf *p)
 	}
 	if (!e->cfg.output)
 		return ERR_IF;		/* no guest attached yet: nothing failed */
+	if (e->cfg.offload) {
+		int v6;
+		size_t l4 = frame_tcp(frame, p->tot_len, &v6);
+
+		if (l4)
+			frame_tcp_partial(frame, p->tot_len, l4, v6);
+		if (p->tot_len > e->cfg.mtu + SIZEOF_ETH_HDR)
+			e->st.offload_out++;
+	}
 	/* lwIP's own ICMP errors (reassembly time exceeded, ...) take from the
 	 * bucket every ICMP error to the guest shares; ours paid already */
 	if (!e->icmp_err.own && frame_is_icmp_error(frame, p->tot_len)) {
@@ -127,11 +206,62 @@ static err_t guestif_output4(struct netif *netif, struct pbuf *p, const ip4_addr
 	struct eth_addr *mac;
 	const ip4_addr_t *ip;
 
+	/* only TCP goes whole past the guest's MTU (cfg.offload) */
+	if (p->tot_len > e->cfg.mtu && IPH_PROTO((struct ip_hdr *)p->payload) != IP_PROTO_TCP) {
+		u16_t mtu = netif->mtu;
+		err_t err;
+
+		netif->mtu = (u16_t)e->cfg.mtu;
+		err = ip4_frag(p, netif, dst);	/* each fragment comes back here */
+		netif->mtu = mtu;
+		return err;
+	}
+
 	if ((!e->guest_mac_known || ip4_addr_get_u32(dst) != e->cfg.guest_ip4.s_addr) &&
 	    !ip4_addr_isbroadcast(dst, netif) && !ip4_addr_ismulticast(dst) &&
 	    etharp_find_addr(netif, dst, &mac, &ip) < 0)
 		sn_lwip_hold(e, GUESTIF_ARP_PENDING_MS);
 	return etharp_output(netif, p, dst);
+}
+
+/* The destination ip6_frag() is given by guestif_output6(): an address
+ * with no destination cache entry (lwIP makes none for multicast), so that
+ * it fragments at the netif's MTU; its fragments then go to the real one. */
+static const ip6_addr_t guestif_frag6_via = {
+	{ PP_HTONL(0xff020000UL), 0, 0, PP_HTONL(1UL) } IPADDR6_ZONE_INIT
+};
+
+/**
+ * guestif_output6() - netif->output_ip6: ethip6_output(), fragmenting at the
+ *		       guest's MTU what is not TCP (cfg.offload)
+ * @netif:	the guest netif
+ * @p:		IPv6 packet
+ * @dst:	next hop
+ *
+ * lwIP fragments at the destination cache's path MTU, which with
+ * cfg.offload is the netif's (SN_OFFLOAD_MTU), for TCP's sake; datagrams
+ * larger than cfg.mtu are fragmented again here, at cfg.mtu.
+ *
+ * Return: ethip6_output()'s or ip6_frag()'s result
+ */
+static err_t guestif_output6(struct netif *netif, struct pbuf *p, const ip6_addr_t *dst)
+{
+	static ip6_addr_t frag_dst;
+	struct sn_engine *e = netif->state;
+
+	if (dst == &guestif_frag6_via)
+		return ethip6_output(netif, p, &frag_dst);
+	if (p->tot_len > e->cfg.mtu && IP6H_NEXTH((struct ip6_hdr *)p->payload) != IP6_NEXTH_TCP) {
+		u16_t mtu6 = netif->mtu6;
+		err_t err;
+
+		frag_dst = *dst;
+		netif->mtu6 = (u16_t)e->cfg.mtu;
+		err = ip6_frag(p, netif, &guestif_frag6_via);
+		netif->mtu6 = mtu6;
+		return err;
+	}
+	return ethip6_output(netif, p, dst);
 }
 
 /**
@@ -147,14 +277,16 @@ static err_t guestif_netif_init(struct netif *netif)
 	netif->name[0] = 's';
 	netif->name[1] = 'n';
 	netif->output = guestif_output4;
-	netif->output_ip6 = ethip6_output;
+	netif->output_ip6 = guestif_output6;
 	netif->linkoutput = guestif_linkoutput;
-	netif->mtu = (u16_t)e->cfg.mtu;
+	netif->mtu = (u16_t)(e->cfg.offload ? SN_OFFLOAD_MTU : e->cfg.mtu);
 	netif->hwaddr_len = ETH_HWADDR_LEN;
 	memcpy(netif->hwaddr, e->cfg.gw_mac, ETH_HWADDR_LEN);
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
-	/* relay/tcp.c verifies (and counts) guest TCP checksums before lwIP. */
-	NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_CHECK_TCP);
+	/* relay/tcp.c verifies (and counts) guest TCP checksums before lwIP;
+	 * with offload the link completes TCP checksums to the guest */
+	NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_CHECK_TCP &
+			       ~(e->cfg.offload ? NETIF_CHECKSUM_GEN_TCP : 0));
 	return ERR_OK;
 }
 
@@ -361,6 +493,8 @@ int sn_guestif_input(struct sn_engine *e, const void *frame, size_t len)
 		e->st.drop_malformed++;
 		return -1;
 	}
+	if (len > e->cfg.mtu + SIZEOF_ETH_HDR && e->cfg.offload)
+		e->st.offload_in++;
 	if (guestif_learn_mac(e, eh->src.addr))
 		return -1;
 	type = lwip_ntohs(eh->type);

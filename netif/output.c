@@ -70,7 +70,7 @@ err_t sn_ip4_output(struct sn_engine *e, struct pbuf *p, const ip4_addr_t *src, 
 	err_t err;
 
 	ip4_addr_set_u32(&dst, e->cfg.guest_ip4.s_addr);
-	if (p->tot_len + IP_HLEN > e->netif.mtu)
+	if ((unsigned)p->tot_len + IP_HLEN > e->cfg.mtu)
 		return ip4_output_if_src(p, src, &dst, SN_TTL, 0, proto, &e->netif);
 
 	if (pbuf_add_header(p, IP_HLEN))
@@ -390,7 +390,7 @@ err_t sn_udp4_output_to(struct sn_engine *e, const ip4_addr_t *src, u16_t sport,
 	struct pbuf *p;
 	err_t err;
 
-	if (len + IP_HLEN + UDP_HLEN > e->netif.mtu)
+	if (len + IP_HLEN + UDP_HLEN > e->cfg.mtu)
 		return ERR_VAL;
 	ip_addr_copy_from_ip4(s, *src);
 	ip_addr_copy_from_ip4(d, *dst);

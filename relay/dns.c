@@ -1116,7 +1116,7 @@ static int dns_udp_take(struct sn_engine *e, struct pbuf *p, u16_t iphl,
 	/* the checksum is optional over IPv4 only (RFC 8200 8.1) */
 	if (uh.chksum == 0 && IP_IS_V6(dst))
 		return -1;
-	if (uh.chksum != 0 &&
+	if (uh.chksum != 0 && !e->in_csum_ok &&
 	    NETIF_CHECKSUM_ENABLED(&e->netif, NETIF_CHECKSUM_CHECK_UDP) &&
 	    ip_chksum_pseudo(p, IP_PROTO_UDP, ulen, src, dst) != 0)
 		return -1;

@@ -1134,6 +1134,44 @@ static int flow_pending_full(struct sn_engine *e, const struct tcp_flow *f)
 }
 
 /**
+ * syn_mss_raise() - let lwIP send the guest segments up to 64 KiB (offload)
+ * @p:		the guest's SYN or SYN-ACK, payload at the IP header
+ * @hlen:	offset of the TCP header
+ * @thlen:	length of the TCP header with its options
+ *
+ * The guest announces the MSS of its MTU; with cfg.offload its link takes
+ * larger segments and splits them at that MTU (frontend/tap.c), so the MSS
+ * lwIP sees is raised to the most it allows (TCP_MSS, and the netif's
+ * MTU). The checksum was checked already and lwIP does not check it again.
+ */
+static void syn_mss_raise(struct pbuf *p, u16_t hlen, u16_t thlen)
+{
+	u16_t o = (u16_t)(hlen + TCP_HLEN), end = (u16_t)(hlen + thlen);
+
+	while (o < end) {
+		u8_t kind = pbuf_get_at(p, o), olen;
+
+		if (kind == 0)			/* end of options */
+			return;
+		if (kind == 1) {		/* no-operation */
+			o++;
+			continue;
+		}
+		if (o + 1 >= end)
+			return;
+		olen = pbuf_get_at(p, (u16_t)(o + 1));
+		if (olen < 2 || o + olen > end)
+			return;
+		if (kind == 2 && olen == 4) {	/* MSS */
+			pbuf_put_at(p, (u16_t)(o + 2), 0xff);
+			pbuf_put_at(p, (u16_t)(o + 3), 0xff);
+			return;
+		}
+		o = (u16_t)(o + olen);
+	}
+}
+
+/**
  * sn_tcp_input() - a guest TCP segment: new SYNs start flows, the rest go to lwIP
  * @e:		engine
  * @p:		validated packet, payload at the IP header; consumed
@@ -1156,16 +1194,21 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	}
 	/* The checksum is verified here, once, before a SYN makes the host
 	 * dial out, and a bad one is counted; lwIP's own TCP check is off for
-	 * the guest netif (guestif.c) so it is not computed twice. */
-	pbuf_remove_header(p, hlen);
-	sum = ip_chksum_pseudo(p, IP_PROTO_TCP, p->tot_len, src, dst);
-	pbuf_add_header(p, hlen);
-	if (sum) {
-		e->st.drop_malformed++;
-		pbuf_free(p);
-		return;
+	 * the guest netif (guestif.c) so it is not computed twice. A link
+	 * with offload may say it need not be (SN_INPUT_CSUM_OK). */
+	if (!e->in_csum_ok) {
+		pbuf_remove_header(p, hlen);
+		sum = ip_chksum_pseudo(p, IP_PROTO_TCP, p->tot_len, src, dst);
+		pbuf_add_header(p, hlen);
+		if (sum) {
+			e->st.drop_malformed++;
+			pbuf_free(p);
+			return;
+		}
 	}
 	e->tcp->segs_in++;
+	if ((TCPH_FLAGS(&th) & TCP_SYN) && e->cfg.offload)
+		syn_mss_raise(p, hlen, TCPH_HDRLEN_BYTES(&th));
 
 	if ((TCPH_FLAGS(&th) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
 		goto deliver;

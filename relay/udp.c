@@ -1056,7 +1056,7 @@ void sn_udp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 	/* the checksum is optional over IPv4 only (RFC 8200 8.1) */
 	if (v6 && uh.chksum == 0)
 		goto malformed;
-	if (uh.chksum != 0) {
+	if (uh.chksum != 0 && !e->in_csum_ok) {
 		IF__NETIF_CHECKSUM_ENABLED(&e->netif, NETIF_CHECKSUM_CHECK_UDP) {
 			if (pbuf_remove_header(p, hlen))
 				goto malformed;

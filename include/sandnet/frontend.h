@@ -7,7 +7,8 @@
  * frames, so that a program need not frame and unframe them itself:
  *
  *	SN_FRONTEND_TAP		one read()/write() per frame (a TAP device
- *				opened with IFF_NO_PI)
+ *				opened with IFF_NO_PI; with cfg.vnet_hdr,
+ *				IFF_VNET_HDR too, and cfg.offload TSO)
  *	SN_FRONTEND_STREAM	a stream socket, a 4-byte big-endian length
  *				before each frame: QEMU's -netdev stream, the
  *				protocol passt speaks
@@ -86,6 +87,16 @@ typedef void (*sn_frame_hook_fn)(void *user, int dir, const void *frame, size_t 
  * @log:		log sink for the frontend's own lines (bad framing, a
  *			new datagram peer); NULL: warnings and errors on stderr
  * @log_user:		passed to @log
+ * @vnet_hdr:		TAP only: the device was opened with IFF_VNET_HDR
+ *			(header size the default, sizeof(struct
+ *			virtio_net_hdr)): a header goes before each frame both
+ *			ways; partial checksums from the guest are taken
+ *			(SN_INPUT_CSUM_OK) or completed
+ * @offload:		TAP with @vnet_hdr only: the device has TUNSETOFFLOAD
+ *			(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) and the engine
+ *			cfg.offload: TCP frames to the guest go with NEEDS_CSUM,
+ *			those larger than @mtu as GSO frames
+ * @mtu:		with @offload: the guest's MTU, which gso_size follows
  */
 struct sn_frontend_config {
 	enum sn_frontend_kind kind;
@@ -94,6 +105,9 @@ struct sn_frontend_config {
 	unsigned queue_frames;
 	sn_log_fn log;
 	void *log_user;
+	int vnet_hdr;
+	int offload;
+	unsigned mtu;
 };
 
 /**
@@ -110,6 +124,9 @@ struct sn_frontend_config {
  * @bad_framing:	links closed for a bad length
  * @greetings:		vfkit "VFKT" greetings skipped
  * @no_link:		frames the engine output while no guest was connected
+ * @gso_in:		TAP with offload: GSO frames (TCP segments larger than
+ *			the MTU) from the guest
+ * @gso_out:		the same, to the guest
  */
 struct sn_frontend_stats {
 	uint64_t frames_in, frames_out, bytes_in, bytes_out;
@@ -118,6 +135,7 @@ struct sn_frontend_stats {
 	uint64_t bad_framing;
 	uint64_t greetings;
 	uint64_t no_link;
+	uint64_t gso_in, gso_out;
 };
 
 struct sn_frontend;

@@ -81,7 +81,7 @@ extern "C" {
  * typedef sn_output_fn - send one frame to the guest
  * @user:	cfg.user
  * @frame:	Ethernet frame, without FCS; valid only during the call
- * @len:	its length, at most cfg.mtu + 14
+ * @len:	its length, at most cfg.mtu + 14 (cfg.offload: TCP up to 65534)
  *
  * Runs inside the engine (see "Callbacks" above): it must not call back
  * into the engine, and should not block. When the guest cannot take the
@@ -152,6 +152,14 @@ enum sn_log_level { SN_LOG_ERR, SN_LOG_WARN, SN_LOG_INFO, SN_LOG_DEBUG };
  * @udp_idle_ms:	UDP session idle timeout (default 60000)
  * @tcp_connect_ms:	host connect() timeout (default 30000)
  * @dns_timeout_ms:	per-upstream DNS timeout (default 2000)
+ * @offload:		the link segments and checksums TCP for the engine
+ *			(a TAP with IFF_VNET_HDR and TUNSETOFFLOAD, see
+ *			sandnet/frontend.h): TCP segments in both directions
+ *			may be up to 64 KiB whatever @mtu, and those to the
+ *			guest carry a partial checksum (the pseudo-header sum,
+ *			to be completed from the TCP header on, as virtio-net's
+ *			NEEDS_CSUM); other packets still fit @mtu. 0 (the
+ *			default): every frame fits @mtu, every checksum whole
  */
 struct sn_config {
 	sn_output_fn output;
@@ -189,6 +197,7 @@ struct sn_config {
 	unsigned udp_idle_ms;
 	unsigned tcp_connect_ms;
 	unsigned dns_timeout_ms;
+	int offload;
 };
 
 /**
@@ -233,6 +242,8 @@ struct sn_stats {
 	uint64_t publish_reset;		/* published-port connections reset: the guest refused or
 					 * never answered, 4-tuple in use, no room (denials are in
 					 * policy_denied) */
+	uint64_t offload_in;		/* TCP segments from the guest larger than the MTU */
+	uint64_t offload_out;		/* TCP segments to the guest larger than the MTU */
 };
 
 struct sn_engine;
@@ -383,7 +394,8 @@ const char *sn_strerror(void);
  * sn_engine_input() - one frame from the guest
  * @e:		engine
  * @frame:	Ethernet frame without FCS, copied before the call returns
- * @len:	its length (at most cfg.mtu + 14 is served)
+ * @len:	its length (at most cfg.mtu + 14 is served; with cfg.offload,
+ *		TCP up to 65534)
  *
  * The engine answers at once where it can: cfg.output may be called, once
  * or more, before this returns. Never from inside cfg.output or cfg.log.
@@ -392,6 +404,22 @@ const char *sn_strerror(void);
  *	   of memory: counted in the stats; errno is not set)
  */
 int sn_engine_input(struct sn_engine *e, const void *frame, size_t len);
+
+/* sn_engine_input_flags(): the frame's TCP or UDP checksum is not to be
+ * checked: the guest's kernel left it partial (virtio-net NEEDS_CSUM) or
+ * vouched for it (DATA_VALID), on a link that cannot corrupt it. */
+#define SN_INPUT_CSUM_OK	1U
+
+/**
+ * sn_engine_input_flags() - one frame from the guest, with what the link says
+ * @e:		engine
+ * @frame:	Ethernet frame without FCS, copied before the call returns
+ * @len:	its length (with cfg.offload, TCP up to 64 KiB whatever cfg.mtu)
+ * @flags:	SN_INPUT_* bits; 0 is sn_engine_input()
+ *
+ * Return: as sn_engine_input()
+ */
+int sn_engine_input_flags(struct sn_engine *e, const void *frame, size_t len, unsigned flags);
 
 /**
  * sn_engine_pollfds() - host sockets the engine waits on

@@ -49,6 +49,7 @@
 # attach-no-fd-leak(attach) hostlo-denied hostlo-allowed
 # attach-lifecycle(-hostlo)(attach) dhcp-udhcpc(attach) dhcp-renew(attach)
 # slaac(attach) slaac-internet(attach) download6 dns-aaaa dns-resolv6(run) dns-upstream6(run) ping6-gateway ping6-remote udp6-echo
+# offload(run) offload6(run) no-offload(run)
 # udp6-refused traceroute6 upload-drain upload-drain6 drain-linger no-ipv6
 # publish-tcp publish-udp publish-real-addr publish-closed lossy lossy6
 # api-hostfwd api-bad-input api-stats pcap pcap-limit pcap-usage(run)
@@ -142,6 +143,7 @@ summary() {
 CASES=(guest-config exit-status download download-name upload
     dns-gateway-udp dns-gateway-tcp dns-intercept dns-deny dns-rebind dns-tcp-fallback udp-echo udp-big-reply pmtu
     ping-gateway ping-remote tcp-refused udp-refused traceroute ping-ttl tcp-half-close tcp-concurrent-200
+    offload offload6 no-offload
     download6 dns-aaaa dns-resolv6 dns-upstream6 ping6-gateway ping6-remote udp6-echo udp6-refused traceroute6
     upload-drain upload-drain6 drain-linger no-ipv6 lossy lossy6
     attach-no-fd-leak hostlo-denied attach-lifecycle hostlo-allowed attach-lifecycle-hostlo
@@ -155,6 +157,7 @@ case_applies() { # mode-specific cases
     case $1 in
     exit-status | dns-resolv6 | dns-upstream6 | dns-tcp-fallback) [[ $MODE == run ]] ;;
     udp-big-reply) [[ $MODE == run ]] ;; # needs --mtu 1500 for the guest: a fresh `sandnet run`
+    offload | offload6 | no-offload) [[ $MODE == run ]] ;; # the same, and a stats file per run
     policy-allow | policy-file | policy-reload | policy-suffix | dns-loopback-stub | bypass-control) [[ $MODE == run ]] ;; # own flags per run
     attach-lifecycle* | attach-no-fd-leak | dhcp-* | slaac*) [[ $MODE == attach ]] ;;
     no-ipv6) [[ $MODE == attach ]] ;; # see case_no_ipv6: no faithful run-mode variant
@@ -1292,6 +1295,42 @@ case_slaac_internet() {
 }
 
 # ---- IPv6 through the relays: the guest's fd00:2::15 via fd00:2::2.
+
+# offload, offload6: at MTU 1500 the guest downloads and uploads 50 MB
+# (curl, sha256 both ways) over IPv4 (IPv6) through the TAP's offloads:
+# the stats file shows TCP segments larger than the MTU both ways
+# (offload_in, offload_out), and tap0's MTU is still 1500; no-offload: the
+# same with --no-offload, and not one frame larger than the MTU.
+offload_case() { # offload_case HOST-IN-URL WANT-OFFLOAD SANDNET-OPTS...
+    local url=$1 want=$2 stats=$T/$CURRENT.stats.json
+    shift 2
+    rm -f "$T/$CURRENT.bin" "$stats"
+    EXTRA_OPTS=(--mtu 1500 --stats-file "$stats" "$@")
+    g 240 sh -c 'ip -o link show dev tap0 | grep -o "mtu [0-9]*"
+        curl -g -fsS --connect-timeout 10 --max-time 100 -o "$2" "$1/big" || exit 1
+        sha256sum <"$2" | cut -d" " -f1
+        curl -g -fsS --connect-timeout 10 --max-time 100 -T "$3" "$1/upload"' sh \
+        "$url" "$T/$CURRENT.bin" "$T/up.bin"
+    EXTRA_OPTS=()
+    rm -f "$T/$CURRENT.bin"
+    ((G_RC == 0)) || { REASON=$(why); return 1; }
+    local exp="mtu 1500"$'\n'"$BIG_SHA"$'\n'"$UP_SHA $BIG_SIZE"
+    [[ $(<"$G_OUT") == "$exp" ]] || { REASON="got: $(tr '\n' '|' <"$G_OUT")"; return 1; }
+    local c
+    c=$(jq -r '.counters | "\(.offload_in) \(.offload_out) \(.drop_malformed)"' "$stats" 2>&1) ||
+        { REASON="stats file: $c"; return 1; }
+    read -r oin oout bad <<<"$c"
+    ((bad == 0)) || { REASON="drop_malformed $bad"; return 1; }
+    if ((want)); then
+        # 50 MB each way in segments up to 64 KiB: hundreds of frames at least
+        ((oin > 200 && oout > 200)) || { REASON="offload_in $oin, offload_out $oout: super-frames not used"; return 1; }
+    else
+        ((oin == 0 && oout == 0)) || { REASON="offload_in $oin, offload_out $oout with --no-offload"; return 1; }
+    fi
+}
+case_offload() { offload_case "http://$WEB" 1; }
+case_offload6() { offload_case "http://[$WEB6]" 1; }
+case_no_offload() { offload_case "http://$WEB" 0 --no-offload; }
 
 case_download6() {
     rm -f "$T/dl6.bin"

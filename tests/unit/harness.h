@@ -107,6 +107,7 @@ void h_stop(void);
 /* checked-fixture wrappers for the common case */
 void h_setup_default(void);
 void h_setup_host(void);		/* allow_host_loopback = 1 */
+void h_setup_offload(void);		/* the same with cfg.offload (frames completed as the link would) */
 void h_teardown(void);
 
 /**

@@ -720,6 +720,14 @@ static void setup_host6(void)
 	H.answer_ns = 1;
 }
 
+/* cfg.offload: lwIP's netif MTU is 65520 for TCP's sake; datagrams still
+ * leave in fragments of the guest's MTU (netif/guestif.c) */
+static void setup_offload6(void)
+{
+	h_setup_offload();
+	H.answer_ns = 1;
+}
+
 static Suite *frag_suite(void)
 {
 	Suite *s = suite_create("frag");
@@ -751,6 +759,13 @@ static Suite *frag_suite(void)
 	tcase_add_test(tc, v6_guest_ra_ignored);
 	tcase_add_test(tc, v6_echo_gw_in_order);
 	tcase_add_test(tc, v6_echo_gw_first_last);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("offload");
+	tcase_add_checked_fixture(tc, setup_offload6, h_teardown);
+	tcase_add_test(tc, v4_reply_fragmented);
+	tcase_add_test(tc, v6_reply_fragmented);
+	tcase_add_test(tc, v6_guest_ra_ignored);
 	suite_add_tcase(s, tc);
 	return s;
 }

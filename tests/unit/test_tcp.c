@@ -1376,6 +1376,58 @@ START_TEST(data_bad_checksum_dropped)
 }
 END_TEST
 
+/* ---- cfg.offload: a link that segments and checksums TCP (a TAP with TSO) ---- */
+
+/*
+ * With offload the guest's MSS (its MTU's) is raised before lwIP sees it,
+ * so the host's bytes reach the guest in segments larger than its MTU,
+ * their checksum partial (the harness completes it as the link would, and
+ * fr_parse() checks the result); the guest's own segment larger than the
+ * MTU goes through, and a wrong checksum is not checked when the link
+ * says so (SN_INPUT_CSUM_OK), and is dropped when it does not.
+ */
+START_TEST(offload_segments)
+{
+	enum { DOWN = 60000, UP = 20000 };
+	static uint8_t out[DOWN], in[DOWN];
+	const struct fr_parsed *p;
+	struct gconn c;
+	size_t n, i;
+	int lfd;
+
+	lfd = gc_start(_i, &c, 40020, 1000);
+	gc_send(&c, FR_SYN, NULL, 0);
+	p = gc_wait(&c, FR_SYN | FR_ACK, 0, 0, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no SYN-ACK");
+	ck_assert_uint_gt(p->mss, c.mss);
+	c.irs = p->seq;
+	c.rcv_nxt = p->seq + 1;
+	gc_send(&c, FR_ACK, NULL, 0);
+	c.host = h_accept(lfd, H_WAIT_MS);
+	ck_assert_int_ge(c.host, 0);
+
+	for (i = 0; i < DOWN; i++)
+		out[i] = (uint8_t)(i * 7 + (i >> 9));
+	ck_assert_int_eq(send(c.host, out, DOWN, 0), DOWN);
+	gc_recv(&c, in, DOWN);
+	ck_assert_mem_eq(in, out, DOWN);
+	ck_assert_uint_gt(h_stats().offload_out, 0);
+
+	n = gc_frame(&c, FR_ACK | FR_PSH, out, UP);
+	fb[l4_off() + 16] ^= 0x5a;	/* partial, as a guest with offload leaves it */
+	ck_assert_int_eq(sn_engine_input(H.e, fb, n), 0);
+	h_run(50);
+	ck_assert_msg(!readable(c.host, 0), "a bad checksum was taken without SN_INPUT_CSUM_OK");
+	ck_assert_uint_eq(h_stats().drop_malformed, 1);
+	ck_assert_int_eq(sn_engine_input_flags(H.e, fb, n, SN_INPUT_CSUM_OK), 0);
+	c.snd_nxt += UP;
+	ck_assert_uint_eq(h_recv_exact(c.host, in, UP, H_WAIT_MS), UP);
+	ck_assert_mem_eq(in, out, UP);
+	ck_assert_uint_eq(h_stats().offload_in, 2);
+	ck_assert_ptr_nonnull(gc_wait_ack(&c, c.snd_nxt, H_WAIT_MS));
+}
+END_TEST
+
 /* ---- sn_engine_tcp_pending(): what a drain before exit waits for ---- */
 
 static unsigned pending(uint64_t *progress)
@@ -1556,6 +1608,11 @@ static Suite *tcp_suite(void)
 	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
 	add_both(tc, syn_bad_checksum_no_connect);
 	add_both(tc, data_bad_checksum_dropped);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("offload");
+	tcase_add_checked_fixture(tc, h_setup_offload, h_teardown);
+	add_both(tc, offload_segments);
 	suite_add_tcase(s, tc);
 	return s;
 }
