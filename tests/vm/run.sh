@@ -74,28 +74,13 @@ NS_INET=snvm-inet-$$
 PASSED=0 FAILED=0
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1: ${2//$'\n'/ | }"; FAILED=$((FAILED + 1)); }
-diag() { printf '# %s\n' "$*" >&2; }
 summary() { echo "$PASSED passed, $FAILED failed"; }
+# diag, wait_gone, end_pids, must, wait_for: the e2e suites' helpers
+# shellcheck source=../e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 
 T='' BG_PIDS=() NETNS_MADE=() ETC_NETNS_MADE=()
 
-wait_gone() { # wait_gone TENTHS PID...
-    local n=$1 p alive
-    shift
-    while ((n-- > 0)); do
-        alive=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    return 1
-}
-end_pids() {
-    (($#)) || return 0
-    kill -TERM "$@" 2>/dev/null
-    wait_gone 30 "$@" || kill -KILL "$@" 2>/dev/null
-    wait_gone 20 "$@"
-}
 cleanup() {
     trap - EXIT INT TERM HUP
     ((${#BG_PIDS[@]})) && end_pids "${BG_PIDS[@]}"
@@ -191,21 +176,6 @@ initramfs() {
 # ---------------------------------------------------------------- topology
 
 SETUP_ERR=''
-must() {
-    local d=$1 out
-    shift
-    out=$("$@" 2>&1 </dev/null) || { SETUP_ERR="$d: $(tail -n 1 <<<"$out")"; return 1; }
-}
-wait_for() { # wait_for TENTHS DESCRIPTION ARGV...
-    local n=$1 d=$2
-    shift 2
-    while ((n-- > 0)); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    SETUP_ERR="$d not ready"
-    return 1
-}
 dns_up() {
     [[ $(ip netns exec "$NS_INET" dig @"$DNS_UP" "$NAME" A +short +time=1 +tries=1 2>/dev/null) == "$SERVER" ]]
 }
