@@ -56,6 +56,8 @@
 #define LWIP_IPV6_SEND_ROUTER_SOLICIT	0
 #define LWIP_IPV6_DUP_DETECT_ATTEMPTS	0
 #define LWIP_IPV6_REASS			1
+/* 64-bit: ip6_reass_tmr() asserts this once it first runs, a second in */
+#define IPV6_FRAG_COPYHEADER		1
 #define LWIP_IPV6_FRAG			1
 #define IP_REASSEMBLY			1
 #define IP_FRAG				1
