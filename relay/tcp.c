@@ -1134,20 +1134,32 @@ static int flow_pending_full(struct sn_engine *e, const struct tcp_flow *f)
 }
 
 /**
- * syn_mss_raise() - let lwIP send the guest segments up to 64 KiB (offload)
+ * syn_mss_clamp() - make the MSS of a guest's SYN one lwIP can always send
+ * @e:		engine
  * @p:		the guest's SYN or SYN-ACK, payload at the IP header
  * @hlen:	offset of the TCP header
  * @thlen:	length of the TCP header with its options
+ * @v6:		an IPv6 segment
  *
- * The guest announces the MSS of its MTU; with cfg.offload its link takes
- * larger segments and splits them at that MTU (frontend/tap.c), so the MSS
- * lwIP sees is raised to the most it allows (TCP_MSS, and the netif's
- * MTU). The checksum was checked already and lwIP does not check it again.
+ * lwIP fits the MSS of a new connection's SYN to the netif's MTU, but
+ * takes the MSS of every later segment as it is (tcp_parseopt() in
+ * tcp_process()), bounded by TCP_MSS only: a retransmitted SYN (its
+ * SYN-ACK lost) would leave an IPv6 connection with segments of TCP_MSS,
+ * 20 bytes more than an IPv6 packet of the MTU holds (65540 > 65535), that
+ * lwIP can then never send, so the connection stalls for good. The option
+ * is clamped here to the family's limit, for the first SYN and its
+ * retransmissions alike. With cfg.offload it is raised to that limit: the
+ * guest announces the MSS of its MTU, but its link takes larger segments
+ * and splits them at that MTU (frontend/tap.c). The checksum was checked
+ * already and lwIP does not check it again.
  */
-static void syn_mss_raise(struct pbuf *p, u16_t hlen, u16_t thlen)
+static void syn_mss_clamp(struct sn_engine *e, struct pbuf *p, u16_t hlen, u16_t thlen, int v6)
 {
 	u16_t o = (u16_t)(hlen + TCP_HLEN), end = (u16_t)(hlen + thlen);
+	u16_t limit = (u16_t)(e->netif.mtu - (v6 ? IP6_HLEN : IP_HLEN) - TCP_HLEN), mss;
 
+	if (limit > TCP_MSS)
+		limit = TCP_MSS;
 	while (o < end) {
 		u8_t kind = pbuf_get_at(p, o), olen;
 
@@ -1163,8 +1175,12 @@ static void syn_mss_raise(struct pbuf *p, u16_t hlen, u16_t thlen)
 		if (olen < 2 || o + olen > end)
 			return;
 		if (kind == 2 && olen == 4) {	/* MSS */
-			pbuf_put_at(p, (u16_t)(o + 2), 0xff);
-			pbuf_put_at(p, (u16_t)(o + 3), 0xff);
+			mss = (u16_t)(pbuf_get_at(p, (u16_t)(o + 2)) << 8 |
+				      pbuf_get_at(p, (u16_t)(o + 3)));
+			if (mss > limit || e->cfg.offload) {
+				pbuf_put_at(p, (u16_t)(o + 2), (u8_t)(limit >> 8));
+				pbuf_put_at(p, (u16_t)(o + 3), (u8_t)limit);
+			}
 			return;
 		}
 		o = (u16_t)(o + olen);
@@ -1207,8 +1223,8 @@ void sn_tcp_input(struct sn_engine *e, struct pbuf *p, u16_t hlen, const ip_addr
 		}
 	}
 	e->tcp->segs_in++;
-	if ((TCPH_FLAGS(&th) & TCP_SYN) && e->cfg.offload)
-		syn_mss_raise(p, hlen, TCPH_HDRLEN_BYTES(&th));
+	if (TCPH_FLAGS(&th) & TCP_SYN)
+		syn_mss_clamp(e, p, hlen, TCPH_HDRLEN_BYTES(&th), IP_IS_V6(dst));
 
 	if ((TCPH_FLAGS(&th) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
 		goto deliver;

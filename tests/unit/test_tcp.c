@@ -75,6 +75,7 @@ static size_t l4_off(void)
  *		@win is what goes on the wire)
  * @snd_scale:	the engine's shift, from its SYN-ACK (0 unless both offered)
  * @syn_win:	the window of the engine's SYN-ACK (never scaled)
+ * @max_plen:	the largest payload gc_recv() took
  */
 struct gconn {
 	uint16_t gport, dport;
@@ -88,6 +89,7 @@ struct gconn {
 	uint16_t win;
 	uint8_t ws_on, ws, snd_scale;
 	uint16_t syn_win;
+	size_t max_plen;
 };
 
 static void gc_init(struct gconn *c, uint16_t gport, uint16_t dport, uint32_t iss)
@@ -239,6 +241,8 @@ static void gc_recv(struct gconn *c, uint8_t *buf, size_t len)
 		ck_assert_uint_le(got + p->plen, len);
 		memcpy(buf + got, p->payload, p->plen);
 		got += p->plen;
+		if (p->plen > c->max_plen)
+			c->max_plen = p->plen;
 		c->rcv_nxt += (uint32_t)p->plen;
 		if (p->flags & FR_FIN) {
 			ck_assert_uint_eq(got, len);	/* nothing after a FIN */
@@ -1428,6 +1432,57 @@ START_TEST(offload_segments)
 }
 END_TEST
 
+/*
+ * A guest whose SYN-ACK was lost sends its SYN again, and lwIP takes the
+ * MSS of that one as it is (tcp_parseopt() on an existing pcb, bounded by
+ * TCP_MSS only): a SYN announcing 65535, sent twice, must still leave every
+ * segment to the guest within the MTU (with offload, the netif's 65520:
+ * over IPv6 a segment of TCP_MSS would not fit an IPv6 packet and lwIP
+ * could never send it, the connection stalled for good) and all the
+ * host's bytes must arrive.
+ */
+START_TEST(syn_retransmit_mss_fits)
+{
+	enum { DOWN = 200000 };
+	static uint8_t out[DOWN], in[DOWN];
+	const struct fr_parsed *p;
+	struct gconn c;
+	size_t sent = 0, limit, i;
+	int lfd;
+
+	lfd = gc_start(_i, &c, 40030, 5000);
+	c.mss = 65535;
+	c.ws_on = 1;
+	c.ws = 7;		/* the guest's windows of 65535 mean 8 MiB */
+	gc_send(&c, FR_SYN, NULL, 0);
+	p = gc_wait(&c, FR_SYN | FR_ACK, 0, 0, H_WAIT_MS);
+	ck_assert_msg(p != NULL, "no SYN-ACK");
+	c.irs = p->seq;
+	c.rcv_nxt = p->seq + 1;
+	c.snd_nxt = c.iss;	/* the same SYN again */
+	gc_send(&c, FR_SYN, NULL, 0);
+	ck_assert_msg(gc_wait(&c, FR_SYN | FR_ACK, 0, 0, H_WAIT_MS) != NULL,
+		      "no SYN-ACK for the retransmitted SYN");
+	gc_send(&c, FR_ACK, NULL, 0);
+	c.host = h_accept(lfd, H_WAIT_MS);
+	ck_assert_int_ge(c.host, 0);
+
+	for (i = 0; i < DOWN; i++)
+		out[i] = (uint8_t)(i * 13 + (i >> 11));
+	while (sent < DOWN) {
+		ssize_t n = send(c.host, out + sent, DOWN - sent, MSG_DONTWAIT);
+
+		ck_assert_msg(n > 0, "host send: %s", n < 0 ? strerror(errno) : "0");
+		gc_recv(&c, in + sent, (size_t)n);
+		sent += (size_t)n;
+	}
+	ck_assert_mem_eq(in, out, DOWN);
+	limit = (H.cfg.offload ? 65520 : H.cfg.mtu) - (c.v6 ? 40 : 20) - 20;
+	ck_assert_msg(c.max_plen > 0 && c.max_plen <= limit, "largest segment %zu, limit %zu",
+		      c.max_plen, limit);
+}
+END_TEST
+
 /* ---- sn_engine_tcp_pending(): what a drain before exit waits for ---- */
 
 static unsigned pending(uint64_t *progress)
@@ -1608,11 +1663,13 @@ static Suite *tcp_suite(void)
 	tcase_add_checked_fixture(tc, setup_tcp, h_teardown);
 	add_both(tc, syn_bad_checksum_no_connect);
 	add_both(tc, data_bad_checksum_dropped);
+	add_both(tc, syn_retransmit_mss_fits);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("offload");
 	tcase_add_checked_fixture(tc, h_setup_offload, h_teardown);
 	add_both(tc, offload_segments);
+	add_both(tc, syn_retransmit_mss_fits);
 	suite_add_tcase(s, tc);
 	return s;
 }
