@@ -174,7 +174,7 @@ stack_start() {
 	case $1 in
 	sandnet)
 		holder
-		"$sandnet" attach --netns "$G_NS" --configure --mtu "$2" --allow-host-loopback \
+		"$sandnet" attach --netns "$G_NS" --configure --offload --mtu "$2" --allow-host-loopback \
 			--linger 0 2>>"$log" &
 		S_PID=$! G_SRV=10.0.2.2 ;;
 	slirp4netns)

@@ -1328,8 +1328,8 @@ offload_case() { # offload_case HOST-IN-URL WANT-OFFLOAD SANDNET-OPTS...
         ((oin == 0 && oout == 0)) || { REASON="offload_in $oin, offload_out $oout with --no-offload"; return 1; }
     fi
 }
-case_offload() { offload_case "http://$WEB" 1; }
-case_offload6() { offload_case "http://[$WEB6]" 1; }
+case_offload() { offload_case "http://$WEB" 1 --offload; }
+case_offload6() { offload_case "http://[$WEB6]" 1 --offload; }
 case_no_offload() { offload_case "http://$WEB" 0 --no-offload; }
 
 case_download6() {
