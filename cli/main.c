@@ -94,8 +94,8 @@
 #define USAGE_NO_OFFLOAD \
 "  --offload               open the TAP device with IFF_VNET_HDR and TSO: the\n" \
 "                          guest's TCP crosses it in 64 KiB frames at any MTU\n" \
-"                          (experimental: a download over IPv6 can stall\n" \
-"                          under packet loss; off by default)\n" \
+"                          (experimental: a download can still stall under\n" \
+"                          packet loss, rarely; off by default)\n" \
 "  --no-offload            the default: frames of the MTU, checksums computed\n"
 
 static const char usage_run[] =
