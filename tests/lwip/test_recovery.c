@@ -20,6 +20,10 @@
  *   sn_sack_dupacks          0002: duplicate ACKs whose window grows count
  *                            when they report new SACK blocks; one that
  *                            repeats an old block does not.
+ *   sn_rexmit_tail           0003: data the sent callback writes while a
+ *                            retransmitted segment is the tail of unsent
+ *                            goes into a new segment at snd_lbb, not into
+ *                            that one.
  *
  * Without the patches the first and third fail on the retransmission they
  * wait for, the second on the fast recovery it must not enter.
@@ -360,6 +364,109 @@ START_TEST(sn_sack_dupacks)
 }
 END_TEST
 
+/* sn_rexmit_tail: what the sent callback writes, and the segments it went to */
+#define R_HALF		(R_MSS / 2)
+#define R_MORE		300
+static int r_wrote_in_sent;
+
+/**
+ * r_sent_write() - sent callback: queue more data, as sandnet's relay does
+ * @arg:	unused
+ * @pcb:	connection
+ * @len:	bytes acknowledged
+ *
+ * Return: ERR_OK
+ */
+static err_t r_sent_write(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	err_t err;
+
+	LWIP_UNUSED_ARG(arg);
+	LWIP_UNUSED_ARG(len);
+	if (r_wrote_in_sent)
+		return ERR_OK;
+	r_wrote_in_sent = 1;
+	err = tcp_write(pcb, r_data, R_MORE, TCP_WRITE_FLAG_COPY);
+	EXPECT_RETX(err == ERR_OK, ERR_OK);
+	return ERR_OK;
+}
+
+/**
+ * r_contiguous() - the unacked and unsent segments cover lastack..snd_lbb
+ *		    once, without a hole
+ * @pcb:	connection
+ *
+ * Return: 1 if so
+ */
+static int r_contiguous(const struct tcp_pcb *pcb)
+{
+	u32_t next = pcb->lastack;
+	int moved = 1;
+
+	/* walk both sorted lists, taking whichever continues the sequence */
+	const struct tcp_seg *a = pcb->unacked, *u = pcb->unsent;
+
+	while (moved) {
+		moved = 0;
+		if (a && lwip_ntohl(a->tcphdr->seqno) == next) {
+			next += TCP_TCPLEN(a);
+			a = a->next;
+			moved = 1;
+		} else if (u && lwip_ntohl(u->tcphdr->seqno) == next) {
+			next += TCP_TCPLEN(u);
+			u = u->next;
+			moved = 1;
+		}
+	}
+	return !a && !u && next == pcb->snd_lbb;
+}
+
+START_TEST(sn_rexmit_tail)
+{
+	struct tcp_pcb *pcb = r_connect();
+	u32_t s0, lbb;
+	unsigned i;
+	err_t err;
+
+	LWIP_UNUSED_ARG(_i);
+	EXPECT_RET(pcb != NULL);
+	/* ten half-full segments, each sent on its own */
+	s0 = pcb->snd_nxt;
+	for (i = 0; i < 10; i++) {
+		err = tcp_write(pcb, r_data, R_HALF, TCP_WRITE_FLAG_COPY);
+		EXPECT_RET(err == ERR_OK);
+		err = tcp_output(pcb);
+		EXPECT_RET(err == ERR_OK);
+	}
+	EXPECT_RET(pcb->unsent == NULL && pcb->snd_lbb == s0 + 10 * R_HALF);
+
+	/* 2 and 6 are lost: three duplicates retransmit 2 */
+	r_ack(s0 + 2 * R_HALF, R_WND, NULL, 0);
+	for (i = 3; i <= 5; i++)
+		r_ack(s0 + 2 * R_HALF, R_WND, NULL, 0);
+	EXPECT_RET(pcb->flags & TF_INFR);
+
+	/* the partial ACK up to 6 retransmits 6 (0001), whose segment waits at
+	 * the tail of the empty unsent queue while the sent callback writes */
+	tcp_sent(pcb, r_sent_write);
+	r_wrote_in_sent = 0;
+	lbb = pcb->snd_lbb;
+	r_n_sent = 0;
+	r_ack(s0 + 6 * R_HALF, R_WND, NULL, 0);
+	EXPECT(r_wrote_in_sent);
+	EXPECT(pcb->snd_lbb == lbb + R_MORE);
+	EXPECT(r_contiguous(pcb));
+	/* 6 went again as it was, the new bytes at the old end */
+	for (i = 0; i < r_n_sent; i++) {
+		if (r_sent[i].seq == s0 + 6 * R_HALF)
+			EXPECT(r_sent[i].len == R_HALF);
+	}
+	EXPECT(r_sent_seq(s0 + 6 * R_HALF) == 1);
+	EXPECT(r_sent_seq(lbb) == 1);
+	tcp_sent(pcb, NULL);
+}
+END_TEST
+
 /**
  * sn_recovery_suite() - the loss recovery suite
  *
@@ -371,6 +478,7 @@ Suite *sn_recovery_suite(void)
 		TESTFUNC(sn_newreno_partial_ack),
 		TESTFUNC(sn_newreno_after_rto),
 		TESTFUNC(sn_sack_dupacks),
+		TESTFUNC(sn_rexmit_tail),
 	};
 
 	return create_suite("sn_recovery", tests, sizeof(tests) / sizeof(tests[0]), r_setup,
