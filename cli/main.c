@@ -92,11 +92,12 @@
 
 /* run and attach only: their guest link is a TAP device */
 #define USAGE_NO_OFFLOAD \
-"  --offload               open the TAP device with IFF_VNET_HDR and TSO: the\n" \
-"                          guest's TCP crosses it in 64 KiB frames at any MTU\n" \
-"                          (experimental: a download can still stall under\n" \
-"                          packet loss, rarely; off by default)\n" \
-"  --no-offload            the default: frames of the MTU, checksums computed\n"
+"  --no-offload            open the TAP device without IFF_VNET_HDR and TSO:\n" \
+"                          the guest's TCP crosses it in frames of the MTU\n" \
+"                          and every checksum is computed (offload is also\n" \
+"                          left off when the kernel refuses TUNSETOFFLOAD)\n" \
+"  --offload               the default: IFF_VNET_HDR and TSO, the guest's TCP\n" \
+"                          crossing the TAP in 64 KiB frames at any MTU\n"
 
 static const char usage_run[] =
 "Usage: sandnet run [OPTIONS] [--] COMMAND [ARG...]\n"
@@ -541,7 +542,7 @@ static void opts_init(struct opts *o)
 	inet_pton(AF_INET6, "fd00:2::2", &o->tap.gw6);
 	o->tap.prefix_len6 = 64;
 	o->tap.mtu = MTU_DEFAULT;
-	o->tap.vnet_hdr = 0;	/* --offload: experimental (README) */
+	o->tap.vnet_hdr = 1;	/* --no-offload turns it off */
 	o->linger = DRAIN_LINGER_DEFAULT;
 	cli_policy_init(&o->policy);
 }

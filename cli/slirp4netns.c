@@ -375,7 +375,7 @@ static void conf_init(struct slirp_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->tap.name = "tap0";
 	c->tap.mtu = SLIRP_MTU_DEFAULT;
-	c->tap.vnet_hdr = 0;		/* as sandnet's own modes: --offload is experimental */
+	c->tap.vnet_hdr = 1;		/* offload, as sandnet's own modes */
 	c->tap.prefix_len6 = 64;
 	c->tap.no_ip6 = 1;		/* SLAAC, from the engine's advertisements */
 	inet_pton(AF_INET6, "fd00::100", &c->tap.addr6);
