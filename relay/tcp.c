@@ -682,16 +682,21 @@ static int flow_read_down(struct sn_engine *e, struct tcp_flow *f)
 				flow_abort(e, f);
 				return -1;
 			}
-			continue;
-		}
-		if (tcp_write(f->pcb, buf, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK) {
+		} else if (tcp_write(f->pcb, buf, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK) {
 			/* Cannot happen with the room checked above; never lose data. */
 			sn_log(e, SN_LOG_WARN, "tcp: lwIP refused %zd bytes, aborting flow", n);
 			flow_abort(e, f);
 			return -1;
+		} else {
+			e->st.tcp_bytes_down += (uint64_t)n;
+			flow_count(f, 0, (uint64_t)n);
 		}
-		e->st.tcp_bytes_down += (uint64_t)n;
-		flow_count(f, 0, (uint64_t)n);
+		/* A short read emptied the socket's queue: asking again would
+		 * only return EAGAIN (a syscall per request/response); poll()
+		 * reports what arrives later, and the EOF after the data. A DNS
+		 * flow goes round once more: its filter's output leaves then. */
+		if (n < want && !f->dns)
+			break;
 	}
 	tcp_output(f->pcb);
 	if (flow_maybe_close(e, f))
