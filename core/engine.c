@@ -217,6 +217,7 @@ void sn_engine_free(struct sn_engine *e)
 	sn_tcp_fini(e);
 	sn_policy_teardown(e);
 	sn_guestif_fini(e);
+	sn_port_mem_drain();
 	free(e->slots);
 	free(e->polled_slot);
 	free(e->polled_gen);

@@ -25,8 +25,13 @@
 
 /* ---- memory ---- */
 /* malloc for heap and pools: sizes follow demand, the engine enforces the
- * limits (LWIP-NOTES pitfall 9), and ASan/valgrind see every allocation. */
-#define MEM_LIBC_MALLOC			1
+ * limits (LWIP-NOTES pitfall 9), and ASan/valgrind see every allocation;
+ * through port/mem.c, which keeps freed blocks of ~64 KiB for reuse
+ * rather than let the libc give them back and fault them in again. */
+#define MEM_CUSTOM_ALLOCATOR		1
+#define MEM_CUSTOM_MALLOC		sn_port_malloc
+#define MEM_CUSTOM_CALLOC		sn_port_calloc
+#define MEM_CUSTOM_FREE			sn_port_free
 #define MEMP_MEM_MALLOC			1
 /* 64-bit hosts: malloc's own alignment. */
 #define MEM_ALIGNMENT			8

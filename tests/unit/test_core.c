@@ -220,6 +220,83 @@ START_TEST(checksum_matches_rfc1071)
 }
 END_TEST
 
+/* ---- lwIP's heap (port/mem.c) ---- */
+
+/* Declared by port/include/arch/cc.h; not in a public header on purpose. */
+void *sn_port_malloc(size_t size);
+void *sn_port_calloc(size_t count, size_t size);
+void sn_port_free(void *p);
+unsigned sn_port_mem_drain(void);
+
+/* port/mem.c's class of kept blocks and its bound */
+#define BIG_MIN		(16 * 1024)
+#define BIG		(64 * 1024 + 512)
+#define KEPT		32
+
+START_TEST(heap_big_blocks_reused)
+{
+	uint8_t *p, *q;
+	size_t i;
+
+	sn_port_mem_drain();
+	p = sn_port_malloc(65535 + 200);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0xa5, 65535 + 200);
+	sn_port_free(p);
+	/* any size of the class gets the kept block back, zeroed by calloc */
+	q = sn_port_calloc(1, BIG_MIN);
+	ck_assert_ptr_eq(q, p);
+	for (i = 0; i < BIG_MIN; i++)
+		ck_assert_uint_eq(q[i], 0);
+	sn_port_free(q);
+	ck_assert_uint_eq(sn_port_mem_drain(), 1);
+	ck_assert_uint_eq(sn_port_mem_drain(), 0);
+}
+END_TEST
+
+START_TEST(heap_class_edges)
+{
+	static const struct {
+		size_t size;
+		unsigned kept;
+	} c[] = {
+		{ 1, 0 }, { 2048, 0 }, { BIG_MIN - 1, 0 }, { BIG_MIN, 1 },
+		{ 65535, 1 }, { BIG, 1 }, { BIG + 1, 0 }, { 256 * 1024, 0 },
+	};
+	size_t i;
+
+	sn_port_mem_drain();
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		uint8_t *p = sn_port_malloc(c[i].size);
+
+		ck_assert_ptr_nonnull(p);
+		p[0] = 1;
+		p[c[i].size - 1] = 2;	/* the whole request is usable */
+		sn_port_free(p);
+		ck_assert_msg(sn_port_mem_drain() == c[i].kept, "size %zu", c[i].size);
+	}
+	sn_port_free(NULL);
+	ck_assert_ptr_null(sn_port_calloc(SIZE_MAX / 2, 4));
+	ck_assert_ptr_null(sn_port_malloc(SIZE_MAX - 4));
+}
+END_TEST
+
+START_TEST(heap_kept_bounded)
+{
+	void *p[KEPT + 8];
+	size_t i;
+
+	sn_port_mem_drain();
+	for (i = 0; i < KEPT + 8; i++) {
+		p[i] = sn_port_malloc(BIG);
+		ck_assert_ptr_nonnull(p[i]);
+	}
+	for (i = 0; i < KEPT + 8; i++)
+		sn_port_free(p[i]);
+	ck_assert_uint_eq(sn_port_mem_drain(), KEPT);
+}
+END_TEST
+
 /* ---- timers ---- */
 
 START_TEST(idle_engine_no_timer)
@@ -1149,6 +1226,12 @@ static Suite *core_suite(void)
 
 	tc = tcase_create("checksum");	/* no engine running */
 	tcase_add_test(tc, checksum_matches_rfc1071);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("heap");	/* no engine running */
+	tcase_add_test(tc, heap_big_blocks_reused);
+	tcase_add_test(tc, heap_class_edges);
+	tcase_add_test(tc, heap_kept_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");	/* no engine running */

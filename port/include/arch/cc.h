@@ -9,6 +9,7 @@
 #define SANDNET_ARCH_CC_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/time.h>
 
@@ -20,6 +21,10 @@
 
 unsigned int sn_port_rand(void);
 unsigned short sn_port_chksum(const void *data, int len);
+void *sn_port_malloc(size_t size);
+void *sn_port_calloc(size_t count, size_t size);
+void sn_port_free(void *p);
+unsigned sn_port_mem_drain(void);
 void sn_port_assert(const char *msg, int line, const char *file);
 void sn_port_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
