@@ -274,7 +274,8 @@ int sn_policy_setup(struct sn_engine *e)
 	e->policy = sn_policy_new();
 	if (!e->pins || !e->policy)
 		return -1;
-	sn_pins_init(e->pins);
+	/* calloc()'s zeroes are an empty cache: sn_pins_init() would write,
+	 * and make resident, every page of its ~280 KiB */
 	sn_policy_env_init(e);
 	if (e->cfg.allow_host_loopback &&
 	    sn_policy_add(e->policy, SN_POLICY_EGRESS, SN_POLICY_ALLOW, "group:host",
