@@ -4,7 +4,7 @@
 # interleaved rounds; medians and same-run ratios as Markdown and JSON.
 #
 # Usage: bench/run.sh [--sandnet PATH] [--pasta PATH] [--slirp4netns PATH]
-#                     [--snbench PATH] [--stacks "sandnet pasta slirp4netns veth"]
+#                     [--snbench PATH] [--stacks "sandnet pasta slirp4netns veth relay"]
 #                     [--rounds N] [--time SECONDS] [--mtus "1500 65520"]
 #                     [--misc-mtu N] [--udp-rate RATE] [--conns N]
 #                     [--idle SECONDS] [--ipv6 on|off] [--max-load L]
@@ -17,7 +17,12 @@
 # whose other end is on the host side. The servers (iperf3 -s, snbench
 # server) listen on the host side, which each stack's guest reaches as its
 # gateway: 10.0.2.2 (sandnet, slirp4netns) and 192.0.2.254 (pasta) stand for
-# the host's 127.0.0.1; the veth guest dials the pair's far end. The host
+# the host's 127.0.0.1; the veth guest dials the pair's far end. "relay" is
+# the veth pair with `snbench relay` in the path (the guest dials it at the
+# far end; it splice()s each connection to the servers on 127.0.0.1): the
+# floor of any user-mode stack, one process in the path that neither copies
+# through user space nor runs TCP itself; TCP and request/response figures
+# only (it carries no UDP), its CPU is the relay's. The host
 # side is itself a private network namespace (bench/lib.sh): nothing leaves
 # the machine. Peers are those on PATH unless --pasta/--slirp4netns name
 # others (e.g. /opt/peers/bin, from shared/tools/build-modern-peers.sh); one
@@ -60,7 +65,7 @@ sandnet=${SANDNET:-$here/../build/sandnet}
 snbench=$here/../build/snbench
 pasta=$(command -v pasta || true)
 slirp=$(command -v slirp4netns || true)
-stacks="sandnet pasta slirp4netns veth"
+stacks="sandnet pasta slirp4netns veth relay"
 rounds=3 secs=4 mtus="1500 65520" misc_mtu=65520 udp_rate=300M conns=1000 idle=10
 ipv6=on max_load='' quiet_wait=60 out=''
 while [ $# -gt 0 ]; do
@@ -98,7 +103,7 @@ snbench=$(readlink -f "$snbench")
 want=
 for s in $stacks; do
 	case $s in
-	sandnet|veth) want="$want $s" ;;
+	sandnet|veth|relay) want="$want $s" ;;
 	pasta) if [ -n "$pasta" ] && [ -x "$pasta" ]; then want="$want $s"; else echo "run.sh: no pasta: left out" >&2; fi ;;
 	slirp4netns) if [ -n "$slirp" ] && [ -x "$slirp" ]; then want="$want $s"; else echo "run.sh: no slirp4netns: left out" >&2; fi ;;
 	*) die "unknown stack '$s'" ;;
@@ -117,7 +122,9 @@ raw=$out/raw.jsonl log=$out/log.txt
 work=$(mktemp -d /tmp/sn-bench-work.XXXXXX)
 bench_pasta_route
 
-S_PID='' H_PID='' G_NS='' G_SRV='' STACK=''
+S_PID='' H_PID='' G_NS='' G_SRV='' STACK='' R_PID=''
+# the servers' ports as the guest dials them (the relay's differ)
+P_TCP=5201 P_SNB=5202
 srv_pids=()
 cleanup() {
 	stack_stop
@@ -166,8 +173,9 @@ holder() {
 }
 
 # stack_start STACK MTU: a fresh guest served by STACK; sets S_PID (the
-# stack's process, none for veth), H_PID, G_NS, G_SRV (the servers' address
-# as the guest dials it). Return: 0 once the guest reaches the servers
+# stack's process, none for veth), H_PID, G_NS, G_SRV and P_TCP, P_SNB (the
+# servers' address and ports as the guest dials them). Return: 0 once the
+# guest reaches the servers
 stack_start() {
 	local me i v4=()
 	STACK=$1
@@ -197,7 +205,7 @@ stack_start() {
 		[ -n "$H_PID" ] || return 1
 		G_NS=/proc/$H_PID/ns/net
 		[ "$ipv6" = on ] || guest sysctl -qw net.ipv6.conf.all.disable_ipv6=1 ;;
-	veth)
+	veth|relay)
 		holder
 		S_PID='' G_SRV=198.51.100.1
 		ip link add snv0 type veth peer name snv1
@@ -206,10 +214,16 @@ stack_start() {
 		ip link set snv0 mtu "$2" up
 		guest ip link set snv1 name tap0
 		guest ip addr add 198.51.100.2/24 dev tap0
-		guest ip link set tap0 mtu "$2" up ;;
+		guest ip link set tap0 mtu "$2" up
+		if [ "$1" = relay ]; then
+			"$snbench" relay "$G_SRV" 15201 127.0.0.1 5201 2>>"$log" &
+			S_PID=$! P_TCP=15201
+			"$snbench" relay "$G_SRV" 15202 127.0.0.1 5202 2>>"$log" &
+			R_PID=$! P_SNB=15202
+		fi ;;
 	esac
 	for i in $(seq 150); do
-		guest "$snbench" crr "$G_SRV" 5202 0 >/dev/null 2>&1 && return 0
+		guest "$snbench" crr "$G_SRV" "$P_SNB" 0 >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	return 1
@@ -219,9 +233,10 @@ stack_start() {
 # of a PID namespace, which only SIGKILL ends)
 stack_stop() {
 	[ -z "$S_PID" ] || { kill "$S_PID" 2>/dev/null || true; wait "$S_PID" 2>/dev/null || true; }
+	[ -z "$R_PID" ] || { kill "$R_PID" 2>/dev/null || true; wait "$R_PID" 2>/dev/null || true; }
 	[ -z "$H_PID" ] || { kill -KILL "$H_PID" 2>/dev/null || true; wait "$H_PID" 2>/dev/null || true; }
 	ip link del snv0 2>/dev/null || true
-	S_PID='' H_PID='' G_NS=''
+	S_PID='' R_PID='' H_PID='' G_NS='' P_TCP=5201 P_SNB=5202
 }
 
 # py_iperf JSONFILE EXPR: a value computed from iperf3's JSON `d` (Python)
@@ -236,7 +251,7 @@ tcp() {
 	[ "$3" = down ] && flags+=(-R)
 	[ "$4" -gt 1 ] && flags+=(-P "$4")
 	c0=$(cpu_ticks)
-	timeout $((secs + 30)) nsenter --net="$G_NS" -- iperf3 -c "$G_SRV" -p 5201 "${flags[@]}" \
+	timeout $((secs + 30)) nsenter --net="$G_NS" -- iperf3 -c "$G_SRV" -p "$P_TCP" "${flags[@]}" \
 		>"$f" 2>/dev/null || true
 	c1=$(cpu_ticks)
 	mbps=$(bench_mbps "$f")
@@ -253,7 +268,7 @@ tcp() {
 udp() {
 	local f=$work/udp.json flags=(-u -b "$udp_rate" -l 1400 -t "$secs" -J) mbps loss
 	[ "$3" = down ] && flags+=(-R)
-	timeout $((secs + 30)) nsenter --net="$G_NS" -- iperf3 -c "$G_SRV" -p 5201 "${flags[@]}" \
+	timeout $((secs + 30)) nsenter --net="$G_NS" -- iperf3 -c "$G_SRV" -p "$P_TCP" "${flags[@]}" \
 		>"$f" 2>/dev/null || true
 	mbps=$(py_iperf "$f" "round(d['end']['sum_received']['bits_per_second'] / 1e6)")
 	loss=$(py_iperf "$f" "round(d['end']['sum_received']['lost_percent'], 2)")
@@ -265,7 +280,7 @@ udp() {
 # snb ROUND MTU rr|crr: the request/response figures
 snb() {
 	local line
-	line=$(timeout $((secs + 30)) nsenter --net="$G_NS" -- "$snbench" "$3" "$G_SRV" 5202 "$secs" \
+	line=$(timeout $((secs + 30)) nsenter --net="$G_NS" -- "$snbench" "$3" "$G_SRV" "$P_SNB" "$secs" \
 		2>>"$log" || true)
 	# "transactions N rate R p50_us A p99_us B" / "connections N rate R"
 	# shellcheck disable=SC2086 # the words of the line
@@ -287,7 +302,7 @@ hold() {
 	before=$(mem VmRSS)
 	rm -f "$fifo" "$work/hold.out"
 	mkfifo "$fifo"
-	timeout 200 nsenter --net="$G_NS" -- "$snbench" hold "$G_SRV" 5202 "$conns" 120 \
+	timeout 200 nsenter --net="$G_NS" -- "$snbench" hold "$G_SRV" "$P_SNB" "$conns" 120 \
 		<"$fifo" >"$work/hold.out" 2>>"$log" &
 	hpid=$!
 	exec {fd}>"$fifo"
@@ -317,7 +332,7 @@ instance() {
 		stack_stop
 		return
 	fi
-	if [ "$3" = "$misc_mtu" ] && [ -n "$S_PID" ]; then
+	if [ "$3" = "$misc_mtu" ] && [ -n "$S_PID" ] && [ "$2" != relay ]; then
 		sleep 1
 		record "$1" rss_idle_kib "$(mem VmRSS)" "$3"
 		hold "$1" "$3"
@@ -328,11 +343,13 @@ instance() {
 		done
 	done
 	if [ "$3" = "$misc_mtu" ]; then
-		udp "$1" "$3" up
-		udp "$1" "$3" down
+		if [ "$2" != relay ]; then
+			udp "$1" "$3" up
+			udp "$1" "$3" down
+		fi
 		snb "$1" "$3" rr
 		snb "$1" "$3" crr
-		[ -z "$S_PID" ] || record "$1" rss_peak_kib "$(mem VmHWM)" "$3"
+		[ -z "$S_PID" ] || [ "$2" = relay ] || record "$1" rss_peak_kib "$(mem VmHWM)" "$3"
 	fi
 	stack_stop
 }

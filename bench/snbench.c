@@ -15,7 +15,12 @@
  *   SECS seconds: connections per second (netperf's TCP_CRR);
  * - ``snbench hold HOST PORT N SECS``: open N connections, each echoing one
  *   byte (so it exists end to end), print "held N", then keep them idle
- *   until stdin closes or SECS pass.
+ *   until stdin closes or SECS pass;
+ * - ``snbench relay LHOST LPORT THOST TPORT``: accept at LHOST:LPORT and
+ *   carry each connection to THOST:TPORT with splice() through a pipe each
+ *   way, until killed: the least work any user-mode process can do to put
+ *   itself in a TCP path (no copy through user space, no TCP of its own),
+ *   the floor bench/run.sh's "relay" stack measures.
  *
  * Results are one line of "key value" pairs on stdout. Every wait is
  * bounded (SNB_IO_MS per operation, SECS per run); a failure prints why on
@@ -23,6 +28,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -411,6 +417,194 @@ static void __attribute__((noreturn)) cmd_server(char **argv)
 	}
 }
 
+/* Bytes a relay's pipe holds each way (F_SETPIPE_SZ; the default max). */
+#define SNB_PIPE_BYTES	(1024 * 1024)
+
+/**
+ * struct relay_half - one direction of a relayed connection
+ * @from:	socket read
+ * @to:		socket written
+ * @pipe:	splice()'s buffer between them
+ * @queued:	bytes in @pipe
+ * @eof:	@from has ended
+ */
+struct relay_half {
+	int from, to, pipe[2];
+	size_t queued;
+	int eof;
+};
+
+/**
+ * struct relay_pair - a relayed connection: both directions
+ * @half:	guest side to target, target to guest side
+ * @cap:	bytes @pipe holds
+ */
+struct relay_pair {
+	struct relay_half half[2];
+	size_t cap;
+};
+
+/**
+ * relay_pump() - move what one direction can move now
+ * @h:		the direction
+ * @cap:	its pipe's size
+ *
+ * Return: 0, or -1 when the connection failed
+ */
+static int relay_pump(struct relay_half *h, size_t cap)
+{
+	unsigned int flags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
+	int i;
+
+	for (i = 0; i < 64; i++) {	/* bounded: others get their turn */
+		ssize_t in = 0, out = 0;
+
+		if (!h->eof && h->queued < cap) {
+			in = splice(h->from, NULL, h->pipe[1], NULL, cap - h->queued, flags);
+			if (!in)
+				h->eof = 1;
+			else if (in < 0 && errno != EAGAIN)
+				return -1;
+			if (in > 0)
+				h->queued += (size_t)in;
+		}
+		if (h->queued) {
+			out = splice(h->pipe[0], NULL, h->to, NULL, h->queued, flags);
+			if (out < 0 && errno != EAGAIN)
+				return -1;
+			if (out > 0)
+				h->queued -= (size_t)out;
+		}
+		if (in <= 0 && out <= 0)
+			break;
+	}
+	if (h->eof && !h->queued)
+		shutdown(h->to, SHUT_WR);
+	return 0;
+}
+
+/**
+ * relay_events() - what a pair's sockets wait for now
+ * @ep:		epoll fd
+ * @p:		the pair
+ */
+static void relay_events(int ep, struct relay_pair *p)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		/* half[i].from is half[1 - i].to */
+		const struct relay_half *rd = &p->half[i], *wr = &p->half[1 - i];
+		struct epoll_event ev = { .data.ptr = p };
+
+		if (!rd->eof && rd->queued < p->cap)
+			ev.events |= EPOLLIN;
+		if (wr->queued)
+			ev.events |= EPOLLOUT;
+		epoll_ctl(ep, EPOLL_CTL_MOD, rd->from, &ev);
+	}
+}
+
+/**
+ * relay_close() - end a pair: its sockets and pipes
+ * @p:		the pair
+ * @n:		pairs open, updated
+ */
+static void relay_close(struct relay_pair *p, int *n)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		close(p->half[i].from);
+		close(p->half[i].pipe[0]);
+		close(p->half[i].pipe[1]);
+	}
+	free(p);
+	(*n)--;
+}
+
+/**
+ * relay_open() - accept one connection and dial its target
+ * @ep:		epoll fd
+ * @lfd:	listener
+ * @sa:		target
+ * @len:	its length
+ * @n:		pairs open, updated
+ *
+ * Return: 0, or -1 when nothing was pending
+ */
+static int relay_open(int ep, int lfd, const struct sockaddr_storage *sa, socklen_t len, int *n)
+{
+	int c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), t, i;
+	struct relay_pair *p;
+
+	if (c < 0)
+		return -1;
+	p = calloc(1, sizeof(*p));
+	if (!p || *n >= SNB_MAX_CONNS) {
+		free(p);
+		close(c);
+		return 0;
+	}
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	t = dial(sa, len);
+	p->half[0].from = p->half[1].to = c;
+	p->half[1].from = p->half[0].to = t;
+	for (i = 0; i < 2; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
+
+		if (pipe2(p->half[i].pipe, O_NONBLOCK | O_CLOEXEC))
+			die("pipe2");
+		p->cap = (size_t)fcntl(p->half[i].pipe[1], F_SETPIPE_SZ, SNB_PIPE_BYTES);
+		if ((ssize_t)p->cap <= 0)
+			p->cap = (size_t)fcntl(p->half[i].pipe[1], F_GETPIPE_SZ);
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, p->half[i].from, &ev))
+			die("epoll_ctl");
+	}
+	(*n)++;
+	return 0;
+}
+
+/**
+ * cmd_relay() - the splice() relay, until killed
+ * @argv:	LHOST LPORT THOST TPORT
+ */
+static void __attribute__((noreturn)) cmd_relay(char **argv)
+{
+	struct sockaddr_storage la, ta;
+	socklen_t llen = addr_parse(argv[0], argv[1], &la), tlen = addr_parse(argv[2], argv[3], &ta);
+	struct epoll_event evs[256], lev = { .events = EPOLLIN, .data.ptr = NULL };
+	int ep = epoll_create1(EPOLL_CLOEXEC), n = 0, i, k;
+	int lfd = socket(la.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (ep < 0 || lfd < 0)
+		die("socket");
+	more_fds();
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+	if (bind(lfd, (struct sockaddr *)&la, llen) || listen(lfd, 4096))
+		die("listen");
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev))
+		die("epoll_ctl");
+	for (;;) {
+		k = epoll_wait(ep, evs, 256, -1);
+		for (i = 0; i < k; i++) {
+			struct relay_pair *p = evs[i].data.ptr;
+
+			if (!p) {
+				while (!relay_open(ep, lfd, &ta, tlen, &n))
+					;
+				continue;
+			}
+			if (relay_pump(&p->half[0], p->cap) || relay_pump(&p->half[1], p->cap) ||
+			    (p->half[0].eof && p->half[1].eof && !p->half[0].queued &&
+			     !p->half[1].queued))
+				relay_close(p, &n);
+			else
+				relay_events(ep, p);
+		}
+	}
+}
+
 /**
  * main() - dispatch to the command
  * @argc:	argument count
@@ -429,7 +623,9 @@ int main(int argc, char **argv)
 		return cmd_crr(argv + 2);
 	if (argc == 6 && !strcmp(argv[1], "hold"))
 		return cmd_hold(argv + 2);
+	if (argc == 6 && !strcmp(argv[1], "relay"))
+		cmd_relay(argv + 2);
 	fprintf(stderr, "usage: snbench server PORT | rr HOST PORT SECS | crr HOST PORT SECS |"
-		" hold HOST PORT N SECS\n");
+		" hold HOST PORT N SECS |\n       relay LHOST LPORT THOST TPORT\n");
 	return 2;
 }
