@@ -324,6 +324,11 @@ hold() {
 	sleep 1		# the connections close
 }
 
+# has_memory STACK: whether STACK is a network stack of its own, whose
+# process's memory is one of its figures (veth has no process; the relay is
+# a reference, not a stack)
+has_memory() { [ "$1" != veth ] && [ "$1" != relay ]; }
+
 # instance ROUND STACK MTU: a fresh guest and every figure for it
 instance() {
 	local dir n
@@ -332,7 +337,7 @@ instance() {
 		stack_stop
 		return
 	fi
-	if [ "$3" = "$misc_mtu" ] && [ -n "$S_PID" ] && [ "$2" != relay ]; then
+	if [ "$3" = "$misc_mtu" ] && has_memory "$2"; then
 		sleep 1
 		record "$1" rss_idle_kib "$(mem VmRSS)" "$3"
 		hold "$1" "$3"
@@ -343,13 +348,13 @@ instance() {
 		done
 	done
 	if [ "$3" = "$misc_mtu" ]; then
-		if [ "$2" != relay ]; then
+		if [ "$2" != relay ]; then	# it relays TCP only
 			udp "$1" "$3" up
 			udp "$1" "$3" down
 		fi
 		snb "$1" "$3" rr
 		snb "$1" "$3" crr
-		[ -z "$S_PID" ] || [ "$2" = relay ] || record "$1" rss_peak_kib "$(mem VmHWM)" "$3"
+		! has_memory "$2" || record "$1" rss_peak_kib "$(mem VmHWM)" "$3"
 	fi
 	stack_stop
 }

@@ -142,7 +142,26 @@ static void wait_fd(int fd, short events, const char *what)
 }
 
 /**
- * dial() - a connected TCP socket (blocking, Nagle off), bounded by SNB_IO_MS
+ * dial_start() - a non-blocking TCP socket (Nagle off) whose connect() is under way
+ * @sa:		address
+ * @len:	its length
+ *
+ * Return: the socket
+ */
+static int dial_start(const struct sockaddr_storage *sa, socklen_t len)
+{
+	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		die("socket");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	if (connect(fd, (const struct sockaddr *)sa, len) && errno != EINPROGRESS)
+		die("connect");
+	return fd;
+}
+
+/**
+ * dial() - a connected TCP socket (non-blocking, Nagle off), bounded by SNB_IO_MS
  * @sa:		address
  * @len:	its length
  *
@@ -150,14 +169,9 @@ static void wait_fd(int fd, short events, const char *what)
  */
 static int dial(const struct sockaddr_storage *sa, socklen_t len)
 {
-	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err = 0;
+	int fd = dial_start(sa, len), err = 0;
 	socklen_t el = sizeof(err);
 
-	if (fd < 0)
-		die("socket");
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-	if (connect(fd, (const struct sockaddr *)sa, len) && errno != EINPROGRESS)
-		die("connect");
 	wait_fd(fd, POLLOUT, "connect");
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
 		errno = err;
@@ -427,11 +441,13 @@ static void __attribute__((noreturn)) cmd_server(char **argv)
  * @pipe:	splice()'s buffer between them
  * @queued:	bytes in @pipe
  * @eof:	@from has ended
+ * @mask:	epoll events @from is registered for
  */
 struct relay_half {
 	int from, to, pipe[2];
 	size_t queued;
 	int eof;
+	uint32_t mask;
 };
 
 /**
@@ -484,7 +500,8 @@ static int relay_pump(struct relay_half *h, size_t cap)
 }
 
 /**
- * relay_events() - what a pair's sockets wait for now
+ * relay_events() - what a pair's sockets wait for now; epoll is told only of
+ *		    a change, so a wake-up costs no epoll_ctl() in the steady state
  * @ep:		epoll fd
  * @p:		the pair
  */
@@ -494,13 +511,17 @@ static void relay_events(int ep, struct relay_pair *p)
 
 	for (i = 0; i < 2; i++) {
 		/* half[i].from is half[1 - i].to */
-		const struct relay_half *rd = &p->half[i], *wr = &p->half[1 - i];
+		struct relay_half *rd = &p->half[i];
+		const struct relay_half *wr = &p->half[1 - i];
 		struct epoll_event ev = { .data.ptr = p };
 
 		if (!rd->eof && rd->queued < p->cap)
 			ev.events |= EPOLLIN;
 		if (wr->queued)
 			ev.events |= EPOLLOUT;
+		if (ev.events == rd->mask)
+			continue;
+		rd->mask = ev.events;
 		epoll_ctl(ep, EPOLL_CTL_MOD, rd->from, &ev);
 	}
 }
@@ -524,12 +545,16 @@ static void relay_close(struct relay_pair *p, int *n)
 }
 
 /**
- * relay_open() - accept one connection and dial its target
+ * relay_open() - accept one connection and start dialling its target
  * @ep:		epoll fd
  * @lfd:	listener
  * @sa:		target
  * @len:	its length
  * @n:		pairs open, updated
+ *
+ * The dial is not waited for: until it completes, splice() into the target
+ * fails with EAGAIN and EPOLLOUT (asked for while data is queued) says when
+ * it can go; a refused dial shows as EPOLLERR and a splice() error.
  *
  * Return: 0, or -1 when nothing was pending
  */
@@ -547,7 +572,7 @@ static int relay_open(int ep, int lfd, const struct sockaddr_storage *sa, sockle
 		return 0;
 	}
 	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-	t = dial(sa, len);
+	t = dial_start(sa, len);
 	p->half[0].from = p->half[1].to = c;
 	p->half[1].from = p->half[0].to = t;
 	for (i = 0; i < 2; i++) {
@@ -560,6 +585,7 @@ static int relay_open(int ep, int lfd, const struct sockaddr_storage *sa, sockle
 			p->cap = (size_t)fcntl(p->half[i].pipe[1], F_GETPIPE_SZ);
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, p->half[i].from, &ev))
 			die("epoll_ctl");
+		p->half[i].mask = ev.events;
 	}
 	(*n)++;
 	return 0;
