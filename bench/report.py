@@ -120,9 +120,9 @@ def targets(rep, mtus, misc):
                 elif n == 1:
                     add(f"{tag}: >= 1.0x pasta's better direction", rep.ratios(sn, pasta_best), 1, True)
                     add(f"{tag}: >= 0.9x veth", rep.ratios(sn, s(f"tcp_{d}_{n}", mtu, "veth")), 0.9, True)
-                    # not a target: how far below the veth pair any user-mode stack starts
+                    # not a target: what one process in the path, doing less per byte than any stack, gets of veth
                     if any(v is not None for v in s(f"tcp_{d}_{n}", mtu, "relay")):
-                        add(f"{tag}: the floor, relay / veth (reference)",
+                        add(f"{tag}: one process in the path, relay / veth (reference)",
                             rep.ratios(s(f"tcp_{d}_{n}", mtu, "relay"), s(f"tcp_{d}_{n}", mtu, "veth")), None, True)
                 else:
                     add(f"{tag}: >= 1.0x pasta", rep.ratios(sn, s(f"tcp_{d}_{n}", mtu, "pasta")), 1, True)

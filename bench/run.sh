@@ -19,12 +19,12 @@
 # gateway: 10.0.2.2 (sandnet, slirp4netns) and 192.0.2.254 (pasta) stand for
 # the host's 127.0.0.1; the veth guest dials the pair's far end. "relay" is
 # the veth pair with `snbench relay` in the path (the guest dials it at the
-# far end; it splice()s each connection to the servers on 127.0.0.1): the
-# floor of any user-mode stack, one process in the path that neither copies
-# through user space nor runs TCP itself; TCP and request/response figures
-# only (it carries no UDP), its CPU is the relay's. The host
-# side is itself a private network namespace (bench/lib.sh): nothing leaves
-# the machine. Peers are those on PATH unless --pasta/--slirp4netns name
+# far end; it splice()s each connection to the servers on 127.0.0.1): what
+# one process in the path costs when it neither copies through user space
+# nor runs TCP itself, a reference for user-mode stacks; TCP and
+# request/response figures only (it carries no UDP), its CPU is the
+# relay's. The host side is itself a private network namespace
+# (bench/lib.sh): nothing leaves the machine. Peers are those on PATH unless --pasta/--slirp4netns name
 # others (e.g. /opt/peers/bin, from shared/tools/build-modern-peers.sh); one
 # that is missing is left out. --ipv6 off disables IPv6 in every guest
 # namespace (pasta: -4), as peers' own harnesses often do.
@@ -39,7 +39,7 @@
 # and at --misc-mtu (default 65520) also, in this order:
 #   RSS idle (VmRSS once up), with --conns (1000) idle TCP connections
 #     (snbench hold) and the growth per connection, peak (VmHWM at the end)
-#   UDP up and down at --udp-rate (1G) offered, 1400-byte datagrams:
+#   UDP up and down at --udp-rate (300M) offered, 1400-byte datagrams:
 #     Mbit/s received and % lost
 #   TCP request/response on one connection (snbench rr): transactions/s,
 #     p50 and p99 latency in us
@@ -86,7 +86,7 @@ while [ $# -gt 0 ]; do
 	--max-load) max_load=$2; shift 2 ;;
 	--quiet-wait) quiet_wait=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	-h|--help) sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done

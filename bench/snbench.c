@@ -19,8 +19,8 @@
  * - ``snbench relay LHOST LPORT THOST TPORT``: accept at LHOST:LPORT and
  *   carry each connection to THOST:TPORT with splice() through a pipe each
  *   way, until killed: the least work any user-mode process can do to put
- *   itself in a TCP path (no copy through user space, no TCP of its own),
- *   the floor bench/run.sh's "relay" stack measures.
+ *   itself in a TCP path (no copy through user space, no TCP of its own):
+ *   bench/run.sh's "relay" stack, a reference for what that costs.
  *
  * Results are one line of "key value" pairs on stdout. Every wait is
  * bounded (SNB_IO_MS per operation, SECS per run); a failure prints why on
