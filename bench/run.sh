@@ -24,10 +24,11 @@
 # nor runs TCP itself, a reference for user-mode stacks; TCP and
 # request/response figures only (it carries no UDP), its CPU is the
 # relay's. The host side is itself a private network namespace
-# (bench/lib.sh): nothing leaves the machine. Peers are those on PATH unless --pasta/--slirp4netns name
-# others (e.g. /opt/peers/bin, from shared/tools/build-modern-peers.sh); one
-# that is missing is left out. --ipv6 off disables IPv6 in every guest
-# namespace (pasta: -4), as peers' own harnesses often do.
+# (bench/lib.sh): nothing leaves the machine. Peers are those on PATH
+# unless --pasta/--slirp4netns name others (e.g. /opt/peers/bin, from
+# shared/tools/build-modern-peers.sh); one that is missing is left out.
+# --ipv6 off disables IPv6 in every guest namespace (pasta: -4), as peers'
+# own harnesses often do.
 #
 # Each round (they alternate, and each starts with the next stack in turn)
 # waits for a quiet machine (1-minute load below --max-load, default half
